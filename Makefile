@@ -1,0 +1,34 @@
+# Quick start: `make demo` and `make test` work on a machine that has only python3.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench docs clean
+
+# The venv is (re)built whenever pyproject.toml changes.
+$(BIN)/sim: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(BIN)/sim
+
+demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
+	$(BIN)/sim compare scenarios/zhejiang.toml --replicates 20 --out results/demo/zhejiang
+	$(BIN)/sim compare scenarios/guangdong.toml --replicates 20 --out results/demo/guangdong
+
+test: $(BIN)/sim ## The whole test suite
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/sim
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
+
+bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
+	$(BIN)/python benchmarks/run.py
+
+docs: $(BIN)/sim ## Regenerate the parameter reference
+	$(BIN)/python -m sim.reference > docs/parameters.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
