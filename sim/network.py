@@ -1,0 +1,128 @@
+"""Who learns from whom: the peer network, as a sparse adjacency with fast paths.
+
+Three topologies (``population.network``):
+
+* ``complete``    everyone is everyone's neighbour (the Bass-model limit);
+* ``hierarchy``   governments of one prefecture all know each other, and prefecture seats
+  know each other (information flows up and across through the seats);
+* ``small_world`` a Watts-Strogatz graph built with NumPy from the run's network stream:
+  a ring lattice of degree ``mean_degree``, each edge's far end rewired with probability
+  ``rewiring`` to a uniform node other than itself; edges that coincide are merged (so a
+  few nodes lose a link, as in networkx's generator when it gives up on a rewire).
+
+The two operations a step needs are vectorised over all governments and services:
+:meth:`Network.neighbour_counts` (one matrix product) and :meth:`Network.best_neighbour`
+(a segmented arg-max over the CSR rows of the selected governments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .params import PopulationParams
+
+DENSE_LIMIT = 600
+"""Below this many governments a dense copy of the adjacency is kept: a BLAS product on a
+small dense matrix costs less than scipy's sparse-product overhead (see benchmarks/)."""
+
+
+@dataclass
+class Network:
+    n: int
+    complete: bool
+    adjacency: sp.csr_array | None  # None for complete graphs (built on demand)
+    degree: np.ndarray = field(init=False)
+    _dense: np.ndarray | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.complete:
+            self.degree = np.full(self.n, self.n - 1, dtype=float)
+        else:
+            assert self.adjacency is not None
+            self.degree = np.diff(self.adjacency.indptr).astype(float)
+            if self.n <= DENSE_LIMIT:
+                self._dense = self.adjacency.toarray()
+
+    def neighbour_counts(self, served: np.ndarray) -> np.ndarray:
+        """For an N x K 0/1 matrix, how many neighbours of each i have k (N x K)."""
+        if self.complete:
+            return served.sum(axis=0, keepdims=True) - served
+        if self._dense is not None:
+            return self._dense @ served
+        return self.adjacency @ served  # type: ignore[operator]
+
+    def best_neighbour(self, rows: np.ndarray, cols: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """For each selected (row i, column k), the neighbour j maximising ``score[j, k]``.
+
+        ``score`` is N x K with ``-inf`` where a neighbour is not eligible. Ties go to the
+        lowest index. Callers only select pairs with at least one eligible neighbour.
+        """
+        if len(rows) == 0:
+            return rows
+        if self.complete:
+            # i itself is unserved (score -inf), so the column's best is its best neighbour.
+            return np.argmax(score, axis=0)[cols]
+        adj = self.adjacency
+        assert adj is not None
+        starts = adj.indptr[rows]
+        lens = adj.indptr[rows + 1] - starts
+        offsets = np.cumsum(lens) - lens
+        flat = np.arange(lens.sum()) - np.repeat(offsets - starts, lens)
+        nbr = adj.indices[flat]
+        values = score[nbr, np.repeat(cols, lens)]
+        best = np.maximum.reduceat(values, offsets)
+        hit = np.flatnonzero(values == np.repeat(best, lens))
+        first = np.searchsorted(hit, offsets)  # first hit at or after each segment start
+        return nbr[hit[first]]
+
+    def to_networkx(self):  # pragma: no cover - convenience for users and the viz
+        import networkx as nx
+
+        if self.complete:
+            return nx.complete_graph(self.n)
+        return nx.from_scipy_sparse_array(self.adjacency)
+
+
+def build_network(
+    params: PopulationParams, region: np.ndarray, is_seat: np.ndarray, rng: np.random.Generator
+) -> Network:
+    n = len(region)
+    if params.network == "complete":
+        return Network(n, True, None)
+    if params.network == "hierarchy":
+        adj = _hierarchy(region, is_seat)
+    else:
+        adj = _small_world(n, params.mean_degree, params.rewiring, rng)
+    return Network(n, False, adj)
+
+
+def _hierarchy(region: np.ndarray, is_seat: np.ndarray) -> sp.csr_array:
+    n = len(region)
+    member = sp.csr_array((np.ones(n), (np.arange(n), region)), shape=(n, region.max() + 1))
+    seats = sp.csr_array(is_seat.astype(float)[:, None])
+    adj = (member @ member.T + seats @ seats.T).tocsr()
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    return adj
+
+
+def _small_world(n: int, k: int, p: float, rng: np.random.Generator) -> sp.csr_array:
+    half = min(k // 2, (n - 1) // 2)
+    src = np.repeat(np.arange(n), half)
+    dst = (src + np.tile(np.arange(1, half + 1), n)) % n
+    rewire = rng.random(len(src)) < p
+    # A uniform node other than the source: draw from n - 1 values and skip the source.
+    new = rng.integers(0, n - 1, size=int(rewire.sum()))
+    new += new >= src[rewire]
+    dst[rewire] = new
+    both = np.concatenate([src, dst]), np.concatenate([dst, src])
+    adj = sp.csr_array((np.ones(2 * len(src)), both), shape=(n, n))
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    return adj

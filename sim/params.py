@@ -1,0 +1,268 @@
+"""Every scenario parameter, declared once: default, unit, allowed range and meaning.
+
+The scenario file has one table per concern. The four dimensions of the source study
+each live in one table, so a reader finds each dimension in one place:
+
+* ``[support]``       top-level design and list-based management (catalogue, recognition,
+  promotion, standards);
+* ``[drive]``         market drive and government-enterprise cooperation (the contractor);
+* ``[collaboration]`` grassroots innovation and the digital ecosystem (local development,
+  peer learning, balancing support for lagging governments);
+* ``[traction]``      user-demand orientation (what gets built first, how well it fits).
+
+Pydantic validates types strictly (``years = "ten"`` is an error, never a coercion) and
+rejects unknown keys; :mod:`sim.scenario` turns its errors into messages that name the file
+and the dotted key. ``unit`` is stored in each field's JSON-schema extras so that
+:mod:`sim.reference` can generate the parameter reference from this module alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+RULES: tuple[str, ...] = ("grassroots", "contractor")
+"""The allocation rules this version implements (see :mod:`sim.rules`)."""
+
+NETWORKS = Literal["complete", "hierarchy", "small_world"]
+ROLLOUT_ORDERS = Literal["population", "capacity", "lagging", "random"]
+
+
+def P(default: Any, unit: str, description: str, **bounds: Any) -> Any:
+    """Declare a parameter: default, unit, meaning and bounds (``ge``/``le``/``gt``/``lt``)."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
+
+
+class Section(BaseModel):
+    """Base of every table: strict types, unknown keys rejected, assignment re-validated."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class TimeParams(Section):
+    years: float = P(10.0, "years", "Simulated horizon.", gt=0, le=200)
+    steps_per_year: int = P(12, "steps/year", "Time resolution; dt = 1 / steps_per_year.", ge=1, le=365)
+
+
+class PopulationParams(Section):
+    source: str = P(
+        "synthetic",
+        "-",
+        'Where local governments come from: "synthetic", or a CSV path (one row per '
+        "prefecture; relative to the scenario file that names it).",
+    )
+    n_agents: int = P(100, "governments", "Synthetic only: number of local governments.", ge=2, le=100_000)
+    n_regions: int = P(10, "prefectures", "Synthetic only: number of prefectures.", ge=1, le=10_000)
+    capacity_mean: float = P(0.5, "-", "Synthetic only: mean capacity c_i.", gt=0, le=1)
+    capacity_spread: float = P(
+        0.2, "-", "Synthetic: s.d. of capacity (Beta distribution); CSV: log-s.d. of "
+        "within-prefecture noise. 0 = every government equal (synthetic) or equal to its "
+        "prefecture (CSV).", ge=0, le=2,
+    )
+    population_sigma: float = P(
+        0.8, "-", "Synthetic only: log-s.d. of government populations (lognormal).", ge=0, le=3
+    )
+    population_mean: float = P(
+        400_000.0, "people", "Synthetic only: mean population of a local government.", gt=0
+    )
+    split_concentration: float = P(
+        8.0, "-", "CSV only: Dirichlet concentration with which a prefecture's population "
+        "splits among its local governments (large = equal shares).", gt=0, le=1e6,
+    )
+    capacity_elasticity: float = P(
+        1.0, "-", "CSV only: c = (GDP per capita / highest in province) ^ elasticity.", gt=0, le=5
+    )
+    capacity_floor: float = P(
+        0.05, "-", "Lowest capacity any government can have (keeps c_i in (0, 1]).", gt=0, le=1
+    )
+    network: NETWORKS = P(
+        "hierarchy", "-", '"complete", "hierarchy" (same prefecture + links between prefecture '
+        'seats) or "small_world" (Watts-Strogatz).',
+    )
+    mean_degree: int = P(6, "links", "small_world only: lattice degree before rewiring (even).", ge=2)
+    rewiring: float = P(0.1, "-", "small_world only: Watts-Strogatz rewiring probability.", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _regions_fit(self) -> PopulationParams:
+        if self.source == "synthetic" and self.n_regions > self.n_agents:
+            raise ValueError(
+                f"n_regions ({self.n_regions}) cannot exceed n_agents ({self.n_agents})"
+            )
+        if self.source == "synthetic" and self.capacity_spread > 0:
+            limit = (self.capacity_mean * (1 - self.capacity_mean)) ** 0.5
+            if self.capacity_spread >= limit:
+                raise ValueError(
+                    f"capacity_spread ({self.capacity_spread}) must be below "
+                    f"sqrt(mean * (1 - mean)) = {limit:.3f} for a Beta distribution"
+                )
+        if self.network == "small_world" and self.mean_degree % 2:
+            raise ValueError(f"mean_degree must be even for small_world (got {self.mean_degree})")
+        return self
+
+
+class ServicesParams(Section):
+    count: int = P(20, "services", "K, the number of service domains to digitise.", ge=1, le=1000)
+    demand_skew: float = P(
+        1.0, "-", "Zipf exponent of service demand: weight of rank r ~ r^-skew; 0 = all equal.",
+        ge=0, le=5,
+    )
+    demand_noise: float = P(
+        0.0, "-", "Log-s.d. of random noise on each service's demand weight (services stream).",
+        ge=0, le=3,
+    )
+    quality_mean: float = P(
+        0.6, "-", "Mean quality of a locally developed solution at capacity 0.5.", ge=0, le=1
+    )
+    quality_sd: float = P(0.15, "-", "S.d. of local solution quality draws.", ge=0, le=1)
+    quality_capacity_slope: float = P(
+        0.3, "-", "Added to mean quality per unit of effective capacity above 0.5.", ge=0, le=2
+    )
+
+
+class SupportParams(Section):
+    """Top-level design and list-based management (the province)."""
+
+    catalog_visibility: float = P(
+        0.5, "probability", "Chance that a government about to develop finds an existing "
+        "solution in the catalogue and reuses it instead.", ge=0, le=1,
+    )
+    promotion_rate: float = P(
+        0.5, "1/year", "Catalogue reuse hazard (times c_eff) once a solution is recognised.", ge=0
+    )
+    recognition_lag: float = P(
+        1.0, "years", "Delay from the first development of a service to its recognition.", ge=0
+    )
+    standardization: float = P(
+        0.5, "-", "Common standards: lowers reuse adaptation cost and raises reuse fit.", ge=0, le=1
+    )
+
+
+class DriveParams(Section):
+    """Market drive and government-enterprise cooperation (the general contractor)."""
+
+    build_time: float = P(1.0, "years", "Platform set-up before the first module is built.", ge=0)
+    build_rate: float = P(6.0, "modules/year", "Modules the contractor builds per year.", gt=0)
+    contractor_capacity: float = P(
+        200.0, "deployments/year", "(government, service) deployments per year.", ge=0
+    )
+    rollout_order: ROLLOUT_ORDERS = P(
+        "population", "-", 'Deployment order: "population" (demand), "capacity" (market), '
+        '"lagging" (weakest first) or "random".',
+    )
+    market_competition: float = P(
+        0.5, "-", "Competition in procurement: lowers the deployment price.", ge=0, le=1
+    )
+    crowding_out: float = P(
+        0.7, "-", "Share of local development and peer learning suppressed under the "
+        "contractor rule.", ge=0, le=1,
+    )
+    contractor_quality: float = P(0.75, "-", "Quality of every contractor module.", ge=0, le=1)
+    failure_rate: float = P(0.2, "1/year", "Platform outage hazard once anything is deployed.", ge=0)
+    outage_duration: float = P(
+        0.05, "years", "Length of an outage (rounded to whole steps, at least one).", ge=0
+    )
+
+
+class CollaborationParams(Section):
+    """Grassroots innovation and the digital ecosystem."""
+
+    innovation_rate: float = P(
+        0.05, "1/year", "Own-development hazard per unserved pair (times c_eff and demand "
+        "priority). Bass p.", ge=0,
+    )
+    peer_learning: float = P(
+        0.5, "1/year", "Peer-reuse hazard at full neighbour coverage (times c_eff). Bass q.", ge=0
+    )
+    balancing: float = P(
+        0.0, "-", "Support for lagging governments: c_eff = c + balancing * (1 - c).", ge=0, le=1
+    )
+
+
+class TractionParams(Section):
+    """User-demand orientation."""
+
+    demand_orientation: float = P(
+        0.5, "-", "How strongly the contractor orders modules by demand (1 = strictly) and "
+        "how much its standard modules fit local demand.", ge=0, le=1,
+    )
+    reuse_fit: float = P(
+        0.7, "-", "Fit of a reused solution without standards (own development fits 1).", ge=0, le=1
+    )
+    contractor_fit: float = P(
+        0.7, "-", "Fit of a contractor module at demand_orientation 0.", ge=0, le=1
+    )
+
+
+class CostsParams(Section):
+    development: float = P(1.0, "cost units", "Cost of one local development.", ge=0)
+    adaptation: float = P(
+        0.4, "x development", "Cost of adapting a reused solution, without standards.", ge=0
+    )
+    standardization_saving: float = P(
+        0.75, "-", "Share of adaptation cost that full standardization removes.", ge=0, le=1
+    )
+    module_build: float = P(2.0, "cost units", "Cost of one contractor module build.", ge=0)
+    deployment: float = P(
+        0.25, "cost units", "Price of one contractor deployment without competition.", ge=0
+    )
+    competition_discount: float = P(
+        0.4, "-", "Share of the deployment price that full market competition removes.", ge=0, le=1
+    )
+    platform: float = P(10.0, "cost units", "One-off contractor platform set-up.", ge=0)
+
+
+class Scenario(Section):
+    """A fully resolved scenario: what :func:`sim.load_scenario` returns."""
+
+    name: str = P("unnamed", "-", "Short name shown in outputs.")
+    description: str = P("", "-", "What the scenario shows and what to notice.")
+    rule: Literal["grassroots", "contractor"] = P("grassroots", "-", "Default allocation rule.")
+    seed: int = P(0, "-", "Default root seed (numpy SeedSequence).", ge=0)
+    time: TimeParams = Field(default_factory=TimeParams)
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    services: ServicesParams = Field(default_factory=ServicesParams)
+    support: SupportParams = Field(default_factory=SupportParams)
+    drive: DriveParams = Field(default_factory=DriveParams)
+    collaboration: CollaborationParams = Field(default_factory=CollaborationParams)
+    traction: TractionParams = Field(default_factory=TractionParams)
+    costs: CostsParams = Field(default_factory=CostsParams)
+
+    # Set by the loader: the file it came from and the prefecture table read from a CSV
+    # source (parsed once here, so that sweeps do not re-read files per run).
+    _path: str | None = PrivateAttr(default=None)
+    _prefectures: Any = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> str | None:
+        """The scenario file this came from (None when built in code)."""
+        return self._path
+
+    @property
+    def prefectures(self) -> Any:
+        """The :class:`sim.population.PrefectureTable` of a CSV source, else None."""
+        return self._prefectures
+
+    @property
+    def dt(self) -> float:
+        return 1.0 / self.time.steps_per_year
+
+    @property
+    def n_steps(self) -> int:
+        return round(self.time.years * self.time.steps_per_year)
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: field.annotation  # type: ignore[misc]
+    for name, field in Scenario.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+}
+"""Table name -> parameter class, in file order."""
+
+
+def parameter_keys() -> list[str]:
+    """Every valid dotted key (``"drive.contractor_capacity"``, ``"rule"``, ...)."""
+    keys = [k for k in Scenario.model_fields if k not in SECTIONS]
+    for table, cls in SECTIONS.items():
+        keys += [f"{table}.{k}" for k in cls.model_fields]
+    return keys

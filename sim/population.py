@@ -1,0 +1,169 @@
+"""The local governments of a province: who they are, how many people they serve, how capable.
+
+Two sources:
+
+* **synthetic** — ``n_agents`` governments in ``n_regions`` prefectures of near-equal size;
+  lognormal populations; capacity from a Beta distribution with the given mean and s.d.
+* **CSV** — one row per prefecture (see :data:`CSV_COLUMNS`). A prefecture's population is
+  split among its local governments by a Dirichlet draw; capacity follows the prefecture's
+  GDP per capita relative to the richest prefecture, ``c = (g / g_max) ** elasticity``,
+  times lognormal within-prefecture noise, clipped to ``[capacity_floor, 1]``.
+
+The prefecture seat (the link between prefectures in the ``hierarchy`` network) is the most
+populous government of each prefecture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import BadInput, Problem
+from .params import PopulationParams
+
+CSV_COLUMNS: dict[str, str] = {
+    "name": "prefecture name",
+    "local_governments": "number of county-level local governments (integer >= 1)",
+    "population": "residents (2020 census)",
+    "gdp_100m_yuan": "GDP in 100 million yuan",
+    "lat": "latitude of the prefecture seat (degrees)",
+    "lon": "longitude of the prefecture seat (degrees)",
+}
+"""Required columns of a population CSV; others (``name_zh``, ``subregion``) are kept."""
+
+
+@dataclass(frozen=True)
+class PrefectureTable:
+    """A validated prefecture CSV, parsed once when the scenario is loaded."""
+
+    path: str
+    frame: pd.DataFrame
+
+    @property
+    def gdp_per_capita(self) -> np.ndarray:
+        return (self.frame["gdp_100m_yuan"].to_numpy(float) * 1e8) / self.frame[
+            "population"
+        ].to_numpy(float)
+
+
+@dataclass(frozen=True)
+class Population:
+    """The local governments: arrays of length N (plus per-region names)."""
+
+    region: np.ndarray  # int, prefecture index of each government
+    region_names: tuple[str, ...]
+    population: np.ndarray  # float, residents
+    capacity: np.ndarray  # float in (0, 1]
+    is_seat: np.ndarray  # bool, the prefecture seat
+    lat: np.ndarray  # float, seat latitude of the prefecture (NaN for synthetic)
+    lon: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.region)
+
+
+def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
+    """Read and check a prefecture CSV; every problem is reported together."""
+    where = str(path)
+    if not Path(path).is_file():
+        raise BadInput.one(scenario_file, "population.source", f"CSV file not found: {path}")
+    try:
+        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BadInput.one(where, "", f"not a readable CSV: {exc}") from None
+    problems: list[Problem] = []
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        problems.append(
+            Problem(where, "", f"missing column(s) {', '.join(missing)}; required: "
+                    + ", ".join(f"{k} ({v})" for k, v in CSV_COLUMNS.items()))
+        )
+    if frame.empty:
+        problems.append(Problem(where, "", "no rows"))
+    for col in (c for c in CSV_COLUMNS if c != "name" and c in frame.columns):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame.index[values.isna()].tolist()
+        if bad:
+            rows = ", ".join(str(r + 1) for r in bad[:5])
+            problems.append(Problem(where, col, f"non-numeric or empty value in data row(s) {rows}"))
+            continue
+        frame[col] = values
+    if not problems:
+        units = frame["local_governments"]
+        if ((units < 1) | (units != units.round())).any():
+            rows = ", ".join(str(r + 1) for r in frame.index[(units < 1) | (units != units.round())])
+            problems.append(Problem(where, "local_governments", f"must be a whole number >= 1 (data row(s) {rows})"))
+        for col in ("population", "gdp_100m_yuan"):
+            if (frame[col] <= 0).any():
+                rows = ", ".join(str(r + 1) for r in frame.index[frame[col] <= 0])
+                problems.append(Problem(where, col, f"must be > 0 (data row(s) {rows})"))
+    if problems:
+        raise BadInput(problems)
+    frame["local_governments"] = frame["local_governments"].astype(int)
+    return PrefectureTable(path=where, frame=frame.reset_index(drop=True))
+
+
+def build_population(
+    params: PopulationParams, table: PrefectureTable | None, rng: np.random.Generator
+) -> Population:
+    """Draw the local governments from the population stream."""
+    if table is None:
+        return _synthetic(params, rng)
+    return _from_table(params, table, rng)
+
+
+def _synthetic(p: PopulationParams, rng: np.random.Generator) -> Population:
+    n = p.n_agents
+    region = np.repeat(np.arange(p.n_regions), np.diff(np.linspace(0, n, p.n_regions + 1).round().astype(int)))
+    sigma = p.population_sigma
+    population = p.population_mean * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
+    if p.capacity_spread == 0:
+        capacity = np.full(n, p.capacity_mean)
+    else:
+        m, v = p.capacity_mean, p.capacity_spread**2
+        k = m * (1 - m) / v - 1  # Beta(a, b) by the method of moments
+        capacity = rng.beta(m * k, (1 - m) * k, size=n)
+    capacity = np.clip(capacity, p.capacity_floor, 1.0)
+    names = tuple(f"R{r + 1:02d}" for r in range(p.n_regions))
+    nan = np.full(n, np.nan)
+    return Population(region, names, population, capacity, _seats(region, population), nan, nan.copy())
+
+
+def _from_table(p: PopulationParams, table: PrefectureTable, rng: np.random.Generator) -> Population:
+    f = table.frame
+    units = f["local_governments"].to_numpy(int)
+    region = np.repeat(np.arange(len(f)), units)
+    population = np.empty(len(region))
+    start = 0
+    for u, pop in zip(units, f["population"].to_numpy(float), strict=True):
+        # Setup only (one Dirichlet per prefecture); never inside the step loop.
+        shares = rng.dirichlet(np.full(u, p.split_concentration)) if u > 1 else np.ones(1)
+        population[start : start + u] = pop * shares
+        start += u
+    g = table.gdp_per_capita
+    base = (g / g.max()) ** p.capacity_elasticity
+    s = p.capacity_spread
+    noise = np.exp(s * rng.standard_normal(len(region)) - s**2 / 2) if s > 0 else 1.0
+    capacity = np.clip(base[region] * noise, p.capacity_floor, 1.0)
+    return Population(
+        region=region,
+        region_names=tuple(f["name"].astype(str)),
+        population=population,
+        capacity=capacity,
+        is_seat=_seats(region, population),
+        lat=f["lat"].to_numpy(float)[region],
+        lon=f["lon"].to_numpy(float)[region],
+    )
+
+
+def _seats(region: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """The most populous government of each region (first one on ties)."""
+    order = np.lexsort((-population, region))  # by region, then population descending
+    first = np.r_[True, region[order][1:] != region[order][:-1]]
+    seat = np.zeros(len(region), bool)
+    seat[order[first]] = True
+    return seat

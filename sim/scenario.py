@@ -1,0 +1,155 @@
+"""Scenario files: TOML in, a validated :class:`~sim.params.Scenario` out.
+
+Resolution order, lowest to highest precedence: parameter defaults, the ``extends`` chain
+(parent first), the file itself, then ``overrides`` (``--set`` on the command line).
+Relative paths (``extends``, ``population.source``) are resolved against the file that
+names them, before files are merged, so a child may extend a parent in another folder.
+
+Every problem in a file is collected and raised together as one :class:`BadInput`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import BadInput, Problem, did_you_mean
+from .params import SECTIONS, Scenario, parameter_keys
+from .population import read_prefectures
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"drive.contractor_capacity": 40}``;
+    they are checked exactly like values in the file.
+    """
+    path = Path(path)
+    data = _read_chain(path, chain=())
+    source = str(path)
+    problems: list[Problem] = []
+    if overrides:
+        problems += _apply_overrides(data, overrides)
+    scenario = _validate(data, source, problems)
+    scenario._path = str(path)
+    pop_source = scenario.population.source
+    if pop_source != "synthetic":
+        scenario._prefectures = read_prefectures(pop_source, scenario_file=source)
+    return scenario
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse a ``--set KEY=VALUE`` argument; VALUE is a TOML literal (bare words as strings)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise BadInput.one("--set", text, "expected KEY=VALUE, e.g. drive.contractor_capacity=40")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as small_world: a string, validated like file values
+    return key, value
+
+
+def _read_toml(path: Path, named_by: str | None) -> dict[str, Any]:
+    where = str(path)
+    if not path.is_file():
+        what = f"extends file not found (named by {named_by})" if named_by else "file not found"
+        raise BadInput.one(where, "extends" if named_by else "", what)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput.one(where, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput.one(where, "", f"cannot read: {exc}") from None
+
+
+def _read_chain(path: Path, chain: tuple[Path, ...], named_by: str | None = None) -> dict[str, Any]:
+    """Read ``path`` and everything it extends, merged parent-first."""
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise BadInput.one(str(path), "extends", f"cycle: {cycle}")
+    data = _read_toml(path, named_by)
+    _resolve_paths(data, path.parent)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return data
+    if not isinstance(parent_ref, str):
+        raise BadInput.one(str(path), "extends", "must be a path string")
+    parent = _read_chain(Path(parent_ref), (*chain, resolved), named_by=str(path))
+    return _deep_merge(parent, data)
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make relative paths absolute against the folder of the file that names them."""
+    ext = data.get("extends")
+    if isinstance(ext, str) and not Path(ext).is_absolute():
+        data["extends"] = str(base / ext)
+    pop = data.get("population")
+    if isinstance(pop, dict):
+        src = pop.get("source")
+        if isinstance(src, str) and src != "synthetic" and not Path(src).is_absolute():
+            pop["source"] = str((base / src).resolve())
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list[Problem]:
+    valid = parameter_keys()
+    problems = []
+    for key, value in overrides.items():
+        if key not in valid:
+            problems.append(Problem("--set", key, "unknown parameter" + did_you_mean(key, valid)))
+            continue
+        table, _, name = key.rpartition(".")
+        target = data.setdefault(table, {}) if table else data
+        if not isinstance(target, dict):
+            continue  # the file's own type error for this table is reported by validation
+        target[name] = value
+    return problems
+
+
+def _validate(data: dict[str, Any], source: str, problems: list[Problem]) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems += [_problem(source, err) for err in exc.errors()]
+        raise BadInput(problems) from None
+    if problems:
+        raise BadInput(problems)
+    return scenario
+
+
+def _problem(source: str, err: Any) -> Problem:
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        table = loc[0] if len(loc) > 1 else None
+        cls = SECTIONS.get(table) if table else Scenario
+        valid = [k for k in (cls.model_fields if cls else {})]
+        if table is None:
+            valid = [*valid, "extends"]
+        return Problem(source, key, "unknown key" + did_you_mean(loc[-1], valid))
+    got = err.get("input")
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind not in {"missing"} and not isinstance(got, dict):
+        message += f" (got {got!r})"
+    return Problem(source, key, message)

@@ -1,0 +1,59 @@
+"""Everything a run shares across rules: random streams, governments, network, services.
+
+One ``numpy.random.SeedSequence(seed)`` spawns one independent stream per purpose. The
+world (population, network, service demand) is drawn from its own streams before any rule
+acts, so two rules run under one seed face the same province (common random numbers), and
+each rule's events draw from streams that the other rule's events cannot shift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import Network, build_network
+from .params import Scenario, ServicesParams
+from .population import Population, build_population
+
+STREAMS: tuple[str, ...] = ("population", "network", "services", "local", "choices", "contractor")
+"""Named child streams of the run's SeedSequence, in spawn order (never reorder: it would
+change every result for every seed)."""
+
+
+def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
+
+
+@dataclass(frozen=True)
+class World:
+    population: Population
+    network: Network
+    demand: np.ndarray  # K service demand weights, sum 1, descending
+    priority: np.ndarray  # K demand priorities, mean 1 (= K * demand)
+
+    @property
+    def n(self) -> int:
+        return self.population.n
+
+    @property
+    def k(self) -> int:
+        return len(self.demand)
+
+
+def service_demand(p: ServicesParams, rng: np.random.Generator) -> np.ndarray:
+    """Zipf-like weights r^-skew with optional lognormal noise, normalised, sorted descending."""
+    rank = np.arange(1, p.count + 1, dtype=float)
+    weight = rank ** (-p.demand_skew)
+    if p.demand_noise > 0:
+        weight = weight * np.exp(p.demand_noise * rng.standard_normal(p.count))
+    weight = np.sort(weight)[::-1]
+    return weight / weight.sum()
+
+
+def build_world(scenario: Scenario, streams: dict[str, np.random.Generator]) -> World:
+    pop = build_population(scenario.population, scenario.prefectures, streams["population"])
+    net = build_network(scenario.population, pop.region, pop.is_seat, streams["network"])
+    demand = service_demand(scenario.services, streams["services"])
+    return World(pop, net, demand, demand * len(demand))
