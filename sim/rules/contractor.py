@@ -1,0 +1,129 @@
+"""The general contractor (Guangdong's EPC model): build each module once, deploy everywhere.
+
+* **Build.** The platform takes ``build_time`` years; then modules are built one at a time
+  at ``build_rate`` per year in priority order, so module m (0-based) is ready at
+  ``build_time + (m + 1) / build_rate`` years (rounded up to a whole step, at least step 1).
+  Priority: a blend of demand rank and a random rank, weighted by ``demand_orientation``
+  (1 = strictly by demand, 0 = random; random ranks from the contractor stream).
+* **Deploy.** ``contractor_capacity`` deployments per year, ``capacity * dt`` per step with
+  the fractional remainder carried. Module by module in build order, and within a module to
+  governments in ``rollout_order``; only unserved pairs; capacity that finds nothing ready
+  idles (only the fraction is carried).
+* **Outages.** Once anything is deployed, an outage starts each step with probability
+  ``1 - exp(-failure_rate * dt)``, one at a time, for ``outage_duration`` years (at least one
+  step). During one, every contractor-served pair counts as unserved and deployments pause.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..state import Source
+from .base import Context
+
+
+@dataclass
+class Contractor:
+    modules: np.ndarray = field(init=False)  # services in build order
+    ready_step: np.ndarray = field(init=False)  # step at which modules[m] is ready
+    rollout: np.ndarray = field(init=False)  # governments in deployment order
+    module_sol: np.ndarray = field(init=False)  # solution id of each service's module
+    built: int = 0  # modules built so far (a prefix of ``modules``)
+    open_from: int = 0  # first built module that may still have unserved pairs
+    carry: float = 0.0
+    outage_left: int = 0  # steps of the current outage still to run (0 = none)
+    outages: int = 0
+    lost_pair_steps: int = 0
+
+    def setup(self, ctx: Context) -> None:
+        s, w, rng = ctx.scenario, ctx.world, ctx.streams["contractor"]
+        d = s.traction.demand_orientation
+        random_rank = rng.permutation(w.k)
+        demand_rank = np.arange(w.k)  # services are sorted by demand, descending
+        self.modules = np.lexsort((demand_rank, d * demand_rank + (1 - d) * random_rank))
+        times = s.drive.build_time + (np.arange(w.k) + 1) / s.drive.build_rate
+        self.ready_step = np.maximum(1, np.ceil(times / ctx.dt - 1e-9)).astype(np.int64)
+        self.rollout = _rollout_order(s.drive.rollout_order, w, rng)
+        self.module_sol = np.full(w.k, -1, np.int64)
+        self._fit = s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d
+        self._price = s.costs.deployment * (1 - s.costs.competition_discount * s.drive.market_competition)
+        self._p_fail = -math.expm1(-s.drive.failure_rate * ctx.dt)
+        self._outage_steps = max(1, round(s.drive.outage_duration / ctx.dt))
+        self._rate = s.drive.contractor_capacity * ctx.dt
+
+    @property
+    def down(self) -> bool:
+        return self.outage_left > 0
+
+    def settled(self, ctx: Context) -> bool:
+        no_more_outages = self._p_fail == 0 or ctx.state.groups["contractor"].pairs == 0
+        return self.built == len(self.modules) and not self.down and no_more_outages
+
+    def step(self, ctx: Context, t: int) -> None:
+        st = ctx.state
+        if t == 1:
+            st.cost += ctx.scenario.costs.platform
+        self._outage(ctx)
+        self._build(ctx, t)
+        if self.down:
+            self.lost_pair_steps += st.groups["contractor"].pairs
+            return
+        self.carry += self._rate
+        n = math.floor(self.carry + 1e-9)
+        self.carry -= n
+        if n > 0 and self.open_from < self.built:
+            self._deploy(ctx, t, n)
+
+    def end_step(self) -> None:
+        if self.outage_left > 0:
+            self.outage_left -= 1
+
+    def _outage(self, ctx: Context) -> None:
+        """Start an outage (read from the start-of-step state: anything deployed?)."""
+        u = ctx.streams["contractor"].random()  # drawn every step: keeps the stream aligned
+        if self.down or ctx.state.groups["contractor"].pairs == 0:
+            return
+        if u < self._p_fail:
+            self.outage_left = self._outage_steps
+            self.outages += 1
+
+    def _build(self, ctx: Context, t: int) -> None:
+        st, q = ctx.state, ctx.scenario.drive.contractor_quality
+        ready = self.built + int(np.searchsorted(self.ready_step[self.built :], t, side="right"))
+        if ready == self.built:
+            return
+        services = self.modules[self.built : ready]
+        ids = st.develop(services, np.full(len(services), q), np.full(len(services), -1), t)
+        self.module_sol[services] = ids
+        st.cost += ctx.scenario.costs.module_build * len(services)
+        self.built = ready
+
+    def _deploy(self, ctx: Context, t: int, n: int) -> None:
+        st = ctx.state
+        cols = self.modules[self.open_from : self.built]
+        open_pairs = st.unserved[np.ix_(self.rollout, cols)].T  # modules x governments
+        done = ~open_pairs.any(axis=1)
+        skip = int(np.argmin(done)) if not done.all() else len(cols)
+        self.open_from += skip  # fully served modules stay served: never look at them again
+        flat = np.flatnonzero(open_pairs[skip:])[:n]
+        if len(flat) == 0:
+            return
+        g = self.rollout[flat % len(self.rollout)]
+        k = cols[skip:][flat // len(self.rollout)]
+        st.serve(g, k, Source.CONTRACTOR, self.module_sol[k], self._fit, self._price, t)
+
+
+def _rollout_order(order: str, world, rng: np.random.Generator) -> np.ndarray:
+    """Governments in deployment order; ties keep index order (stable sort)."""
+    pop, cap = world.population.population, world.population.capacity
+    perm = rng.permutation(world.n)  # drawn for every order: keeps the stream aligned
+    if order == "population":
+        return np.argsort(-pop, kind="stable")
+    if order == "capacity":
+        return np.argsort(-cap, kind="stable")
+    if order == "lagging":
+        return np.argsort(cap, kind="stable")
+    return perm
