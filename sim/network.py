@@ -65,6 +65,9 @@ class Network:
         if self.complete:
             # i itself is unserved (score -inf), so the column's best is its best neighbour.
             return np.argmax(score, axis=0)[cols]
+        if self._dense is not None:
+            cand = np.where(self._dense[rows] > 0, score[:, cols].T, -np.inf)
+            return np.argmax(cand, axis=1)
         adj = self.adjacency
         assert adj is not None
         starts = adj.indptr[rows]

@@ -53,6 +53,7 @@ class State:
     step: np.ndarray = field(init=False)
     unserved: np.ndarray = field(init=False)  # bool N x K, source == NONE
     local: np.ndarray = field(init=False)  # float N x K, 1 where served by a local solution
+    local_quality: np.ndarray = field(init=False)  # N x K, quality there, -inf elsewhere
     # solutions
     sol_service: np.ndarray = field(init=False)
     sol_quality: np.ndarray = field(init=False)
@@ -85,6 +86,7 @@ class State:
         self.step = np.full((n, k), -1, np.int64)
         self.unserved = np.ones((n, k), bool)
         self.local = np.zeros((n, k))
+        self.local_quality = np.full((n, k), -np.inf)  # quality where served locally
         cap = n * k + k + 1  # every pair develops at most once, plus one module per service
         self.sol_service = np.zeros(cap, np.int64)
         self.sol_quality = np.zeros(cap)
@@ -132,29 +134,40 @@ class State:
         return ids
 
     def serve(
-        self, rows: np.ndarray, cols: np.ndarray, source: Source, sol: np.ndarray,
-        fit: float | np.ndarray, cost: float, t: int,
+        self, idx: np.ndarray, source: np.ndarray | Source, sol: np.ndarray,
+        fit: float | np.ndarray, cost: float | np.ndarray, t: int,
     ) -> None:
-        """Mark unserved pairs as served by ``sol`` through ``source``."""
-        m = len(rows)
+        """Serve the unserved pairs at flat indices ``idx`` (i * K + k) with ``sol``.
+
+        ``source``, ``fit`` and ``cost`` are per pair or scalar. One call per component per
+        step: a call costs a fixed number of array operations, whatever the number of pairs.
+        """
+        m = len(idx)
         if m == 0:
             return
         q = self.sol_quality[sol]
-        self.source[rows, cols] = source
-        self.sol[rows, cols] = sol
-        self.quality[rows, cols] = q
-        self.fit[rows, cols] = fit
-        self.step[rows, cols] = t
-        self.unserved[rows, cols] = False
-        group = self.groups["contractor" if source == Source.CONTRACTOR else "local"]
-        if source != Source.CONTRACTOR:
-            self.local[rows, cols] = 1.0
-        w = self.pair_weight[rows, cols]
+        self.source.ravel()[idx] = source
+        self.sol.ravel()[idx] = sol
+        self.quality.ravel()[idx] = q
+        self.fit.ravel()[idx] = fit
+        self.step.ravel()[idx] = t
+        self.unserved.ravel()[idx] = False
+        contractor = np.isscalar(source) and source == Source.CONTRACTOR
+        if not contractor:
+            self.local.ravel()[idx] = 1.0
+            self.local_quality.ravel()[idx] = q
+        group = self.groups["contractor" if contractor else "local"]
+        w = self.pair_weight.ravel()[idx]
         group.pairs += m
         group.weight += float(w.sum())
-        group.quality += float((w * q * fit).sum())
-        group.per_gov += np.bincount(rows, minlength=self.n)
-        self.by_source[source] += m
-        self.cost += cost * m
-        if source != Source.OWN:
+        group.quality += float(np.dot(w, q * fit))
+        group.per_gov += np.bincount(idx // self.k, minlength=self.n)
+        if contractor:
+            self.by_source[Source.CONTRACTOR] += m
             self.reuses += m
+            self.cost += cost * m
+        else:
+            counts = np.bincount(source, minlength=len(Source))
+            self.by_source += counts
+            self.reuses += m - int(counts[Source.OWN])
+            self.cost += float(np.sum(cost))

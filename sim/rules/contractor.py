@@ -113,7 +113,7 @@ class Contractor:
             return
         g = self.rollout[flat % len(self.rollout)]
         k = cols[skip:][flat // len(self.rollout)]
-        st.serve(g, k, Source.CONTRACTOR, self.module_sol[k], self._fit, self._price, t)
+        st.serve(g * st.k + k, Source.CONTRACTOR, self.module_sol[k], self._fit, self._price, t)
 
 
 def _rollout_order(order: str, world, rng: np.random.Generator) -> np.ndarray:

@@ -47,14 +47,19 @@ class LocalDiffusion:
         c = w.population.capacity
         c_eff = c + s.collaboration.balancing * (1 - c)
         self._c_eff = c_eff
-        self._lam_dev = (self.scale * s.collaboration.innovation_rate * c_eff)[:, None] * w.priority[None, :]
+        dt = ctx.dt
+        self._dev_dt = (self.scale * s.collaboration.innovation_rate * dt * c_eff)[:, None] * w.priority
         deg = w.network.degree
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_neighbour = np.where(deg > 0, 1.0 / deg, 0.0)
-        self._peer = (self.scale * s.collaboration.peer_learning * c_eff * per_neighbour)[:, None]
+        per_neighbour = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
+        self._peer_dt = (self.scale * s.collaboration.peer_learning * dt * c_eff * per_neighbour)[:, None]
         promo = s.support.promotion_rate if self.catalogue else 0.0
-        self._promo = (promo * c_eff)[:, None]
+        self._promo_dt = (promo * dt * c_eff)[:, None]
         self._recognised = np.zeros(w.k, bool)
+        # first_dev_step <= (t - 1) - lag_steps  <=>  lag years have passed (float-safe)
+        self._lag_steps = np.ceil(s.support.recognition_lag / dt - 1e-9)
+        self._quality_sd = s.services.quality_sd
+        self._visibility = s.support.catalog_visibility
+        self._dev_cost = s.costs.development
         std = s.support.standardization
         self._reuse_fit = s.traction.reuse_fit + (1 - s.traction.reuse_fit) * std
         self._reuse_cost = s.costs.development * s.costs.adaptation * (1 - s.costs.standardization_saving * std)
@@ -64,55 +69,63 @@ class LocalDiffusion:
     def settled(self, ctx: Context) -> bool:
         return True  # local channels act only on unserved pairs
 
-    def _recognise(self, ctx: Context, t: int) -> None:
-        """Recognition: ``recognition_lag`` years after a service's first development."""
-        first = ctx.state.first_dev_step
-        lag_steps = ctx.scenario.support.recognition_lag / ctx.dt
-        # decisions of step t read the start of the step, i.e. time (t - 1) * dt
-        self._recognised = (first >= 0) & ((t - 1) - first >= lag_steps - 1e-9)
+    def end_step(self) -> None:
+        pass
 
     def step(self, ctx: Context, t: int) -> None:
-        st, dt = ctx.state, ctx.dt
-        lam = self._lam_dev + self._peer * ctx.world.network.neighbour_counts(st.local)
-        promo_rate = np.zeros(1)
-        if self.catalogue:
-            self._recognise(ctx, t)
-            if self._recognised.any():
-                promo_rate = self._promo * self._recognised[None, :]
-                lam = lam + promo_rate
-        p = -np.expm1(-lam * dt)
-        u = ctx.streams["local"].random(p.shape)
-        rows, cols = np.nonzero((u < p) & st.unserved)
-        if len(rows) == 0:
+        st, net, k = ctx.state, ctx.world.network, ctx.world.k
+        # Hazards times dt for every pair. A pair fires when lam * dt exceeds a standard
+        # exponential draw E, i.e. with probability 1 - exp(-lam * dt).
+        x = net.neighbour_counts(st.local)
+        x *= self._peer_dt
+        x += self._dev_dt
+        # Recognition: recognition_lag years after a service's first development; decisions
+        # of step t read the start of the step, time (t - 1) * dt.
+        recognised = self.catalogue and st.first_dev_step.max() >= 0
+        if recognised:
+            self._recognised = (st.first_dev_step >= 0) & (st.first_dev_step <= t - 1 - self._lag_steps)
+            recognised = bool(self._recognised.any())
+            if recognised:
+                x += self._promo_dt * self._recognised
+        e = ctx.streams["local"].standard_exponential(x.shape)
+        idx = np.flatnonzero((x > e) & st.unserved)
+        if len(idx) == 0:
             return
-        # Competing risks: the channel, from the same uniform (see the module docstring).
-        lam_e = lam[rows, cols]
-        v = u[rows, cols] / p[rows, cols] * lam_e
-        dev_rate = self._lam_dev[rows, cols]
-        promo_e = np.broadcast_to(promo_rate, lam.shape)[rows, cols]
-        peer_rate = lam_e - dev_rate - promo_e
-        promo = (v >= dev_rate + peer_rate) & (promo_e > 0)
-        peer = (v >= dev_rate) & ~promo & (peer_rate > 0)
-        dev = ~(peer | promo)
+        rows, cols = np.divmod(idx, k)
+        # Competing risks: given an event, v = (1 - exp(-E)) / (1 - exp(-lam dt)) is uniform
+        # on [0, 1); v * lam picks the channel in proportion to the rates.
+        lam_dt = x.ravel()[idx]
+        v = np.expm1(-e.ravel()[idx]) / np.expm1(-lam_dt) * lam_dt
+        dev_dt = self._dev_dt.ravel()[idx]
+        if recognised:
+            promo_dt = self._promo_dt[rows, 0] * self._recognised[cols]
+            is_promo = (v >= lam_dt - promo_dt) & (promo_dt > 0)
+        else:
+            promo_dt = 0.0
+            is_promo = np.zeros(len(idx), bool)
+        is_peer = (v >= dev_dt) & ~is_promo & (lam_dt - dev_dt - promo_dt > 0)
+        is_dev = ~(is_peer | is_promo)
 
         # Every choice reads the start-of-step state; only then is anything applied.
-        pr, pc = rows[peer], cols[peer]
-        score = np.where(st.local > 0, st.quality, -np.inf)
-        peer_sol = st.sol[ctx.world.network.best_neighbour(pr, pc, score), pc]
-        mr, mc = rows[promo], cols[promo]
-        promo_sol = st.best_sol[mc]
-        dr, dc = rows[dev], cols[dev]
+        best = st.best_sol[cols]
+        sol = best.copy()  # promotion and catalogue finds take the best solution
+        source = np.full(len(idx), Source.CATALOGUE, np.int8)
+        if is_peer.any():
+            j = net.best_neighbour(rows[is_peer], cols[is_peer], st.local_quality)
+            sol[is_peer] = st.sol[j, cols[is_peer]]
+            source[is_peer] = Source.PEER
+        rng = ctx.streams["choices"]
         if self.catalogue:
-            rng = ctx.streams["choices"]
-            found = (st.best_sol[dc] >= 0) & (rng.random(len(dr)) < ctx.scenario.support.catalog_visibility)
-            fr, fc = dr[found], dc[found]
-            found_sol = st.best_sol[fc]
-            dr, dc = dr[~found], dc[~found]
-            st.serve(fr, fc, Source.CATALOGUE, found_sol, self._reuse_fit, self._reuse_cost, t)
-        st.serve(pr, pc, Source.PEER, peer_sol, self._reuse_fit, self._reuse_cost, t)
-        st.serve(mr, mc, Source.CATALOGUE, promo_sol, self._reuse_fit, self._reuse_cost, t)
-        sd = ctx.scenario.services.quality_sd
-        noise = ctx.streams["choices"].standard_normal(len(dr))
-        quality = np.clip(self._quality_mean[dr] + sd * noise, 0.0, 1.0)
-        ids = st.develop(dc, quality, dr, t)
-        st.serve(dr, dc, Source.OWN, ids, 1.0, ctx.scenario.costs.development, t)
+            found = is_dev & (best >= 0)
+            if found.any():
+                found[found] = rng.random(int(found.sum())) < self._visibility
+                is_dev &= ~found
+        if is_dev.any():
+            dr, dc = rows[is_dev], cols[is_dev]
+            noise = rng.standard_normal(len(dr))
+            quality = np.clip(self._quality_mean[dr] + self._quality_sd * noise, 0.0, 1.0)
+            sol[is_dev] = st.develop(dc, quality, dr, t)
+            source[is_dev] = Source.OWN
+        fit = np.where(is_dev, 1.0, self._reuse_fit)
+        cost = np.where(is_dev, self._dev_cost, self._reuse_cost)
+        st.serve(idx, source, sol, fit, cost, t)
