@@ -114,7 +114,12 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list
     problems = []
     for key, value in overrides.items():
         if key not in valid:
-            problems.append(Problem("--set", key, "unknown parameter" + did_you_mean(key, valid)))
+            table = key.rpartition(".")[0]
+            same_table = [k for k in valid if k.rpartition(".")[0] == table] if table in SECTIONS else []
+            hint = did_you_mean(key, same_table or valid)
+            if not same_table:  # list tables, not all ~50 keys
+                hint = hint.split("; valid keys:")[0] + "; valid tables: " + ", ".join(SECTIONS)
+            problems.append(Problem("--set", key, "unknown parameter" + hint))
             continue
         table, _, name = key.rpartition(".")
         target = data.setdefault(table, {}) if table else data

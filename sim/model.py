@@ -1,0 +1,61 @@
+"""The Mesa model: the engine wrapped for interactive use (browser views, notebooks).
+
+``DiffusionModel(scenario, rule=None, seed=None)`` builds one :class:`sim.engine.Engine`,
+one :class:`~sim.agents.LocalGovernment` per row of its arrays, and a Mesa
+``DataCollector`` whose model variables are the engine's time-series columns. ``step()``
+advances the engine by one step, so stepping this model and calling :func:`sim.run` give
+identical results for the same scenario, rule and seed.
+
+Batch work (replicates, sweeps) must use the bare engine: Mesa 3.3.1 keeps every model
+that ever created an agent alive through the class-level ``Agent._ids`` registry.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mesa
+
+from .agents import LocalGovernment
+from .engine import Engine
+from .outcomes import COLUMNS
+from .params import Scenario
+
+INT_COLUMNS = frozenset({"step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs"})
+
+
+def _report(model: DiffusionModel, column: str) -> float | int:
+    value = model.engine.recorder.data[column][model.engine.t]
+    return int(value) if column in INT_COLUMNS else float(value)
+
+
+class DiffusionModel(mesa.Model):
+    """Mesa model of reform diffusion; see the module docstring."""
+
+    def __init__(self, scenario: Scenario, rule: str | None = None, seed: int | None = None) -> None:
+        engine = Engine(scenario, rule=rule, seed=seed)
+        # Mesa's own generators (unused by the dynamics) are seeded from the same seed.
+        super().__init__(rng=engine.seed)
+        self.engine = engine
+        self.scenario = scenario
+        self.rule = engine.rule
+        for i in range(engine.world.n):
+            LocalGovernment(self, i)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: partial(_report, column=c) for c in COLUMNS}
+        )
+        self.datacollector.collect(self)
+        self.running = True
+
+    def step(self) -> None:
+        self.engine.step()
+        self.datacollector.collect(self)
+        self.running = not self.engine.done
+
+    @property
+    def coverage(self) -> float:
+        return float(self.engine.recorder.data["coverage"][self.engine.t])
+
+    def outcomes(self) -> dict[str, float]:
+        """Scalar outcomes of the run so far (see :data:`sim.outcomes.OUTCOMES`)."""
+        return self.engine.outcomes()
