@@ -67,12 +67,10 @@ class Engine:
             c.step(self.ctx, self.t)
         self.recorder.record(self.t, self.state, self.down)
         for c in self.components:
-            end = getattr(c, "end_step", None)
-            if end is not None:
-                end()
+            c.end_step()
         st = self.state
-        all_served = st.groups["local"].pairs + st.groups["contractor"].pairs == st.n * st.k
-        self.settled = all_served and all(c.settled(self.ctx) for c in self.components)
+        if st.served_pairs == st.n * st.k:
+            self.settled = all(c.settled(self.ctx) for c in self.components)
 
     def run(self) -> Engine:
         while not self.done:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import Source, State
+from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 
 COLUMNS: tuple[str, ...] = (
     "step", "year", "coverage", "coverage_weighted", "developments", "duplicate_developments",
@@ -63,25 +63,27 @@ class Recorder:
 
     def record(self, t: int, st: State, down: bool) -> None:
         d = self.data
-        loc, con = st.groups["local"], st.groups["contractor"]
-        pairs = loc.pairs + (0 if down else con.pairs)
-        weight = loc.weight + (0.0 if down else con.weight)
-        quality = loc.quality + (0.0 if down else con.quality)
-        per_gov = (loc.per_gov if down else loc.per_gov + con.per_gov) / self.k
+        loc, con = st.local_group, st.contractor_group
+        if down or con.pairs == 0:
+            pairs, weight, quality, per_gov = loc.pairs, loc.weight, loc.quality, loc.per_gov
+        else:
+            pairs, weight, quality = loc.pairs + con.pairs, loc.weight + con.weight, loc.quality + con.quality
+            per_gov = loc.per_gov + con.per_gov  # pairs served per government (integers)
         total = st.n * st.k
         d["coverage"][t] = pairs / total
         d["coverage_weighted"][t] = weight
         d["quality"][t] = quality / weight if weight > 0 else np.nan
-        d["gini"][t] = gini(per_gov, self._ranks)
-        d["lagging_gap"][t] = per_gov @ self._contrast
+        d["gini"][t] = gini(per_gov, self._ranks)  # scale-free: counts give the same Gini
+        d["lagging_gap"][t] = (per_gov @ self._contrast) / self.k
         d["developments"][t] = st.developments
         d["duplicate_developments"][t] = st.duplicates
         d["reuses"][t] = st.reuses
         d["cost"][t] = st.cost
-        d["served_own"][t] = st.by_source[Source.OWN] / total
-        d["served_peer"][t] = st.by_source[Source.PEER] / total
-        d["served_catalogue"][t] = st.by_source[Source.CATALOGUE] / total
-        d["served_contractor"][t] = st.by_source[Source.CONTRACTOR] / total
+        by_source = st.by_source
+        d["served_own"][t] = by_source[OWN] / total
+        d["served_peer"][t] = by_source[PEER] / total
+        d["served_catalogue"][t] = by_source[CATALOGUE] / total
+        d["served_contractor"][t] = by_source[CONTRACTOR] / total
         d["outage"][t] = float(down)
         d["lost_pairs"][t] = con.pairs if down else 0
 
@@ -116,7 +118,7 @@ def scalar_outcomes(data: dict[str, np.ndarray], st: State, outages: int) -> dic
 
     t50, r50 = first_time(0.5)
     t90, r90 = first_time(0.9)
-    served_end = st.groups["local"].pairs + st.groups["contractor"].pairs
+    served_end = st.served_pairs
     quality = data["quality"][~np.isnan(data["quality"])]
     served_steps = cov.sum()  # pair-steps served / (N K), lost likewise
     lost_steps = data["lost_pairs"].sum() / (st.n * st.k)

@@ -28,7 +28,8 @@ class Source(IntEnum):
     CONTRACTOR = 4  # contractor deployment
 
 
-LOCAL_SOURCES = (Source.OWN, Source.PEER, Source.CATALOGUE)
+# Plain ints for the hot path (an IntEnum costs a conversion per use in NumPy calls).
+NONE, OWN, PEER, CATALOGUE, CONTRACTOR = (int(s) for s in Source)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Aggregates:
     pairs: int = 0
     weight: float = 0.0  # sum of population_i * demand_k
     quality: float = 0.0  # sum of population_i * demand_k * quality * fit
-    per_gov: np.ndarray = field(default_factory=lambda: np.zeros(0))  # pairs per government
+    per_gov: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # pairs per government
 
 
 @dataclass
@@ -70,7 +71,9 @@ class State:
     reuses: int = 0
     cost: float = 0.0
     by_source: np.ndarray = field(init=False)  # pairs ever served, by Source
-    groups: dict[str, Aggregates] = field(init=False)
+    n_developed_services: int = 0  # services with at least one solution
+    local_group: Aggregates = field(init=False)  # pairs served by local solutions
+    contractor_group: Aggregates = field(init=False)  # pairs served by contractor deployments
 
     @classmethod
     def empty(cls, world: World) -> State:
@@ -96,16 +99,21 @@ class State:
         self.best_quality = np.full(k, -np.inf)
         self.first_dev_step = np.full(k, -1, np.int64)
         self.by_source = np.zeros(len(Source), np.int64)
-        self.groups = {
-            "local": Aggregates(per_gov=np.zeros(n)),
-            "contractor": Aggregates(per_gov=np.zeros(n)),
-        }
+        self.local_group = Aggregates(per_gov=np.zeros(n, np.int64))
+        self.contractor_group = Aggregates(per_gov=np.zeros(n, np.int64))
 
-    def develop(self, services: np.ndarray, quality: np.ndarray, origin: np.ndarray, t: int) -> np.ndarray:
+    @property
+    def served_pairs(self) -> int:
+        """Pairs with a service (contractor pairs count during an outage too)."""
+        return self.local_group.pairs + self.contractor_group.pairs
+
+    def develop(self, services: np.ndarray, quality: np.ndarray, origin: np.ndarray | int, t: int) -> np.ndarray:
         """Register new solutions (developments); return their ids.
 
         A development is a duplicate when a solution for its service already existed, or
-        when another development of the same service came earlier in the same call.
+        when another development of the same service came earlier in the same call. So a
+        group of g developments of one service counts g duplicates if the service had a
+        solution before, else g - 1.
         """
         m = len(services)
         ids = np.arange(self.n_solutions, self.n_solutions + m)
@@ -116,31 +124,33 @@ class State:
         self.sol_origin[ids] = origin
         self.sol_step[ids] = t
         self.n_solutions += m
-        existed = self.best_sol[services] >= 0
-        _, first = np.unique(services, return_index=True)
-        not_first = np.ones(m, bool)
-        not_first[first] = False
+        # Group by service, best quality first: the head of each group is its best.
+        order = np.lexsort((-quality, services))
+        grouped = services[order]
+        head = np.empty(m, bool)
+        head[0] = True
+        np.not_equal(grouped[1:], grouped[:-1], out=head[1:])
+        svc, best = grouped[head], order[head]
+        new = self.best_sol[svc] < 0
         self.developments += m
-        self.duplicates += int(np.count_nonzero(existed | not_first))
-        new_first = services[first][self.first_dev_step[services[first]] < 0]
-        self.first_dev_step[new_first] = t
-        # best solution per service: last of each service group when sorted by quality
-        order = np.lexsort((quality, services))
-        last = np.r_[services[order][1:] != services[order][:-1], True]
-        top = order[last]
-        better = quality[top] > self.best_quality[services[top]]
-        self.best_quality[services[top[better]]] = quality[top[better]]
-        self.best_sol[services[top[better]]] = ids[top[better]]
+        self.duplicates += m - int(np.count_nonzero(new))
+        self.first_dev_step[svc[new]] = t
+        self.n_developed_services += int(np.count_nonzero(new))
+        better = quality[best] > self.best_quality[svc]
+        self.best_quality[svc[better]] = quality[best[better]]
+        self.best_sol[svc[better]] = ids[best[better]]
         return ids
 
     def serve(
-        self, idx: np.ndarray, source: np.ndarray | Source, sol: np.ndarray,
-        fit: float | np.ndarray, cost: float | np.ndarray, t: int,
+        self, idx: np.ndarray, source: np.ndarray | int, sol: np.ndarray,
+        fit: float | np.ndarray, cost: float, t: int, *, contractor: bool = False,
     ) -> None:
         """Serve the unserved pairs at flat indices ``idx`` (i * K + k) with ``sol``.
 
-        ``source``, ``fit`` and ``cost`` are per pair or scalar. One call per component per
-        step: a call costs a fixed number of array operations, whatever the number of pairs.
+        ``source`` and ``fit`` are per pair or scalar; ``cost`` is the batch's total.
+        ``contractor`` puts the pairs in the contractor group (down during outages). One
+        call per component per step: a call costs a fixed number of array operations,
+        whatever the number of pairs.
         """
         m = len(idx)
         if m == 0:
@@ -152,22 +162,23 @@ class State:
         self.fit.ravel()[idx] = fit
         self.step.ravel()[idx] = t
         self.unserved.ravel()[idx] = False
-        contractor = np.isscalar(source) and source == Source.CONTRACTOR
-        if not contractor:
-            self.local.ravel()[idx] = 1.0
-            self.local_quality.ravel()[idx] = q
-        group = self.groups["contractor" if contractor else "local"]
         w = self.pair_weight.ravel()[idx]
+        group = self.contractor_group if contractor else self.local_group
         group.pairs += m
-        group.weight += float(w.sum())
-        group.quality += float(np.dot(w, q * fit))
+        group.weight += w.sum()
+        group.quality += np.dot(w, q * fit)
         group.per_gov += np.bincount(idx // self.k, minlength=self.n)
+        self.cost += cost
         if contractor:
-            self.by_source[Source.CONTRACTOR] += m
+            self.by_source[CONTRACTOR] += m
             self.reuses += m
-            self.cost += cost * m
+            return
+        self.local.ravel()[idx] = 1.0
+        self.local_quality.ravel()[idx] = q
+        if np.isscalar(source):
+            self.by_source[source] += m
+            self.reuses += 0 if source == OWN else m
         else:
             counts = np.bincount(source, minlength=len(Source))
             self.by_source += counts
-            self.reuses += m - int(counts[Source.OWN])
-            self.cost += float(np.sum(cost))
+            self.reuses += m - int(counts[OWN])

@@ -29,7 +29,15 @@ class Context:
 class Component(Protocol):
     """One mechanism (local diffusion, the contractor). ``step`` advances it by one step."""
 
+    def setup(self, ctx: Context) -> None:
+        """Precompute what does not change during a run (called once, before step 1)."""
+        ...
+
     def step(self, ctx: Context, t: int) -> None: ...
+
+    def end_step(self) -> None:
+        """Called after the step has been recorded (e.g. an outage counts down)."""
+        ...
 
     def settled(self, ctx: Context) -> bool:
         """True when this component can never change the state again once all pairs are served."""

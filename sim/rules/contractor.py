@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..state import Source
+from ..state import CONTRACTOR
 from .base import Context
 
 
@@ -59,7 +59,7 @@ class Contractor:
         return self.outage_left > 0
 
     def settled(self, ctx: Context) -> bool:
-        no_more_outages = self._p_fail == 0 or ctx.state.groups["contractor"].pairs == 0
+        no_more_outages = self._p_fail == 0 or ctx.state.contractor_group.pairs == 0
         return self.built == len(self.modules) and not self.down and no_more_outages
 
     def step(self, ctx: Context, t: int) -> None:
@@ -69,7 +69,7 @@ class Contractor:
         self._outage(ctx)
         self._build(ctx, t)
         if self.down:
-            self.lost_pair_steps += st.groups["contractor"].pairs
+            self.lost_pair_steps += st.contractor_group.pairs
             return
         self.carry += self._rate
         n = math.floor(self.carry + 1e-9)
@@ -84,7 +84,7 @@ class Contractor:
     def _outage(self, ctx: Context) -> None:
         """Start an outage (read from the start-of-step state: anything deployed?)."""
         u = ctx.streams["contractor"].random()  # drawn every step: keeps the stream aligned
-        if self.down or ctx.state.groups["contractor"].pairs == 0:
+        if self.down or ctx.state.contractor_group.pairs == 0:
             return
         if u < self._p_fail:
             self.outage_left = self._outage_steps
@@ -113,7 +113,7 @@ class Contractor:
             return
         g = self.rollout[flat % len(self.rollout)]
         k = cols[skip:][flat // len(self.rollout)]
-        st.serve(g * st.k + k, Source.CONTRACTOR, self.module_sol[k], self._fit, self._price, t)
+        st.serve(g * st.k + k, CONTRACTOR, self.module_sol[k], self._fit, self._price * len(g), t, contractor=True)
 
 
 def _rollout_order(order: str, world, rng: np.random.Generator) -> np.ndarray:

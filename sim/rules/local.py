@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..state import Source
+from ..state import CATALOGUE, OWN, PEER
 from .base import Context
 
 
@@ -55,6 +55,8 @@ class LocalDiffusion:
         promo = s.support.promotion_rate if self.catalogue else 0.0
         self._promo_dt = (promo * dt * c_eff)[:, None]
         self._recognised = np.zeros(w.k, bool)
+        self._n_recognised = 0
+        self._base_pairs = -1  # local pairs served when the cached hazard was computed
         # first_dev_step <= (t - 1) - lag_steps  <=>  lag years have passed (float-safe)
         self._lag_steps = np.ceil(s.support.recognition_lag / dt - 1e-9)
         self._quality_sd = s.services.quality_sd
@@ -76,17 +78,17 @@ class LocalDiffusion:
         st, net, k = ctx.state, ctx.world.network, ctx.world.k
         # Hazards times dt for every pair. A pair fires when lam * dt exceeds a standard
         # exponential draw E, i.e. with probability 1 - exp(-lam * dt).
-        x = net.neighbour_counts(st.local)
-        x *= self._peer_dt
-        x += self._dev_dt
+        if self._base_pairs != st.local_group.pairs:  # neighbour counts changed: recompute
+            self._base = net.neighbour_counts(st.local)
+            self._base *= self._peer_dt
+            self._base += self._dev_dt
+            self._base_pairs = st.local_group.pairs
+        x = self._base
         # Recognition: recognition_lag years after a service's first development; decisions
         # of step t read the start of the step, time (t - 1) * dt.
-        recognised = self.catalogue and st.first_dev_step.max() >= 0
+        recognised = self.catalogue and self._update_recognition(st, t)
         if recognised:
-            self._recognised = (st.first_dev_step >= 0) & (st.first_dev_step <= t - 1 - self._lag_steps)
-            recognised = bool(self._recognised.any())
-            if recognised:
-                x += self._promo_dt * self._recognised
+            x = x + self._promo_dt * self._recognised
         e = ctx.streams["local"].standard_exponential(x.shape)
         idx = np.flatnonzero((x > e) & st.unserved)
         if len(idx) == 0:
@@ -109,11 +111,11 @@ class LocalDiffusion:
         # Every choice reads the start-of-step state; only then is anything applied.
         best = st.best_sol[cols]
         sol = best.copy()  # promotion and catalogue finds take the best solution
-        source = np.full(len(idx), Source.CATALOGUE, np.int8)
+        source = np.full(len(idx), CATALOGUE, np.int8)
         if is_peer.any():
             j = net.best_neighbour(rows[is_peer], cols[is_peer], st.local_quality)
             sol[is_peer] = st.sol[j, cols[is_peer]]
-            source[is_peer] = Source.PEER
+            source[is_peer] = PEER
         rng = ctx.streams["choices"]
         if self.catalogue:
             found = is_dev & (best >= 0)
@@ -125,7 +127,19 @@ class LocalDiffusion:
             noise = rng.standard_normal(len(dr))
             quality = np.clip(self._quality_mean[dr] + self._quality_sd * noise, 0.0, 1.0)
             sol[is_dev] = st.develop(dc, quality, dr, t)
-            source[is_dev] = Source.OWN
+            source[is_dev] = OWN
+        n_dev = int(np.count_nonzero(is_dev))
         fit = np.where(is_dev, 1.0, self._reuse_fit)
-        cost = np.where(is_dev, self._dev_cost, self._reuse_cost)
+        cost = n_dev * self._dev_cost + (len(idx) - n_dev) * self._reuse_cost
         st.serve(idx, source, sol, fit, cost, t)
+
+    def _update_recognition(self, st, t: int) -> bool:
+        """Recognise services ``recognition_lag`` years after their first development.
+
+        Decisions of step t read the start of the step, time (t - 1) * dt. The mask only
+        changes while some developed service is still unrecognised, so most steps skip it.
+        """
+        if self._n_recognised < st.n_developed_services:
+            self._recognised = (st.first_dev_step >= 0) & (st.first_dev_step <= t - 1 - self._lag_steps)
+            self._n_recognised = int(np.count_nonzero(self._recognised))
+        return self._n_recognised > 0
