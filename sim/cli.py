@@ -67,7 +67,9 @@ def _fmt(x: float) -> str:
 @app.command()
 def run(
     scenario: ScenarioArg,
-    rule: Annotated[str | None, typer.Option(help=f"One of {', '.join(RULES)} (default: the scenario's).")] = None,
+    rule: Annotated[
+        str | None, typer.Option(help=f"One of {', '.join(RULES)} (default: the scenario's).")
+    ] = None,
     seed: SeedOpt = None,
     set_: SetOpt = None,
     out_dir: OutOpt = None,
@@ -87,20 +89,28 @@ def run(
     write_csv(folder / "agents.csv", result.agents)
     write_json(folder / "outcomes.json", result.outcomes)
     write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
-    write_json(folder / "provenance.json", provenance(scenario=str(scenario), rule=result.rule, seed=result.seed))
+    write_json(
+        folder / "provenance.json",
+        provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
+    )
     table = Table(title=f"{s.name} · rule {result.rule} · seed {result.seed}", title_justify="left")
     table.add_column("outcome")
     table.add_column("value", justify="right")
     for name, value in result.outcomes.items():
         table.add_row(name, _fmt(value))
     out.print(table)
-    out.print(f"wrote {folder}/ (timeseries.csv, agents.csv, outcomes.json, scenario.json, provenance.json)")
+    out.print(
+        f"wrote {folder}/ "
+        "(timeseries.csv, agents.csv, outcomes.json, scenario.json, provenance.json)"
+    )
 
 
 @app.command()
 def compare(
     scenario: ScenarioArg,
-    replicates: Annotated[int, typer.Option(help="Paired replicates (seeds SEED .. SEED+R-1).", min=1)] = 20,
+    replicates: Annotated[
+        int, typer.Option(help="Paired replicates (seeds SEED .. SEED+R-1).", min=1)
+    ] = 20,
     seed: SeedOpt = None,
     set_: SetOpt = None,
     out_dir: OutOpt = None,
@@ -119,7 +129,10 @@ def compare(
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
     columns = [
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("runs", total=replicates * len(RULES))
@@ -129,14 +142,21 @@ def compare(
     write_csv(folder / "runs.csv", cmp.outcomes)
     plot(cmp, folder / "coverage.png")
     plot(cmp, folder / "panels.png", columns=("coverage", "duplicate_developments", "cost", "gini"))
-    write_json(folder / "provenance.json", provenance(scenario=str(scenario), seeds=list(cmp.seeds)))
-    _print_summary(summary, cmp.rules, f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}")
+    write_json(
+        folder / "provenance.json", provenance(scenario=str(scenario), seeds=list(cmp.seeds))
+    )
+    _print_summary(
+        summary,
+        cmp.rules,
+        f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
+    )
     out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
 
 
 def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:
     table = Table(
-        title=title, title_justify="left",
+        title=title,
+        title_justify="left",
         caption="mean ± half-width of the 95% interval; * the paired difference excludes 0",
         caption_justify="left",
     )
@@ -158,7 +178,9 @@ def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)]) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+) -> None:
     """Check scenario files without running them."""
     from .scenario import load_scenario
 

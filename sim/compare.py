@@ -86,11 +86,23 @@ def summarise(outcomes: pd.DataFrame, rules: Sequence[str]) -> pd.DataFrame:
         for rule in rules:
             x = by_rule[rule][name].to_numpy(float)
             mean, sd, lo, hi = interval(x)
-            rows.append(dict(outcome=name, rule=rule, n=len(x), mean=mean, sd=sd, ci_low=lo, ci_high=hi))
+            rows.append(
+                dict(outcome=name, rule=rule, n=len(x), mean=mean, sd=sd, ci_low=lo, ci_high=hi)
+            )
         for a, b in combinations(rules, 2):
             d = by_rule[a][name].to_numpy(float) - by_rule[b][name].to_numpy(float)
             mean, sd, lo, hi = interval(d)
-            rows.append(dict(outcome=name, rule=f"{a} - {b}", n=len(d), mean=mean, sd=sd, ci_low=lo, ci_high=hi))
+            rows.append(
+                dict(
+                    outcome=name,
+                    rule=f"{a} - {b}",
+                    n=len(d),
+                    mean=mean,
+                    sd=sd,
+                    ci_low=lo,
+                    ci_high=hi,
+                )
+            )
     return pd.DataFrame(rows)
 
 

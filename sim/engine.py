@@ -4,7 +4,9 @@ A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 
 1. each component of the rule acts, in order (:mod:`sim.rules`): local diffusion
    (own development, peer reuse, catalogue), then the contractor (outage draw, module
-   builds, deployments); every decision reads the state at the start of the step;
+   builds, deployments). Local decisions read the state at the start of the step; the
+   contractor deploys to pairs still unserved after this step's local events (a pair is
+   served once per step, and local events come first);
 2. the recorder writes row t of the time series (step 0 is the initial state);
 3. components finish the step (an outage counts down).
 
@@ -27,11 +29,15 @@ from .world import build_world, spawn_streams
 
 
 class Engine:
-    def __init__(self, scenario: Scenario, rule: str | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, rule: str | None = None, seed: int | None = None
+    ) -> None:
         self.scenario = scenario
         self.rule = scenario.rule if rule is None else rule
         if self.rule not in RULE_BUILDERS:
-            raise BadInput.one("rule", "", f"unknown rule {self.rule!r}; valid rules: {', '.join(RULES)}")
+            raise BadInput.one(
+                "rule", "", f"unknown rule {self.rule!r}; valid rules: {', '.join(RULES)}"
+            )
         self.seed = scenario.seed if seed is None else int(seed)
         if self.seed < 0:
             raise BadInput.one("seed", "", f"must be >= 0 (got {self.seed})")
@@ -45,7 +51,9 @@ class Engine:
         self.n_steps = scenario.n_steps
         self.t = 0
         self.settled = False
-        self.recorder = Recorder(self.n_steps, scenario.dt, self.world.population.capacity, self.world.k)
+        self.recorder = Recorder(
+            self.n_steps, scenario.dt, self.world.population.capacity, self.world.k
+        )
         self.recorder.record(0, self.state, down=False)
 
     @property
@@ -81,7 +89,14 @@ class Engine:
     def timeseries(self) -> pd.DataFrame:
         data = self.recorder.data
         frame = pd.DataFrame({c: data[c][: self.t + 1] for c in COLUMNS})
-        for c in ("step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs"):
+        for c in (
+            "step",
+            "developments",
+            "duplicate_developments",
+            "reuses",
+            "outage",
+            "lost_pairs",
+        ):
             frame[c] = frame[c].astype("int64")
         return frame
 
@@ -107,7 +122,8 @@ class Engine:
                 "peer": (st.source == 2).sum(axis=1),
                 "catalogue": (st.source == 3).sum(axis=1),
                 "contractor": (st.source == 4).sum(axis=1),
-                "mean_quality_fit": (st.quality * st.fit).sum(axis=1) / served.sum(axis=1).clip(min=1),
+                "mean_quality_fit": (st.quality * st.fit).sum(axis=1)
+                / served.sum(axis=1).clip(min=1),
                 "lat": pop.lat,
                 "lon": pop.lon,
             }

@@ -37,7 +37,9 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     """Strict JSON (no NaN or Infinity tokens): non-finite floats become null."""
-    write_text(path, json.dumps(_finite(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    write_text(
+        path, json.dumps(_finite(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    )
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

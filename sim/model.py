@@ -21,7 +21,9 @@ from .engine import Engine
 from .outcomes import COLUMNS
 from .params import Scenario
 
-INT_COLUMNS = frozenset({"step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs"})
+INT_COLUMNS = frozenset(
+    {"step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs"}
+)
 
 
 def _report(model: DiffusionModel, column: str) -> float | int:
@@ -32,7 +34,9 @@ def _report(model: DiffusionModel, column: str) -> float | int:
 class DiffusionModel(mesa.Model):
     """Mesa model of reform diffusion; see the module docstring."""
 
-    def __init__(self, scenario: Scenario, rule: str | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, rule: str | None = None, seed: int | None = None
+    ) -> None:
         engine = Engine(scenario, rule=rule, seed=seed)
         # Mesa's own generators (unused by the dynamics) are seeded from the same seed.
         super().__init__(rng=engine.seed)

@@ -7,8 +7,9 @@ Three topologies (``population.network``):
   know each other (information flows up and across through the seats);
 * ``small_world`` a Watts-Strogatz graph built with NumPy from the run's network stream:
   a ring lattice of degree ``mean_degree``, each edge's far end rewired with probability
-  ``rewiring`` to a uniform node other than itself; edges that coincide are merged (so a
-  few nodes lose a link, as in networkx's generator when it gives up on a rewire).
+  ``rewiring`` to a uniform node other than itself; edges that coincide are merged, so a
+  few nodes have one link fewer than in networkx's generator (which redraws the endpoint
+  instead). The saving: no Python loop over edges.
 
 The two operations a step needs are vectorised over all governments and services:
 :meth:`Network.neighbour_counts` (one matrix product) and :meth:`Network.best_neighbour`

@@ -13,15 +13,30 @@ import numpy as np
 from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 
 COLUMNS: tuple[str, ...] = (
-    "step", "year", "coverage", "coverage_weighted", "developments", "duplicate_developments",
-    "reuses", "cost", "quality", "gini", "lagging_gap", "served_own", "served_peer",
-    "served_catalogue", "served_contractor", "outage", "lost_pairs",
+    "step",
+    "year",
+    "coverage",
+    "coverage_weighted",
+    "developments",
+    "duplicate_developments",
+    "reuses",
+    "cost",
+    "quality",
+    "gini",
+    "lagging_gap",
+    "served_own",
+    "served_peer",
+    "served_catalogue",
+    "served_contractor",
+    "outage",
+    "lost_pairs",
 )
 
 OUTCOMES: dict[str, str] = {
     "coverage_final": "share of (government, service) pairs served at the end",
     "coverage_weighted_final": "population x demand weighted coverage at the end",
-    "coverage_mean": "coverage averaged over all steps (area under the curve / horizon): speed",
+    "coverage_mean": "coverage averaged over all recorded steps 0..T (speed: a discrete area "
+    "under the curve)",
     "t50_years": "first time coverage >= 0.5 (the horizon when never reached)",
     "t50_reached": "1 if coverage reached 0.5, else 0",
     "t90_years": "first time coverage >= 0.9 (the horizon when never reached)",
@@ -33,11 +48,12 @@ OUTCOMES: dict[str, str] = {
     "reuse_ratio": "reuses / developments (0 when no developments)",
     "total_cost": "all costs: developments, adaptations, modules, deployments, platform",
     "cost_per_service": "total_cost / pairs served at the end (at least 1)",
-    "service_quality": "demand-weighted mean quality x fit of served pairs, averaged over steps "
-    "with any served pair",
+    "service_quality": "mean quality x fit of served pairs weighted by population x service "
+    "demand, averaged over steps with any served pair",
     "best_solution_quality": "mean over services of the best solution's quality (0 if none)",
     "inequality_gini": "Gini of per-government coverage, averaged over all steps",
-    "lagging_gap": "coverage of the top capacity quartile minus the bottom one, averaged over steps",
+    "lagging_gap": "coverage of the top capacity quartile minus the bottom one, averaged over "
+    "steps",
     "service_loss": "pair-years lost to outages / (pair-years served + lost)",
     "outages": "number of contractor outages",
 }
@@ -67,7 +83,11 @@ class Recorder:
         if down or con.pairs == 0:
             pairs, weight, quality, per_gov = loc.pairs, loc.weight, loc.quality, loc.per_gov
         else:
-            pairs, weight, quality = loc.pairs + con.pairs, loc.weight + con.weight, loc.quality + con.quality
+            pairs, weight, quality = (
+                loc.pairs + con.pairs,
+                loc.weight + con.weight,
+                loc.quality + con.quality,
+            )
             per_gov = loc.per_gov + con.per_gov  # pairs served per government (integers)
         total = st.n * st.k
         d["coverage"][t] = pairs / total

@@ -18,9 +18,17 @@ and the dotted key. ``unit`` is stored in each field's JSON-schema extras so tha
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 RULES: tuple[str, ...] = ("grassroots", "contractor")
 """The allocation rules this version implements (see :mod:`sim.rules`)."""
@@ -41,8 +49,26 @@ class Section(BaseModel):
 
 
 class TimeParams(Section):
-    years: float = P(10.0, "years", "Simulated horizon.", gt=0, le=200)
-    steps_per_year: int = P(12, "steps/year", "Time resolution; dt = 1 / steps_per_year.", ge=1, le=365)
+    years: float = P(
+        10.0,
+        "years",
+        "Simulated horizon; the run has floor(years x steps_per_year) steps.",
+        gt=0,
+        le=200,
+    )
+    steps_per_year: int = P(
+        12, "steps/year", "Time resolution; dt = 1 / steps_per_year.", ge=1, le=365
+    )
+
+    @field_validator("steps_per_year")
+    @classmethod
+    def _at_least_one_step(cls, v: int, info: ValidationInfo) -> int:
+        years = info.data.get("years")
+        if years is not None and years * v < 1 - 1e-9:
+            raise ValueError(
+                f"years x steps_per_year must be at least one step (got {years} x {v})"
+            )
+        return v
 
 
 class PopulationParams(Section):
@@ -52,13 +78,19 @@ class PopulationParams(Section):
         'Where local governments come from: "synthetic", or a CSV path (one row per '
         "prefecture; relative to the scenario file that names it).",
     )
-    n_agents: int = P(100, "governments", "Synthetic only: number of local governments.", ge=2, le=100_000)
+    n_agents: int = P(
+        100, "governments", "Synthetic only: number of local governments.", ge=2, le=100_000
+    )
     n_regions: int = P(10, "prefectures", "Synthetic only: number of prefectures.", ge=1, le=10_000)
     capacity_mean: float = P(0.5, "-", "Synthetic only: mean capacity c_i.", gt=0, le=1)
     capacity_spread: float = P(
-        0.2, "-", "Synthetic: s.d. of capacity (Beta distribution); CSV: log-s.d. of "
+        0.2,
+        "-",
+        "Synthetic: s.d. of capacity (Beta distribution); CSV: log-s.d. of "
         "within-prefecture noise. 0 = every government equal (synthetic) or equal to its "
-        "prefecture (CSV).", ge=0, le=2,
+        "prefecture (CSV).",
+        ge=0,
+        le=2,
     )
     population_sigma: float = P(
         0.8, "-", "Synthetic only: log-s.d. of government populations (lognormal).", ge=0, le=3
@@ -67,8 +99,12 @@ class PopulationParams(Section):
         400_000.0, "people", "Synthetic only: mean population of a local government.", gt=0
     )
     split_concentration: float = P(
-        8.0, "-", "CSV only: Dirichlet concentration with which a prefecture's population "
-        "splits among its local governments (large = equal shares).", gt=0, le=1e6,
+        8.0,
+        "-",
+        "CSV only: Dirichlet concentration with which a prefecture's population "
+        "splits among its local governments (large = equal shares).",
+        gt=0,
+        le=1e6,
     )
     capacity_elasticity: float = P(
         1.0, "-", "CSV only: c = (GDP per capita / highest in province) ^ elasticity.", gt=0, le=5
@@ -77,39 +113,69 @@ class PopulationParams(Section):
         0.05, "-", "Lowest capacity any government can have (keeps c_i in (0, 1]).", gt=0, le=1
     )
     network: NETWORKS = P(
-        "hierarchy", "-", '"complete", "hierarchy" (same prefecture + links between prefecture '
+        "hierarchy",
+        "-",
+        '"complete", "hierarchy" (same prefecture + links between prefecture '
         'seats) or "small_world" (Watts-Strogatz).',
     )
-    mean_degree: int = P(6, "links", "small_world only: lattice degree before rewiring (even).", ge=2)
-    rewiring: float = P(0.1, "-", "small_world only: Watts-Strogatz rewiring probability.", ge=0, le=1)
+    mean_degree: int = P(
+        6, "links", "small_world only: lattice degree before rewiring (even).", ge=2
+    )
+    rewiring: float = P(
+        0.1, "-", "small_world only: Watts-Strogatz rewiring probability.", ge=0, le=1
+    )
 
-    @model_validator(mode="after")
-    def _regions_fit(self) -> PopulationParams:
-        if self.source == "synthetic" and self.n_regions > self.n_agents:
-            raise ValueError(
-                f"n_regions ({self.n_regions}) cannot exceed n_agents ({self.n_agents})"
-            )
-        if self.source == "synthetic" and self.capacity_spread > 0:
-            limit = (self.capacity_mean * (1 - self.capacity_mean)) ** 0.5
-            if self.capacity_spread >= limit:
+    # Cross-field checks are field validators (not a model validator) so that an error is
+    # reported under its own dotted key; each reads only fields declared before it.
+    @field_validator("n_regions")
+    @classmethod
+    def _regions_fit(cls, v: int, info: ValidationInfo) -> int:
+        n = info.data.get("n_agents")
+        if info.data.get("source") == "synthetic" and n is not None and v > n:
+            raise ValueError(f"n_regions ({v}) cannot exceed n_agents ({n})")
+        return v
+
+    @field_validator("capacity_spread")
+    @classmethod
+    def _beta_spread(cls, v: float, info: ValidationInfo) -> float:
+        m = info.data.get("capacity_mean")
+        if info.data.get("source") == "synthetic" and v > 0 and m is not None:
+            limit = math.sqrt(m * (1 - m))
+            if v >= limit:
                 raise ValueError(
-                    f"capacity_spread ({self.capacity_spread}) must be below "
-                    f"sqrt(mean * (1 - mean)) = {limit:.3f} for a Beta distribution"
+                    f"capacity_spread ({v}) must be below sqrt(capacity_mean * (1 - capacity_mean))"
+                    f" = {limit:.3f} for a Beta distribution"
                 )
-        if self.network == "small_world" and self.mean_degree % 2:
-            raise ValueError(f"mean_degree must be even for small_world (got {self.mean_degree})")
-        return self
+        return v
+
+    @field_validator("mean_degree")
+    @classmethod
+    def _degree(cls, v: int, info: ValidationInfo) -> int:
+        if info.data.get("network") != "small_world":
+            return v
+        if v % 2:
+            raise ValueError(f"must be even for small_world (got {v})")
+        n = info.data.get("n_agents")
+        if info.data.get("source") == "synthetic" and n is not None and v >= n:
+            raise ValueError(f"must be below n_agents ({n}) for small_world (got {v})")
+        return v
 
 
 class ServicesParams(Section):
     count: int = P(20, "services", "K, the number of service domains to digitise.", ge=1, le=1000)
     demand_skew: float = P(
-        1.0, "-", "Zipf exponent of service demand: weight of rank r ~ r^-skew; 0 = all equal.",
-        ge=0, le=5,
+        1.0,
+        "-",
+        "Zipf exponent of service demand: weight of rank r ~ r^-skew; 0 = all equal.",
+        ge=0,
+        le=5,
     )
     demand_noise: float = P(
-        0.0, "-", "Log-s.d. of random noise on each service's demand weight (services stream).",
-        ge=0, le=3,
+        0.0,
+        "-",
+        "Log-s.d. of random noise on each service's demand weight (services stream).",
+        ge=0,
+        le=3,
     )
     quality_mean: float = P(
         0.6, "-", "Mean quality of a locally developed solution at capacity 0.5.", ge=0, le=1
@@ -124,8 +190,12 @@ class SupportParams(Section):
     """Top-level design and list-based management (the province)."""
 
     catalog_visibility: float = P(
-        0.5, "probability", "Chance that a government about to develop finds an existing "
-        "solution in the catalogue and reuses it instead.", ge=0, le=1,
+        0.5,
+        "probability",
+        "Chance that a government about to develop finds an existing "
+        "solution in the catalogue and reuses it instead.",
+        ge=0,
+        le=1,
     )
     promotion_rate: float = P(
         0.5, "1/year", "Catalogue reuse hazard (times c_eff) once a solution is recognised.", ge=0
@@ -147,18 +217,25 @@ class DriveParams(Section):
         200.0, "deployments/year", "(government, service) deployments per year.", ge=0
     )
     rollout_order: ROLLOUT_ORDERS = P(
-        "population", "-", 'Deployment order: "population" (demand), "capacity" (market), '
+        "population",
+        "-",
+        'Deployment order: "population" (demand), "capacity" (market), '
         '"lagging" (weakest first) or "random".',
     )
     market_competition: float = P(
         0.5, "-", "Competition in procurement: lowers the deployment price.", ge=0, le=1
     )
     crowding_out: float = P(
-        0.7, "-", "Share of local development and peer learning suppressed under the "
-        "contractor rule.", ge=0, le=1,
+        0.7,
+        "-",
+        "Share of local development and peer learning suppressed under the contractor rule.",
+        ge=0,
+        le=1,
     )
     contractor_quality: float = P(0.75, "-", "Quality of every contractor module.", ge=0, le=1)
-    failure_rate: float = P(0.2, "1/year", "Platform outage hazard once anything is deployed.", ge=0)
+    failure_rate: float = P(
+        0.2, "1/year", "Platform outage hazard once anything is deployed.", ge=0
+    )
     outage_duration: float = P(
         0.05, "years", "Length of an outage (rounded to whole steps, at least one).", ge=0
     )
@@ -168,8 +245,10 @@ class CollaborationParams(Section):
     """Grassroots innovation and the digital ecosystem."""
 
     innovation_rate: float = P(
-        0.05, "1/year", "Own-development hazard per unserved pair (times c_eff and demand "
-        "priority). Bass p.", ge=0,
+        0.05,
+        "1/year",
+        "Own-development hazard per unserved pair (times c_eff and demand priority). Bass p.",
+        ge=0,
     )
     peer_learning: float = P(
         0.5, "1/year", "Peer-reuse hazard at full neighbour coverage (times c_eff). Bass q.", ge=0
@@ -183,8 +262,12 @@ class TractionParams(Section):
     """User-demand orientation."""
 
     demand_orientation: float = P(
-        0.5, "-", "How strongly the contractor orders modules by demand (1 = strictly) and "
-        "how much its standard modules fit local demand.", ge=0, le=1,
+        0.5,
+        "-",
+        "How strongly the contractor orders modules by demand (1 = strictly) and "
+        "how much its standard modules fit local demand.",
+        ge=0,
+        le=1,
     )
     reuse_fit: float = P(
         0.7, "-", "Fit of a reused solution without standards (own development fits 1).", ge=0, le=1
@@ -249,7 +332,9 @@ class Scenario(Section):
 
     @property
     def n_steps(self) -> int:
-        return round(self.time.years * self.time.steps_per_year)
+        """Whole steps in the horizon: floor(years x steps_per_year), so the run never
+        goes past ``time.years`` (the tolerance absorbs float error, e.g. 100/12 x 12)."""
+        return math.floor(self.time.years * self.time.steps_per_year + 1e-9)
 
 
 SECTIONS: dict[str, type[Section]] = {

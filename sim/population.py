@@ -79,8 +79,12 @@ def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     if missing:
         problems.append(
-            Problem(where, "", f"missing column(s) {', '.join(missing)}; required: "
-                    + ", ".join(f"{k} ({v})" for k, v in CSV_COLUMNS.items()))
+            Problem(
+                where,
+                "",
+                f"missing column(s) {', '.join(missing)}; required: "
+                + ", ".join(f"{k} ({v})" for k, v in CSV_COLUMNS.items()),
+            )
         )
     if frame.empty:
         problems.append(Problem(where, "", "no rows"))
@@ -89,14 +93,22 @@ def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
         bad = frame.index[values.isna()].tolist()
         if bad:
             rows = ", ".join(str(r + 1) for r in bad[:5])
-            problems.append(Problem(where, col, f"non-numeric or empty value in data row(s) {rows}"))
+            problems.append(
+                Problem(where, col, f"non-numeric or empty value in data row(s) {rows}")
+            )
             continue
         frame[col] = values
     if not problems:
         units = frame["local_governments"]
         if ((units < 1) | (units != units.round())).any():
-            rows = ", ".join(str(r + 1) for r in frame.index[(units < 1) | (units != units.round())])
-            problems.append(Problem(where, "local_governments", f"must be a whole number >= 1 (data row(s) {rows})"))
+            rows = ", ".join(
+                str(r + 1) for r in frame.index[(units < 1) | (units != units.round())]
+            )
+            problems.append(
+                Problem(
+                    where, "local_governments", f"must be a whole number >= 1 (data row(s) {rows})"
+                )
+            )
         for col in ("population", "gdp_100m_yuan"):
             if (frame[col] <= 0).any():
                 rows = ", ".join(str(r + 1) for r in frame.index[frame[col] <= 0])
@@ -118,10 +130,12 @@ def build_population(
 
 def _synthetic(p: PopulationParams, rng: np.random.Generator) -> Population:
     n = p.n_agents
-    region = np.repeat(np.arange(p.n_regions), np.diff(np.linspace(0, n, p.n_regions + 1).round().astype(int)))
+    region = np.repeat(
+        np.arange(p.n_regions), np.diff(np.linspace(0, n, p.n_regions + 1).round().astype(int))
+    )
     sigma = p.population_sigma
     population = p.population_mean * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
-    if p.capacity_spread == 0:
+    if p.capacity_spread < 1e-6:  # homogeneous (a Beta this narrow is its mean anyway)
         capacity = np.full(n, p.capacity_mean)
     else:
         m, v = p.capacity_mean, p.capacity_spread**2
@@ -130,10 +144,14 @@ def _synthetic(p: PopulationParams, rng: np.random.Generator) -> Population:
     capacity = np.clip(capacity, p.capacity_floor, 1.0)
     names = tuple(f"R{r + 1:02d}" for r in range(p.n_regions))
     nan = np.full(n, np.nan)
-    return Population(region, names, population, capacity, _seats(region, population), nan, nan.copy())
+    return Population(
+        region, names, population, capacity, _seats(region, population), nan, nan.copy()
+    )
 
 
-def _from_table(p: PopulationParams, table: PrefectureTable, rng: np.random.Generator) -> Population:
+def _from_table(
+    p: PopulationParams, table: PrefectureTable, rng: np.random.Generator
+) -> Population:
     f = table.frame
     units = f["local_governments"].to_numpy(int)
     region = np.repeat(np.arange(len(f)), units)

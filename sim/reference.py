@@ -53,14 +53,24 @@ def _table(fields: dict[str, FieldInfo], prefix: str) -> list[str]:
     for name, info in fields.items():
         unit = (info.json_schema_extra or {}).get("unit", "-")  # type: ignore[union-attr]
         desc = (info.description or "").replace("|", "\\|")
-        lines.append(f"| `{prefix}{name}` | {_default(info.default)} | {unit} | {_range(info)} | {desc} |")
+        lines.append(
+            f"| `{prefix}{name}` | {_default(info.default)} | {unit} | {_range(info)} | {desc} |"
+        )
     return lines
 
 
 def markdown() -> str:
     top = {k: v for k, v in Scenario.model_fields.items() if k not in SECTIONS}
-    parts = [INTRO, "## Top level", "", *_table(top, ""), "", "`extends`: optional path of a parent "
-             "scenario (relative to this file); this file's values override the parent's.", ""]
+    parts = [
+        INTRO,
+        "## Top level",
+        "",
+        *_table(top, ""),
+        "",
+        "`extends`: optional path of a parent "
+        "scenario (relative to this file); this file's values override the parent's.",
+        "",
+    ]
     for table, cls in SECTIONS.items():
         parts += [f"## [{table}]", ""]
         if cls.__doc__ and not cls.__doc__.startswith("Base"):

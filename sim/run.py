@@ -22,9 +22,13 @@ class RunResult:
 def run(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> RunResult:
     """Run ``scenario`` under ``rule`` with ``seed`` (None: the scenario's own rule and seed)."""
     engine = Engine(scenario, rule=rule, seed=seed).run()
-    return RunResult(engine.rule, engine.seed, engine.timeseries(), engine.outcomes(), engine.agents())
+    return RunResult(
+        engine.rule, engine.seed, engine.timeseries(), engine.outcomes(), engine.agents()
+    )
 
 
-def run_outcomes(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> dict[str, float]:
+def run_outcomes(
+    scenario: Scenario, rule: str | None = None, seed: int | None = None
+) -> dict[str, float]:
     """Only the scalar outcomes: the cheap path for replicates and sweeps (no DataFrames)."""
     return Engine(scenario, rule=rule, seed=seed).run().outcomes()

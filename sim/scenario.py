@@ -34,11 +34,27 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     problems: list[Problem] = []
     if overrides:
         problems += _apply_overrides(data, overrides)
-    scenario = _validate(data, source, problems)
+    scenario = _validate(data, source, problems, set(overrides or ()))
     scenario._path = str(path)
-    pop_source = scenario.population.source
-    if pop_source != "synthetic":
-        scenario._prefectures = read_prefectures(pop_source, scenario_file=source)
+    pop = scenario.population
+    if pop.source != "synthetic":
+        try:
+            table = read_prefectures(pop.source, scenario_file=source)
+        except BadInput as exc:  # say which scenario named the CSV
+            raise BadInput(
+                Problem(p.source, p.key, f"{p.message} (the population.source of {source})")
+                if p.source != source
+                else p
+                for p in exc.problems
+            ) from None
+        n = int(table.frame["local_governments"].sum())
+        if pop.network == "small_world" and pop.mean_degree >= n:
+            raise BadInput.one(
+                source,
+                "population.mean_degree",
+                f"must be below the {n} local governments of {pop.source}",
+            )
+        scenario._prefectures = table
     return scenario
 
 
@@ -115,7 +131,9 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list
     for key, value in overrides.items():
         if key not in valid:
             table = key.rpartition(".")[0]
-            same_table = [k for k in valid if k.rpartition(".")[0] == table] if table in SECTIONS else []
+            same_table = (
+                [k for k in valid if k.rpartition(".")[0] == table] if table in SECTIONS else []
+            )
             hint = did_you_mean(key, same_table or valid)
             if not same_table:  # list tables, not all ~50 keys
                 hint = hint.split("; valid keys:")[0] + "; valid tables: " + ", ".join(SECTIONS)
@@ -129,11 +147,17 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list
     return problems
 
 
-def _validate(data: dict[str, Any], source: str, problems: list[Problem]) -> Scenario:
+def _validate(
+    data: dict[str, Any], source: str, problems: list[Problem], overridden: set[str]
+) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems += [_problem(source, err) for err in exc.errors()]
+        for err in exc.errors():
+            problem = _problem(source, err)
+            if problem.key in overridden:  # the bad value came from --set, not the file
+                problem = Problem("--set", problem.key, problem.message)
+            problems.append(problem)
         raise BadInput(problems) from None
     if problems:
         raise BadInput(problems)

@@ -39,7 +39,9 @@ class Aggregates:
     pairs: int = 0
     weight: float = 0.0  # sum of population_i * demand_k
     quality: float = 0.0  # sum of population_i * demand_k * quality * fit
-    per_gov: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # pairs per government
+    per_gov: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, np.int64)
+    )  # pairs per government
 
 
 @dataclass
@@ -107,7 +109,9 @@ class State:
         """Pairs with a service (contractor pairs count during an outage too)."""
         return self.local_group.pairs + self.contractor_group.pairs
 
-    def develop(self, services: np.ndarray, quality: np.ndarray, origin: np.ndarray | int, t: int) -> np.ndarray:
+    def develop(
+        self, services: np.ndarray, quality: np.ndarray, origin: np.ndarray | int, t: int
+    ) -> np.ndarray:
         """Register new solutions (developments); return their ids.
 
         A development is a duplicate when a solution for its service already existed, or
@@ -142,8 +146,15 @@ class State:
         return ids
 
     def serve(
-        self, idx: np.ndarray, source: np.ndarray | int, sol: np.ndarray,
-        fit: float | np.ndarray, cost: float, t: int, *, contractor: bool = False,
+        self,
+        idx: np.ndarray,
+        source: np.ndarray | int,
+        sol: np.ndarray,
+        fit: float | np.ndarray,
+        cost: float,
+        t: int,
+        *,
+        contractor: bool = False,
     ) -> None:
         """Serve the unserved pairs at flat indices ``idx`` (i * K + k) with ``sol``.
 

@@ -29,7 +29,9 @@ def strict_json(path: Path) -> dict:
 
 def test_run_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = runner.invoke(app, ["run", TEACHING, "--rule", "contractor", "--seed", "3", "--out", str(out)])
+    result = runner.invoke(
+        app, ["run", TEACHING, "--rule", "contractor", "--seed", "3", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "coverage_final" in result.output
     ts = pd.read_csv(out / "timeseries.csv")
@@ -39,7 +41,10 @@ def test_run_writes_every_output(tmp_path: Path) -> None:
     outcomes = strict_json(out / "outcomes.json")
     assert set(outcomes) == set(OUTCOMES)
     scenario = strict_json(out / "scenario.json")
-    assert scenario["drive"]["contractor_capacity"] == sim.load_scenario(TEACHING).drive.contractor_capacity
+    assert (
+        scenario["drive"]["contractor_capacity"]
+        == sim.load_scenario(TEACHING).drive.contractor_capacity
+    )
     prov = strict_json(out / "provenance.json")
     assert prov["seed"] == 3 and prov["rule"] == "contractor" and prov["version"] == sim.__version__
     direct = sim.run(sim.load_scenario(TEACHING), rule="contractor", seed=3)
@@ -48,8 +53,18 @@ def test_run_writes_every_output(tmp_path: Path) -> None:
 
 def test_set_overrides_reach_the_model(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["run", TEACHING, "--set", "time.years=2", "--set", "population.network=small_world",
-            "--set", "population.mean_degree=4", "--out", str(out)]
+    args = [
+        "run",
+        TEACHING,
+        "--set",
+        "time.years=2",
+        "--set",
+        "population.network=small_world",
+        "--set",
+        "population.mean_degree=4",
+        "--out",
+        str(out),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     scenario = strict_json(out / "scenario.json")
@@ -101,9 +116,11 @@ def test_validate(tmp_path: Path) -> None:
         (["run", TEACHING, "--seed", "-1"], "seed"),
     ],
 )
-def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, args: list[str], expected: str) -> None:
+def test_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[drive]\ncontractor_capacty = 5\n')
+    bad.write_text("[drive]\ncontractor_capacty = 5\n")
     out = tmp_path / "out"
     args = [a.format(missing=tmp_path / "nope.toml", bad=bad) for a in args] + ["--out", str(out)]
     result = runner.invoke(app, args)

@@ -86,8 +86,20 @@ def test_identical_across_processes(tmp_path: Path) -> None:
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
         folder = tmp_path / f"run{k}"
         subprocess.run(
-            [sys.executable, "-m", "sim", "run", str(TEACHING), "--seed", "4", "--out", str(folder)],
-            check=True, env=env, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "run",
+                str(TEACHING),
+                "--seed",
+                "4",
+                "--out",
+                str(folder),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
         )
         outs.append(json.loads((folder / "outcomes.json").read_text()))
     assert outs[0] == outs[1]

@@ -57,7 +57,7 @@ def test_grassroots_rule_follows_the_bass_model() -> None:
     # times the first year's (a pure-innovation model, q = 0, would slow down instead)
     t_star = np.log(q / p) / (p + q)
     steps_per_year = s.time.steps_per_year
-    mid = int(round(t_star * steps_per_year))
+    mid = round(t_star * steps_per_year)
     first_year = mean[steps_per_year] - mean[0]
     peak_year = mean[mid + steps_per_year // 2] - mean[mid - steps_per_year // 2]
     assert peak_year > 3 * first_year
@@ -65,7 +65,9 @@ def test_grassroots_rule_follows_the_bass_model() -> None:
 
 def test_bass_limit_is_sensitive_to_peer_learning() -> None:
     """Guard against a test that cannot fail: halving q moves the curve outside tolerance."""
-    s = sim.load_scenario(SCENARIOS / "validation" / "bass.toml", {"collaboration.peer_learning": 0.19})
+    s = sim.load_scenario(
+        SCENARIOS / "validation" / "bass.toml", {"collaboration.peer_learning": 0.19}
+    )
     mean = np.mean([Engine(s, seed=k).run().recorder.data["coverage"] for k in range(8)], axis=0)
     expected = bass_steps(s.n_steps, s.dt, 0.03, 0.38, s.population.n_agents)
     assert np.max(np.abs(mean - expected)) > 0.1

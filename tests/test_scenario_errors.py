@@ -159,11 +159,6 @@ def test_cross_field_range_names_file_table_and_parameter(tmp_path, text, param,
     assert len(err.problems) == 1
 
 
-@pytest.mark.xfail(
-    reason="cross-field errors from PopulationParams' model validator are reported under the "
-    "table key 'population', not the dotted key (e.g. 'population.mean_degree')",
-    strict=True,
-)
 @pytest.mark.parametrize(("text", "param", "words"), CROSS_FIELD)
 def test_cross_field_range_names_dotted_key(tmp_path, text, param, words):
     err, path = scenario_error(tmp_path, text)
@@ -363,11 +358,6 @@ def test_override_wrong_type(tmp_path):
     assert [p.key for p in err.problems] == ["time.years"]
 
 
-@pytest.mark.xfail(
-    reason="a bad value given through overrides (--set) is attributed to the scenario file, "
-    "which does not contain it; unknown override keys are attributed to '--set'",
-    strict=True,
-)
 def test_override_wrong_type_is_attributed_to_overrides(tmp_path):
     path = write(tmp_path / "s.toml", "[time]\nyears = 10\n")
     err = load_error(path, {"time.years": "ten"})

@@ -1,9 +1,10 @@
 """The allocation rules: each is an ordered list of components acting on the shared state.
 
-Components act in list order within a step. Every component decides from the state at the
-start of the step; where two would serve the same pair in one step, the earlier component
-wins and the later one serves the next pair in its own order instead (local events come
-first, so a contractor deployment is never spent on a pair that became served this step).
+Components act in list order within a step. Local decisions (hazards, neighbour shares,
+recognition, best solutions) read the state at the start of the step. A pair is served at
+most once per step: the earlier component wins, and a later one serves the next pair in
+its own order instead (local events come first, so a contractor deployment is never spent
+on a pair that became served this step).
 """
 
 from __future__ import annotations

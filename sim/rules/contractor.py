@@ -11,7 +11,9 @@
   idles (only the fraction is carried).
 * **Outages.** Once anything is deployed, an outage starts each step with probability
   ``1 - exp(-failure_rate * dt)``, one at a time, for ``outage_duration`` years (at least one
-  step). During one, every contractor-served pair counts as unserved and deployments pause.
+  step; halves round up). During one, every contractor-served pair counts as unserved in
+  the recorded coverage and deployments pause; the pairs keep their contract, so they are
+  not eligible for local development meanwhile.
 """
 
 from __future__ import annotations
@@ -45,13 +47,18 @@ class Contractor:
         demand_rank = np.arange(w.k)  # services are sorted by demand, descending
         self.modules = np.lexsort((demand_rank, d * demand_rank + (1 - d) * random_rank))
         times = s.drive.build_time + (np.arange(w.k) + 1) / s.drive.build_rate
-        self.ready_step = np.maximum(1, np.ceil(times / ctx.dt - 1e-9)).astype(np.int64)
+        never = ctx.scenario.n_steps + 1  # beyond the horizon (also for inf / huge times)
+        steps = np.ceil(np.minimum(times / ctx.dt - 1e-9, never))
+        self.ready_step = np.maximum(1, steps).astype(np.int64)
         self.rollout = _rollout_order(s.drive.rollout_order, w, rng)
         self.module_sol = np.full(w.k, -1, np.int64)
         self._fit = s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d
-        self._price = s.costs.deployment * (1 - s.costs.competition_discount * s.drive.market_competition)
+        self._price = s.costs.deployment * (
+            1 - s.costs.competition_discount * s.drive.market_competition
+        )
         self._p_fail = -math.expm1(-s.drive.failure_rate * ctx.dt)
-        self._outage_steps = max(1, round(s.drive.outage_duration / ctx.dt))
+        # nearest whole step, halves up, at least one
+        self._outage_steps = max(1, math.floor(s.drive.outage_duration / ctx.dt + 0.5))
         self._rate = s.drive.contractor_capacity * ctx.dt
 
     @property
@@ -113,7 +120,15 @@ class Contractor:
             return
         g = self.rollout[flat % len(self.rollout)]
         k = cols[skip:][flat // len(self.rollout)]
-        st.serve(g * st.k + k, CONTRACTOR, self.module_sol[k], self._fit, self._price * len(g), t, contractor=True)
+        st.serve(
+            g * st.k + k,
+            CONTRACTOR,
+            self.module_sol[k],
+            self._fit,
+            self._price * len(g),
+            t,
+            contractor=True,
+        )
 
 
 def _rollout_order(order: str, world, rng: np.random.Generator) -> np.ndarray:

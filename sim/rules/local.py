@@ -14,10 +14,11 @@ to the three rates (competing risks):
 Under the contractor rule the first two rates are scaled by ``1 - crowding_out`` and the
 catalogue (visibility and promotion) is off. All decisions read the start-of-step state.
 
-One uniform per pair decides both *whether* and *which channel*: given an event
-(``u < p``), ``u / p`` is again uniform on [0, 1) and is compared with the cumulative rate
-shares. This keeps the draws per step fixed (N x K) whatever happens, which keeps runs of
-different rules on one seed closely coupled (common random numbers).
+One standard exponential draw E per pair decides both *whether* and *which channel*: the
+pair fires when ``lam * dt > E`` (probability ``1 - exp(-lam * dt)``), and given that it
+fires, ``(1 - exp(-E)) / (1 - exp(-lam * dt))`` is uniform on [0, 1) and is compared with
+the cumulative rate shares. The draws per step are fixed (N x K) whatever happens, which
+keeps runs of different rules on one seed closely coupled (common random numbers).
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ class LocalDiffusion:
         c_eff = c + s.collaboration.balancing * (1 - c)
         self._c_eff = c_eff
         dt = ctx.dt
-        self._dev_dt = (self.scale * s.collaboration.innovation_rate * dt * c_eff)[:, None] * w.priority
+        self._dev_dt = (self.scale * s.collaboration.innovation_rate * dt * c_eff)[
+            :, None
+        ] * w.priority
         deg = w.network.degree
         per_neighbour = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
-        self._peer_dt = (self.scale * s.collaboration.peer_learning * dt * c_eff * per_neighbour)[:, None]
+        self._peer_dt = (self.scale * s.collaboration.peer_learning * dt * c_eff * per_neighbour)[
+            :, None
+        ]
         promo = s.support.promotion_rate if self.catalogue else 0.0
         self._promo_dt = (promo * dt * c_eff)[:, None]
         self._recognised = np.zeros(w.k, bool)
@@ -64,7 +69,9 @@ class LocalDiffusion:
         self._dev_cost = s.costs.development
         std = s.support.standardization
         self._reuse_fit = s.traction.reuse_fit + (1 - s.traction.reuse_fit) * std
-        self._reuse_cost = s.costs.development * s.costs.adaptation * (1 - s.costs.standardization_saving * std)
+        self._reuse_cost = (
+            s.costs.development * s.costs.adaptation * (1 - s.costs.standardization_saving * std)
+        )
         q = s.services
         self._quality_mean = q.quality_mean + q.quality_capacity_slope * (c_eff - 0.5)
 
@@ -79,8 +86,8 @@ class LocalDiffusion:
         # Hazards times dt for every pair. A pair fires when lam * dt exceeds a standard
         # exponential draw E, i.e. with probability 1 - exp(-lam * dt).
         if self._base_pairs != st.local_group.pairs:  # neighbour counts changed: recompute
-            self._base = net.neighbour_counts(st.local)
-            self._base *= self._peer_dt
+            self._counts = net.neighbour_counts(st.local)
+            self._base = self._counts * self._peer_dt
             self._base += self._dev_dt
             self._base_pairs = st.local_group.pairs
         x = self._base
@@ -105,7 +112,13 @@ class LocalDiffusion:
         else:
             promo_dt = 0.0
             is_promo = np.zeros(len(idx), bool)
-        is_peer = (v >= dev_dt) & ~is_promo & (lam_dt - dev_dt - promo_dt > 0)
+        # (peer needs a served neighbour: tested on the count, not on a float remainder)
+        is_peer = (
+            (v >= dev_dt)
+            & ~is_promo
+            & (self._counts.ravel()[idx] > 0)
+            & (self._peer_dt[rows, 0] > 0)
+        )
         is_dev = ~(is_peer | is_promo)
 
         # Every choice reads the start-of-step state; only then is anything applied.
@@ -140,6 +153,8 @@ class LocalDiffusion:
         changes while some developed service is still unrecognised, so most steps skip it.
         """
         if self._n_recognised < st.n_developed_services:
-            self._recognised = (st.first_dev_step >= 0) & (st.first_dev_step <= t - 1 - self._lag_steps)
+            self._recognised = (st.first_dev_step >= 0) & (
+                st.first_dev_step <= t - 1 - self._lag_steps
+            )
             self._n_recognised = int(np.count_nonzero(self._recognised))
         return self._n_recognised > 0
