@@ -73,13 +73,14 @@ class Network:
         assert adj is not None
         starts = adj.indptr[rows]
         lens = adj.indptr[rows + 1] - starts
-        offsets = np.cumsum(lens) - lens
-        flat = np.arange(lens.sum()) - np.repeat(offsets - starts, lens)
+        # (ndarray methods and ufuncs, not np.* wrappers: this runs every step)
+        offsets = lens.cumsum() - lens
+        flat = np.arange(np.add.reduce(lens)) - (offsets - starts).repeat(lens)
         nbr = adj.indices[flat]
-        values = score[nbr, np.repeat(cols, lens)]
+        values = score[nbr, cols.repeat(lens)]
         best = np.maximum.reduceat(values, offsets)
-        hit = np.flatnonzero(values == np.repeat(best, lens))
-        first = np.searchsorted(hit, offsets)  # first hit at or after each segment start
+        hit = (values == best.repeat(lens)).nonzero()[0]
+        first = hit.searchsorted(offsets)  # first hit at or after each segment start
         return nbr[hit[first]]
 
     def to_networkx(self):  # pragma: no cover - convenience for users and the viz

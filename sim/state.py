@@ -176,7 +176,7 @@ class State:
         w = self.pair_weight.ravel()[idx]
         group = self.contractor_group if contractor else self.local_group
         group.pairs += m
-        group.weight += w.sum()
+        group.weight += np.add.reduce(w)
         group.quality += np.dot(w, q * fit)
         group.per_gov += np.bincount(idx // self.k, minlength=self.n)
         self.cost += cost
@@ -186,7 +186,7 @@ class State:
             return
         self.local.ravel()[idx] = 1.0
         self.local_quality.ravel()[idx] = q
-        if np.isscalar(source):
+        if isinstance(source, int):
             self.by_source[source] += m
             self.reuses += 0 if source == OWN else m
         else:

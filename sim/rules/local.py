@@ -97,7 +97,7 @@ class LocalDiffusion:
         if recognised:
             x = x + self._promo_dt * self._recognised
         e = ctx.streams["local"].standard_exponential(x.shape)
-        idx = np.flatnonzero((x > e) & st.unserved)
+        idx = ((x > e) & st.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
             return
         rows, cols = np.divmod(idx, k)
@@ -124,24 +124,24 @@ class LocalDiffusion:
         # Every choice reads the start-of-step state; only then is anything applied.
         best = st.best_sol[cols]
         sol = best.copy()  # promotion and catalogue finds take the best solution
-        source = np.full(len(idx), CATALOGUE, np.int8)
-        if is_peer.any():
+        if np.count_nonzero(is_peer):
             j = net.best_neighbour(rows[is_peer], cols[is_peer], st.local_quality)
             sol[is_peer] = st.sol[j, cols[is_peer]]
-            source[is_peer] = PEER
         rng = ctx.streams["choices"]
         if self.catalogue:
             found = is_dev & (best >= 0)
-            if found.any():
-                found[found] = rng.random(int(found.sum())) < self._visibility
+            n_found = np.count_nonzero(found)
+            if n_found:
+                found[found] = rng.random(n_found) < self._visibility
                 is_dev &= ~found
-        if is_dev.any():
-            dr, dc = rows[is_dev], cols[is_dev]
-            noise = rng.standard_normal(len(dr))
-            quality = np.clip(self._quality_mean[dr] + self._quality_sd * noise, 0.0, 1.0)
-            sol[is_dev] = st.develop(dc, quality, dr, t)
-            source[is_dev] = OWN
         n_dev = int(np.count_nonzero(is_dev))
+        if n_dev:
+            dr, dc = rows[is_dev], cols[is_dev]
+            noise = rng.standard_normal(n_dev)
+            quality = self._quality_mean[dr] + self._quality_sd * noise
+            np.clip(quality, 0.0, 1.0, out=quality)
+            sol[is_dev] = st.develop(dc, quality, dr, t)
+        source = np.where(is_dev, OWN, np.where(is_peer, PEER, CATALOGUE))
         fit = np.where(is_dev, 1.0, self._reuse_fit)
         cost = n_dev * self._dev_cost + (len(idx) - n_dev) * self._reuse_cost
         st.serve(idx, source, sol, fit, cost, t)
