@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs figures clean
 
 # The venv is (re)built whenever pyproject.toml changes.
 $(BIN)/sim: pyproject.toml
@@ -29,6 +29,10 @@ bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 
 docs: $(BIN)/sim ## Regenerate the parameter reference
 	$(BIN)/python -m sim.reference > docs/parameters.md
+
+figures: demo ## Refresh the README's headline figures from the demo outputs
+	cp results/demo/zhejiang/panels.png docs/figures/headline-zhejiang.png
+	cp results/demo/guangdong/panels.png docs/figures/headline-guangdong.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
