@@ -154,27 +154,32 @@ def compare(
 
 
 def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption="mean ± half-width of the 95% interval; * the paired difference excludes 0",
-        caption_justify="left",
-    )
-    table.add_column("outcome")
-    for rule in rules:
-        table.add_column(rule, justify="right")
+    """Two tables: each rule's mean, then the paired differences between rules."""
     contrasts = [r for r in summary["rule"].unique() if " - " in r]
-    for c in contrasts:
-        table.add_column(c, justify="right")
-    for outcome, rows in summary.groupby("outcome", sort=False):
-        cells = []
-        for name in [*rules, *contrasts]:
-            row = rows[rows["rule"] == name].iloc[0]
-            star = " *" if name in contrasts and (row.ci_low > 0 or row.ci_high < 0) else ""
-            half = (row.ci_high - row.ci_low) / 2
-            cells.append(f"{_fmt(row['mean'])} ± {_fmt(half)}{star}")
-        table.add_row(str(outcome), *cells)
-    out.print(table)
+    for names, heading, caption in (
+        (list(rules), title, "mean ± half-width of the 95% interval"),
+        (
+            contrasts,
+            "paired differences (same seeds)",
+            "mean difference ± half-width of its 95% interval; * the interval excludes 0",
+        ),
+    ):
+        if not names:
+            continue
+        table = Table(title=heading, title_justify="left", caption=caption, caption_justify="left")
+        table.add_column("outcome")
+        for name in names:
+            table.add_column(name, justify="right")
+        for outcome, rows in summary.groupby("outcome", sort=False):
+            cells = []
+            for name in names:
+                row = rows[rows["rule"] == name].iloc[0]
+                excludes_zero = row.ci_low > 0 or row.ci_high < 0
+                star = " *" if name in contrasts and excludes_zero else ""
+                half = (row.ci_high - row.ci_low) / 2
+                cells.append(f"{_fmt(row['mean'])} ± {_fmt(half)}{star}")
+            table.add_row(str(outcome), *cells)
+        out.print(table)
 
 
 @app.command()

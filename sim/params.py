@@ -30,7 +30,7 @@ from pydantic import (
     field_validator,
 )
 
-RULES: tuple[str, ...] = ("grassroots", "contractor")
+RULES: tuple[str, ...] = ("grassroots", "contractor", "hybrid")
 """The allocation rules this version implements (see :mod:`sim.rules`)."""
 
 NETWORKS = Literal["complete", "hierarchy", "small_world"]
@@ -293,6 +293,12 @@ class CostsParams(Section):
         0.4, "-", "Share of the deployment price that full market competition removes.", ge=0, le=1
     )
     platform: float = P(10.0, "cost units", "One-off contractor platform set-up.", ge=0)
+    standardize: float = P(
+        1.0,
+        "cost units",
+        "Hybrid rule: the contractor standardising one recognised local solution into a module.",
+        ge=0,
+    )
 
 
 class Scenario(Section):
@@ -300,7 +306,9 @@ class Scenario(Section):
 
     name: str = P("unnamed", "-", "Short name shown in outputs.")
     description: str = P("", "-", "What the scenario shows and what to notice.")
-    rule: Literal["grassroots", "contractor"] = P("grassroots", "-", "Default allocation rule.")
+    rule: Literal["grassroots", "contractor", "hybrid"] = P(
+        "grassroots", "-", "Default allocation rule."
+    )
     seed: int = P(0, "-", "Default root seed (numpy SeedSequence).", ge=0)
     time: TimeParams = Field(default_factory=TimeParams)
     population: PopulationParams = Field(default_factory=PopulationParams)

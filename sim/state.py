@@ -74,6 +74,8 @@ class State:
     cost: float = 0.0
     by_source: np.ndarray = field(init=False)  # pairs ever served, by Source
     n_developed_services: int = 0  # services with at least one solution
+    recognised: np.ndarray = field(init=False)  # bool K, set by the province (rules.province)
+    n_recognised: int = 0
     local_group: Aggregates = field(init=False)  # pairs served by local solutions
     contractor_group: Aggregates = field(init=False)  # pairs served by contractor deployments
 
@@ -100,6 +102,7 @@ class State:
         self.best_sol = np.full(k, -1, np.int64)
         self.best_quality = np.full(k, -np.inf)
         self.first_dev_step = np.full(k, -1, np.int64)
+        self.recognised = np.zeros(k, bool)
         self.by_source = np.zeros(len(Source), np.int64)
         self.local_group = Aggregates(per_gov=np.zeros(n, np.int64))
         self.contractor_group = Aggregates(per_gov=np.zeros(n, np.int64))

@@ -79,7 +79,8 @@ def test_compare_writes_table_and_figure(tmp_path: Path) -> None:
     assert "paired difference" in result.output and "service_loss" in result.output
     table = pd.read_csv(out / "compare.csv")
     assert {"outcome", "rule", "mean", "ci_low", "ci_high", "n"} <= set(table.columns)
-    assert set(table["rule"]) == {*sim.RULES, "grassroots - contractor"}
+    contrasts = {f"{a} - {b}" for i, a in enumerate(sim.RULES) for b in sim.RULES[i + 1 :]}
+    assert set(table["rule"]) == {*sim.RULES, *contrasts}
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 4 * len(sim.RULES)
     # the contrast row is the mean of the paired per-replicate differences

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("teaching.toml", "contractor", {"drive.failure_rate": 2.0}),  # outages happen
         ("zhejiang.toml", "grassroots", {"time.years": 3}),
         ("guangdong.toml", "contractor", {"time.years": 3}),
+        ("teaching.toml", "hybrid", {"drive.failure_rate": 2.0}),
     ],
 )
 def test_mesa_model_equals_engine(scenario: str, rule: str, overrides: dict) -> None:

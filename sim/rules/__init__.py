@@ -15,21 +15,31 @@ from ..params import Scenario
 from .base import Component, Context
 from .contractor import Contractor
 from .local import LocalDiffusion
+from .province import Province
 
 
 def grassroots(s: Scenario) -> list[Component]:
-    """Zhejiang: local development, peer learning, catalogue reuse and promotion."""
-    return [LocalDiffusion(scale=1.0, catalogue=True)]
+    """Zhejiang: local development, peer learning, catalogue reuse, recognition, promotion."""
+    return [Province(), LocalDiffusion(scale=1.0, visibility=True, promotion=True)]
 
 
 def contractor(s: Scenario) -> list[Component]:
     """Guangdong: a contractor builds and deploys; local activity is crowded out, no catalogue."""
-    return [LocalDiffusion(scale=1.0 - s.drive.crowding_out, catalogue=False), Contractor()]
+    local = LocalDiffusion(scale=1.0 - s.drive.crowding_out, visibility=False, promotion=False)
+    return [local, Contractor(adopt=False)]
+
+
+def hybrid(s: Scenario) -> list[Component]:
+    """Innovate in one place, reuse everywhere: grassroots innovation and peer learning; each
+    solution the province recognises is standardised and deployed by the contractor."""
+    local = LocalDiffusion(scale=1.0, visibility=True, promotion=False)
+    return [Province(), local, Contractor(adopt=True)]
 
 
 RULE_BUILDERS: dict[str, Callable[[Scenario], list[Component]]] = {
     "grassroots": grassroots,
     "contractor": contractor,
+    "hybrid": hybrid,
 }
 
-__all__ = ["RULE_BUILDERS", "Component", "Context", "Contractor", "LocalDiffusion"]
+__all__ = ["RULE_BUILDERS", "Component", "Context", "Contractor", "LocalDiffusion", "Province"]

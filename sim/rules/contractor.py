@@ -1,5 +1,17 @@
 """The general contractor (Guangdong's EPC model): build each module once, deploy everywhere.
 
+Where modules come from (``adopt``):
+
+* contractor rule (``adopt=False``): the contractor **builds** its own modules, as below;
+* hybrid rule (``adopt=True``): the contractor **adopts** the solutions the province
+  recognises (:mod:`sim.rules.province`): one at a time, at ``build_rate`` per year, in order
+  of recognition (ties by priority), not before the platform is ready, it standardises the
+  recognised service's best solution (``costs.standardize`` each; not a development: no new
+  solution) and deploys it as a module. The module keeps that solution's quality and gets
+  the contractor's standard fit.
+
+The rest is common to both:
+
 * **Build.** The platform takes ``build_time`` years; then modules are built one at a time
   at ``build_rate`` per year in priority order, so module m (0-based) is ready at
   ``build_time + (m + 1) / build_rate`` years (rounded up to a whole step, at least step 1).
@@ -29,11 +41,13 @@ from .base import Context
 
 @dataclass
 class Contractor:
-    modules: np.ndarray = field(init=False)  # services in build order
-    ready_step: np.ndarray = field(init=False)  # step at which modules[m] is ready
+    adopt: bool = False  # modules from recognised local solutions (hybrid) instead of own builds
+    modules: np.ndarray = field(init=False)  # services in priority order
+    ready_step: np.ndarray = field(init=False)  # build mode: step at which modules[m] is ready
+    order: np.ndarray = field(init=False)  # services in the order their modules were made
     rollout: np.ndarray = field(init=False)  # governments in deployment order
     module_sol: np.ndarray = field(init=False)  # solution id of each service's module
-    built: int = 0  # modules built so far (a prefix of ``modules``)
+    built: int = 0  # modules made so far (a prefix of ``order``)
     open_from: int = 0  # first built module that may still have unserved pairs
     carry: float = 0.0
     outage_left: int = 0  # steps of the current outage still to run (0 = none)
@@ -52,6 +66,14 @@ class Contractor:
         self.ready_step = np.maximum(1, steps).astype(np.int64)
         self.rollout = _rollout_order(s.drive.rollout_order, w, rng)
         self.module_sol = np.full(w.k, -1, np.int64)
+        self.order = self.modules.copy() if not self.adopt else np.full(w.k, -1, np.int64)
+        # adopt mode: a FIFO of recognised services and the step each will be standardised
+        self._rank = np.argsort(self.modules)  # priority rank of each service
+        self._queued = np.zeros(w.k, bool)
+        self._queue: list[tuple[int, int]] = []  # (ready step, service)
+        self._n_queued = 0
+        self._free_at = s.drive.build_time  # years: when the contractor can start the next one
+        self._never = never
         self._fit = s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d
         self._price = s.costs.deployment * (
             1 - s.costs.competition_discount * s.drive.market_competition
@@ -67,14 +89,18 @@ class Contractor:
 
     def settled(self, ctx: Context) -> bool:
         no_more_outages = self._p_fail == 0 or ctx.state.contractor_group.pairs == 0
-        return self.built == len(self.modules) and not self.down and no_more_outages
+        all_made = self.built == (self._n_queued if self.adopt else len(self.modules))
+        return all_made and not self.down and no_more_outages
 
     def step(self, ctx: Context, t: int) -> None:
         st = ctx.state
         if t == 1:
             st.cost += ctx.scenario.costs.platform
         self._outage(ctx)
-        self._build(ctx, t)
+        if self.adopt:
+            self._adopt(ctx, t)
+        else:
+            self._build(ctx, t)
         if self.down:
             self.lost_pair_steps += st.contractor_group.pairs
             return
@@ -108,9 +134,28 @@ class Contractor:
         st.cost += ctx.scenario.costs.module_build * len(services)
         self.built = ready
 
+    def _adopt(self, ctx: Context, t: int) -> None:
+        st, s = ctx.state, ctx.scenario
+        if st.n_recognised > self._n_queued:  # newly recognised services join the queue
+            new = np.flatnonzero(st.recognised & ~self._queued)
+            new = new[np.argsort(self._rank[new], kind="stable")]
+            self._queued[new] = True
+            self._n_queued += len(new)
+            enter = (t - 1) * ctx.dt  # recognised at the start of this step
+            for k in new.tolist():
+                self._free_at = max(self._free_at, enter) + 1 / s.drive.build_rate
+                step = math.ceil(min(self._free_at / ctx.dt - 1e-9, self._never))
+                self._queue.append((max(1, step), k))
+        while self._queue and self._queue[0][0] <= t:
+            _, k = self._queue.pop(0)
+            self.module_sol[k] = st.best_sol[k]  # the recognised service's best solution
+            self.order[self.built] = k
+            self.built += 1
+            st.cost += s.costs.standardize
+
     def _deploy(self, ctx: Context, t: int, n: int) -> None:
         st = ctx.state
-        cols = self.modules[self.open_from : self.built]
+        cols = self.order[self.open_from : self.built]
         open_pairs = st.unserved[np.ix_(self.rollout, cols)].T  # modules x governments
         done = ~open_pairs.any(axis=1)
         skip = int(np.argmin(done)) if not done.all() else len(cols)

@@ -12,7 +12,9 @@ to the three rates (competing risks):
   solution from the catalogue.
 
 Under the contractor rule the first two rates are scaled by ``1 - crowding_out`` and the
-catalogue (visibility and promotion) is off. All decisions read the start-of-step state.
+catalogue (visibility and promotion) is off; under the hybrid rule visibility is on and
+promotion is off (the contractor deploys recognised solutions instead). Recognition is the
+province's (:mod:`sim.rules.province`). All decisions read the start-of-step state.
 
 One standard exponential draw E per pair decides both *whether* and *which channel*: the
 pair fires when ``lam * dt > E`` (probability ``1 - exp(-lam * dt)``), and given that it
@@ -34,13 +36,10 @@ from .base import Context
 @dataclass
 class LocalDiffusion:
     scale: float = 1.0  # 1 - crowding_out under the contractor rule
-    catalogue: bool = True  # visibility reuse and promotion (grassroots rule)
-    _lam_dev: np.ndarray = field(init=False, repr=False)
-    _peer: np.ndarray = field(init=False, repr=False)
-    _promo: np.ndarray = field(init=False, repr=False)
+    visibility: bool = True  # a would-be developer may find an existing solution instead
+    promotion: bool = True  # the province promotes recognised solutions (grassroots rule)
     _reuse_fit: float = field(init=False)
     _reuse_cost: float = field(init=False)
-    _recognised: np.ndarray = field(init=False, repr=False)
     down = False
 
     def setup(self, ctx: Context) -> None:
@@ -57,13 +56,9 @@ class LocalDiffusion:
         self._peer_dt = (self.scale * s.collaboration.peer_learning * dt * c_eff * per_neighbour)[
             :, None
         ]
-        promo = s.support.promotion_rate if self.catalogue else 0.0
+        promo = s.support.promotion_rate if self.promotion else 0.0
         self._promo_dt = (promo * dt * c_eff)[:, None]
-        self._recognised = np.zeros(w.k, bool)
-        self._n_recognised = 0
         self._base_pairs = -1  # local pairs served when the cached hazard was computed
-        # first_dev_step <= (t - 1) - lag_steps  <=>  lag years have passed (float-safe)
-        self._lag_steps = np.ceil(s.support.recognition_lag / dt - 1e-9)
         self._quality_sd = s.services.quality_sd
         self._visibility = s.support.catalog_visibility
         self._dev_cost = s.costs.development
@@ -91,11 +86,10 @@ class LocalDiffusion:
             self._base += self._dev_dt
             self._base_pairs = st.local_group.pairs
         x = self._base
-        # Recognition: recognition_lag years after a service's first development; decisions
-        # of step t read the start of the step, time (t - 1) * dt.
-        recognised = self.catalogue and self._update_recognition(st, t)
+        # Promotion of services the province has recognised (rules.province).
+        recognised = self.promotion and st.n_recognised > 0
         if recognised:
-            x = x + self._promo_dt * self._recognised
+            x = x + self._promo_dt * st.recognised
         e = ctx.streams["local"].standard_exponential(x.shape)
         idx = ((x > e) & st.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
@@ -107,7 +101,7 @@ class LocalDiffusion:
         v = np.expm1(-e.ravel()[idx]) / np.expm1(-lam_dt) * lam_dt
         dev_dt = self._dev_dt.ravel()[idx]
         if recognised:
-            promo_dt = self._promo_dt[rows, 0] * self._recognised[cols]
+            promo_dt = self._promo_dt[rows, 0] * st.recognised[cols]
             is_promo = (v >= lam_dt - promo_dt) & (promo_dt > 0)
         else:
             promo_dt = 0.0
@@ -128,7 +122,7 @@ class LocalDiffusion:
             j = net.best_neighbour(rows[is_peer], cols[is_peer], st.local_quality)
             sol[is_peer] = st.sol[j, cols[is_peer]]
         rng = ctx.streams["choices"]
-        if self.catalogue:
+        if self.visibility:
             found = is_dev & (best >= 0)
             n_found = np.count_nonzero(found)
             if n_found:
@@ -145,16 +139,3 @@ class LocalDiffusion:
         fit = np.where(is_dev, 1.0, self._reuse_fit)
         cost = n_dev * self._dev_cost + (len(idx) - n_dev) * self._reuse_cost
         st.serve(idx, source, sol, fit, cost, t)
-
-    def _update_recognition(self, st, t: int) -> bool:
-        """Recognise services ``recognition_lag`` years after their first development.
-
-        Decisions of step t read the start of the step, time (t - 1) * dt. The mask only
-        changes while some developed service is still unrecognised, so most steps skip it.
-        """
-        if self._n_recognised < st.n_developed_services:
-            self._recognised = (st.first_dev_step >= 0) & (
-                st.first_dev_step <= t - 1 - self._lag_steps
-            )
-            self._n_recognised = int(np.count_nonzero(self._recognised))
-        return self._n_recognised > 0
