@@ -183,6 +183,115 @@ def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:
 
 
 @app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (TOML).", show_default=False)],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: results/<experiment>).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an unfinished sweep.")] = False,
+    extend: Annotated[
+        int | None, typer.Option("--extend", help="Grow a Sobol' sweep to this n.", min=1)
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a different (foreign) sweep in --out.")
+    ] = False,
+    analyze_after: Annotated[
+        bool, typer.Option("--analyze/--no-analyze", help="Analyse when the runs are done.")
+    ] = True,
+) -> None:
+    """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .experiment import load_experiment
+    from .sweep import sweep as run_sweep
+
+    try:
+        exp = load_experiment(experiment)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    folder = out_dir or Path("results") / experiment.stem
+    columns = [
+        TextColumn("runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    start = {"t": None, "done": 0}
+
+    def report(done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if start["t"] is None:
+            start["t"], start["done"] = now, done
+        elapsed = now - start["t"]
+        rate = (done - start["done"]) / elapsed if elapsed > 0 else 0.0
+        bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} runs/s")
+
+    try:
+        with Progress(*columns, console=err) as bar:
+            task = bar.add_task("runs", total=None, rate="")
+            result = run_sweep(
+                exp,
+                folder,
+                workers=workers,
+                resume=resume,
+                extend=extend,
+                force=force,
+                progress=report,
+            )
+    except BadInput as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
+            f"  sim sweep {experiment} --out {folder} --resume",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    rate = result.ran / result.seconds if result.seconds > 0 else 0.0
+    out.print(
+        f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
+        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/"
+    )
+    if analyze_after and result.complete:
+        _analyze(folder)
+
+
+@app.command()
+def analyze(
+    folder: Annotated[Path, typer.Argument(help="A sweep folder.", show_default=False)],
+) -> None:
+    """Sensitivity indices, convergence, figures and a report for a finished sweep."""
+    _analyze(folder)
+
+
+def _analyze(folder: Path) -> None:
+    from .analysis import analyze as run_analysis
+
+    try:
+        run_analysis(folder)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    out.print(f"wrote {folder}/indices.csv, convergence.csv, figures/, report.md")
+
+
+@app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
 ) -> None:

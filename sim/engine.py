@@ -25,13 +25,21 @@ from .outcomes import COLUMNS, Recorder, scalar_outcomes
 from .params import RULES, Scenario
 from .rules import RULE_BUILDERS, Context
 from .state import State
-from .world import build_world, spawn_streams
+from .world import World, build_world, spawn_streams
 
 
 class Engine:
     def __init__(
-        self, scenario: Scenario, rule: str | None = None, seed: int | None = None
+        self,
+        scenario: Scenario,
+        rule: str | None = None,
+        seed: int | None = None,
+        *,
+        world: World | None = None,
     ) -> None:
+        """``world``: the world this scenario and seed build (internal: sweeps build it once
+        per seed and share it between rules, which gives the same results as rebuilding it,
+        because the world and the events draw from separate streams)."""
         self.scenario = scenario
         self.rule = scenario.rule if rule is None else rule
         if self.rule not in RULE_BUILDERS:
@@ -42,7 +50,7 @@ class Engine:
         if self.seed < 0:
             raise BadInput.one("seed", "", f"must be >= 0 (got {self.seed})")
         streams = spawn_streams(self.seed)
-        self.world = build_world(scenario, streams)
+        self.world = build_world(scenario, streams) if world is None else world
         self.state = State.empty(self.world)
         self.ctx = Context(scenario, self.world, self.state, streams)
         self.components = RULE_BUILDERS[self.rule](scenario)

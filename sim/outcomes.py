@@ -59,6 +59,15 @@ OUTCOMES: dict[str, str] = {
 }
 """Every scalar outcome of a run and its meaning (all floats)."""
 
+HIGHER_IS_BETTER: dict[str, bool] = {
+    name: name.startswith(("coverage", "t50_reached", "t90_reached", "reuse", "service_quality",
+                           "best_solution_quality"))
+    for name in OUTCOMES
+}
+"""Whether a larger value of each outcome is better (for "which rule wins" and selection
+maps): more coverage, reuse and quality are better; time, cost, duplicates, inequality and
+outage losses are worse. ``developments`` counts as worse (effort spent)."""
+
 
 class Recorder:
     """Preallocated per-step columns; step 0 (the initial state) is row 0."""

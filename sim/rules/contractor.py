@@ -156,11 +156,11 @@ class Contractor:
     def _deploy(self, ctx: Context, t: int, n: int) -> None:
         st = ctx.state
         cols = self.order[self.open_from : self.built]
-        open_pairs = st.unserved[np.ix_(self.rollout, cols)].T  # modules x governments
-        done = ~open_pairs.any(axis=1)
-        skip = int(np.argmin(done)) if not done.all() else len(cols)
+        open_pairs = st.unserved.T[cols][:, self.rollout]  # modules x governments, in order
+        has_open = np.logical_or.reduce(open_pairs, axis=1)
+        skip = int(np.argmax(has_open)) if has_open.any() else len(cols)
         self.open_from += skip  # fully served modules stay served: never look at them again
-        flat = np.flatnonzero(open_pairs[skip:])[:n]
+        flat = open_pairs[skip:].ravel().nonzero()[0][:n]
         if len(flat) == 0:
             return
         g = self.rollout[flat % len(self.rollout)]

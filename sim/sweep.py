@@ -1,0 +1,474 @@
+"""``sim sweep``: run an experiment's design in parallel, stream results to disk, resume.
+
+Identity of a run. Sample point ``i`` is row ``i`` of the design; each point is run under
+every rule and replicate. A run's seed depends only on the experiment seed, the sample id
+and the replicate — not on the rule (rules are compared on common random numbers), not on
+the design size (``--extend`` keeps every run) and not on the worker that runs it::
+
+    seed   = SeedSequence(entropy=experiment_seed, spawn_key=(sample_id, replicate)) -> int63
+    run_id = (sample_id * replicates + replicate) * n_rules + rule_index
+
+The folder. ``DIR/runs.parquet/`` is a Parquet dataset: one part file per finished chunk
+of sample points, named by its sample-id range and written atomically (temporary name,
+then rename), so an interrupted sweep — Ctrl-C, a crash, ``kill -9`` — loses at most the
+chunks in flight, and ``--resume`` runs exactly the sample ids that no part file covers.
+With ``save_timeseries`` the per-step rows go to ``DIR/timeseries.parquet/`` the same way
+(written before the chunk's runs part, so a finished chunk always has both).
+``DIR/manifest.json`` records the experiment's fingerprint, the design and the status.
+
+Parallelism. Chunks are submitted to any :class:`concurrent.futures.Executor` (default:
+local processes), at most ``2 x workers`` in flight, so memory stays flat however many runs
+there are. Results never depend on the executor, the worker count or completion order.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import pickle
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .design import build_design, points_per_base
+from .errors import BadInput
+from .experiment import Experiment, add_import_path, load_experiment, scenario_with
+from .io import atomic_write, write_json
+from .outcomes import COLUMNS, HIGHER_IS_BETTER
+
+FORMAT = 1
+PART = re.compile(r"^part-(\d{9})-(\d{9})\.parquet$")
+RUNS, SERIES, MANIFEST = "runs.parquet", "timeseries.parquet", "manifest.json"
+ARTEFACTS = (
+    RUNS,
+    SERIES,
+    MANIFEST,
+    "experiment.toml",
+    "provenance.json",
+    "indices.csv",
+    "convergence.csv",
+    "report.md",
+    "figures",
+)
+TARGET_RUNS_PER_CHUNK = 128
+
+
+def run_seed(experiment_seed: int, sample_id: int, replicate: int) -> int:
+    """The seed of every run of (sample point, replicate), under any rule."""
+    ss = np.random.SeedSequence(entropy=experiment_seed, spawn_key=(sample_id, replicate))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))  # fits int64 (Parquet)
+
+
+def run_id(sample_id: int, replicate: int, rule_index: int, replicates: int, n_rules: int) -> int:
+    return (sample_id * replicates + replicate) * n_rules + rule_index
+
+
+# ---- the work a worker does ----------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """Everything a worker needs, pickled once per sweep and cached per worker process."""
+
+    key: str
+    folder: str  # the experiment's folder (import path for model = "module:function")
+    model_ref: str | None
+    base: dict[str, Any] | None  # the resolved scenario as a dict
+    prefectures: Any
+    integer_keys: set[str]
+    names: list[str]
+    rules: list[str]
+    replicates: int
+    seed: int
+    save_timeseries: bool
+
+
+_JOBS: dict[str, tuple[Job, Any]] = {}  # per worker process: key -> (job, model function)
+
+
+def _job(blob: bytes, key: str) -> tuple[Job, Any]:
+    if key not in _JOBS:
+        job: Job = pickle.loads(blob)
+        model = None
+        if job.model_ref is not None:
+            import importlib
+
+            add_import_path(Path(job.folder))
+            module, _, func = job.model_ref.partition(":")
+            model = getattr(importlib.import_module(module), func)
+        _JOBS.clear()  # one sweep at a time per worker
+        _JOBS[key] = (job, model)
+    return _JOBS[key]
+
+
+def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str, Any]]) -> dict:
+    """Run every rule and replicate of the given sample points; return column arrays."""
+    from .engine import Engine
+    from .world import build_world, spawn_streams
+
+    job, model = _job(blob, key)
+    runs: dict[str, list] = {c: [] for c in ("run_id", "sample_id", "replicate", "rule", "seed")}
+    runs.update({n: [] for n in job.names})
+    outcome_cols: dict[str, list] = {}
+    series: dict[str, list] = {"run_id": []} if job.save_timeseries else {}
+    n_rules = len(job.rules)
+    for sid, values in zip(sample_ids, rows, strict=True):
+        scenario = None
+        if job.base is not None:
+            scenario = scenario_with(job.base, values, job.integer_keys)
+            scenario._prefectures = job.prefectures
+        for rep in range(job.replicates):
+            seed = run_seed(job.seed, sid, rep)
+            world = None
+            if scenario is not None:
+                world = build_world(scenario, spawn_streams(seed))
+            for ri, rule in enumerate(job.rules):
+                if scenario is None:
+                    out = {k: float(v) for k, v in model(dict(values), seed).items()}
+                    ts = None
+                else:
+                    engine = Engine(scenario, rule=rule, seed=seed, world=world).run()
+                    out = engine.outcomes()
+                    ts = engine.recorder.data if job.save_timeseries else None
+                rid = run_id(sid, rep, ri, job.replicates, n_rules)
+                for c, v in (
+                    ("run_id", rid),
+                    ("sample_id", sid),
+                    ("replicate", rep),
+                    ("rule", rule),
+                    ("seed", seed),
+                ):
+                    runs[c].append(v)
+                for n in job.names:
+                    runs[n].append(values[n])
+                if not outcome_cols:
+                    outcome_cols = {k: [] for k in out}
+                if out.keys() != outcome_cols.keys():
+                    raise RuntimeError(
+                        f"sample {sid}: the model returned outcomes {sorted(out)}, "
+                        f"expected {sorted(outcome_cols)}"
+                    )
+                for k, v in out.items():
+                    outcome_cols[k].append(v)
+                if ts is not None:
+                    steps = len(ts["step"])
+                    series["run_id"].append(np.full(steps, rid, np.int64))
+                    for c in COLUMNS:
+                        series.setdefault(c, []).append(ts[c])
+    runs.update(outcome_cols)
+    if series:
+        series = {c: np.concatenate(v) for c, v in series.items()}
+    return {"runs": runs, "series": series}
+
+
+# ---- the folder -----------------------------------------------------------------------------
+
+
+def covered(folder: Path) -> list[tuple[int, int]]:
+    """Sample-id ranges [start, stop) that finished part files cover, sorted."""
+    parts = folder / RUNS
+    if not parts.is_dir():
+        return []
+    ranges = []
+    for f in parts.iterdir():
+        m = PART.match(f.name)
+        if m:
+            ranges.append((int(m.group(1)), int(m.group(2))))
+    return sorted(ranges)
+
+
+def missing_ids(n_points: int, ranges: list[tuple[int, int]]) -> np.ndarray:
+    done = np.zeros(n_points, bool)
+    for a, b in ranges:
+        done[a : min(b, n_points)] = True
+    return np.flatnonzero(~done)
+
+
+def chunks(ids: np.ndarray, per_chunk: int) -> Iterator[list[int]]:
+    """Contiguous runs of missing ids, cut into chunks of at most ``per_chunk`` points."""
+    if len(ids) == 0:
+        return
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    for block in np.split(ids, breaks):
+        for i in range(0, len(block), per_chunk):
+            yield block[i : i + per_chunk].tolist()
+
+
+def _write_part(folder: Path, name: str, columns: dict[str, Any], first: int, stop: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(columns)
+    target = folder / name / f"part-{first:09d}-{stop:09d}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+@dataclass
+class SweepResult:
+    folder: Path
+    n_points: int
+    n_runs: int
+    ran: int  # runs executed by this call
+    seconds: float
+    complete: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def _manifest(exp: Experiment, n: int | None, n_points: int, status: str) -> dict[str, Any]:
+    d = exp.design
+    manifest = {
+        "format": FORMAT,
+        "fingerprint": exp.fingerprint(),
+        "method": d.method,
+        "n": n,
+        "second_order": d.second_order,
+        "num_levels": d.num_levels,
+        "optimal_trajectories": d.optimal_trajectories,
+        "M": d.M,
+        "replicates": d.replicates,
+        "seed": d.seed,
+        "parameters": exp.names,
+        "integer_parameters": sorted(exp.integer_keys),
+        "problem": exp.problem(),
+        "rules": exp.rules,
+        "contrasts": exp.spec.contrasts,
+        "outcomes": exp.outcomes,
+        "higher_is_better": (
+            dict(HIGHER_IS_BETTER)
+            if exp.scenario is not None
+            else dict.fromkeys(exp.outcomes, True)
+        ),
+        "n_points": n_points,
+        "n_runs": n_points * d.replicates * len(exp.rules),
+        "status": status,
+        "save_timeseries": d.save_timeseries,
+    }
+    if d.method == "sobol":
+        manifest["points_per_base"] = points_per_base(exp)
+    if d.method == "grid":
+        manifest["grid_values"] = {k: p.values for k, p in exp.spec.parameters.items()}
+    return manifest
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BadInput.one(str(path), "", f"unreadable sweep manifest: {exc}") from None
+
+
+def _prepare(
+    folder: Path, exp: Experiment, resume: bool, extend: int | None, force: bool
+) -> tuple[int | None, dict | None]:
+    """Decide what this call does with ``folder``; return (design n, old manifest)."""
+    old = _read_manifest(folder)
+    where = str(folder)
+    n = exp.design.n
+    if old is None:
+        if folder.exists() and any(folder.iterdir()) and not force:
+            raise BadInput.one(
+                where,
+                "--out",
+                "exists and is not a sweep folder; choose another "
+                "--out or add --force to write into it",
+            )
+        if resume:
+            raise BadInput.one(where, "--resume", "there is no sweep to resume in this folder")
+        if extend is not None:
+            raise BadInput.one(where, "--extend", "there is no finished sweep to extend here")
+        return n, None
+    if old.get("fingerprint") != exp.fingerprint():
+        if not force:
+            raise BadInput.one(
+                where,
+                "--out",
+                "holds a different experiment or resolved scenario "
+                "(foreign sweep); use another --out, or --force to replace it",
+            )
+        for name in ARTEFACTS:
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        return n, None
+    n = old.get("n", n)
+    if extend is not None:
+        if exp.design.method != "sobol":
+            raise BadInput.one(
+                where, "--extend", f"only Sobol designs nest; this one is {exp.design.method}"
+            )
+        if extend <= (n or 0) or extend & (extend - 1):
+            raise BadInput.one(
+                where,
+                "--extend",
+                f"must be a power of two above the current n = {n} (got {extend})",
+            )
+        return extend, old
+    if old.get("status") != "complete" and not resume:
+        raise BadInput.one(
+            where,
+            "--out",
+            "holds an unfinished sweep of this experiment: add "
+            "--resume to continue it (or --force to start over)",
+        )
+    return n, old
+
+
+def sweep(
+    experiment: str | Path | Experiment,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    resume: bool = False,
+    extend: int | None = None,
+    force: bool = False,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Run (or continue) a sweep into ``out``; see the module docstring.
+
+    ``progress(done, total)`` is called as runs finish. ``executor``: any
+    :class:`concurrent.futures.Executor`; default a local process pool of ``workers``
+    processes (``workers=1``: run in this process).
+    """
+    from .provenance import provenance
+
+    started = time.time()
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    folder = Path(out)
+    n, old = _prepare(folder, exp, resume, extend, force)
+    design = build_design(exp, n)
+    if old is not None and extend is not None:
+        previous = build_design(exp, old["n"])
+        if not np.array_equal(previous.values, design.values[: previous.n_points]):
+            raise BadInput.one(
+                str(folder),
+                "--extend",
+                "the larger design does not start with "
+                "the existing one (SALib's sampler changed?); start a new sweep",
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "experiment.toml").exists():
+        shutil.copyfile(exp.path, folder / "experiment.toml")
+    n_rules, reps = len(exp.rules), exp.design.replicates
+    total = design.n_points * reps * n_rules
+    write_json(folder / MANIFEST, _manifest(exp, n, design.n_points, "running"))
+    todo = missing_ids(design.n_points, covered(folder))
+    done_runs = total - len(todo) * reps * n_rules
+    if progress:
+        progress(done_runs, total)
+    per_chunk = max(1, TARGET_RUNS_PER_CHUNK // (reps * n_rules))
+    job = Job(
+        key=exp.fingerprint(),
+        folder=str(exp.path.parent.resolve()),
+        model_ref=exp.model_ref,
+        base=exp.scenario.model_dump() if exp.scenario else None,
+        prefectures=exp.scenario.prefectures if exp.scenario else None,
+        integer_keys=exp.integer_keys,
+        names=exp.names,
+        rules=exp.rules,
+        replicates=reps,
+        seed=exp.design.seed,
+        save_timeseries=exp.design.save_timeseries,
+    )
+    blob = pickle.dumps(job)
+    ran = 0
+
+    def finish(ids: list[int], result: dict) -> None:
+        nonlocal done_runs, ran
+        first, stop = ids[0], ids[-1] + 1
+        if result["series"]:
+            _write_part(folder, SERIES, result["series"], first, stop)
+        _write_part(folder, RUNS, result["runs"], first, stop)
+        k = len(ids) * reps * n_rules
+        done_runs += k
+        ran += k
+        if progress:
+            progress(done_runs, total)
+
+    work = list(chunks(todo, per_chunk))
+    rows = {i: design.row(i) for chunk in work for i in chunk} if len(todo) < 200_000 else None
+
+    def args(ids: list[int]) -> tuple:
+        return (blob, job.key, ids, [rows[i] if rows else design.row(i) for i in ids])
+
+    own_pool = None
+    if work and executor is None and (workers or 0) != 1:
+        n_workers = workers or os.cpu_count() or 1
+        own_pool = ProcessPoolExecutor(
+            max_workers=min(n_workers, len(work)), mp_context=multiprocessing.get_context("spawn")
+        )
+        executor = own_pool
+    try:
+        if executor is None:  # in this process, in order
+            for ids in work:
+                finish(ids, run_chunk(*args(ids)))
+        else:
+            limit = 2 * max(1, workers or os.cpu_count() or 1)
+            pending: dict[Future, list[int]] = {}
+            queue = iter(work)
+            for ids in queue:
+                pending[executor.submit(run_chunk, *args(ids))] = ids
+                if len(pending) >= limit:
+                    break
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    ids = pending.pop(fut)
+                    finish(ids, fut.result())
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[executor.submit(run_chunk, *args(nxt))] = nxt
+    except BaseException:
+        if own_pool is not None:
+            own_pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=True)
+    complete = len(missing_ids(design.n_points, covered(folder))) == 0
+    write_json(
+        folder / MANIFEST, _manifest(exp, n, design.n_points, "complete" if complete else "running")
+    )
+    write_json(
+        folder / "provenance.json",
+        provenance(
+            experiment=str(exp.path),
+            started=_iso(started),
+            finished=_iso(time.time()),
+            runs_total=total,
+            runs_this_call=ran,
+            workers=workers or os.cpu_count(),
+            executor=type(executor).__name__ if executor is not None else "in-process",
+        ),
+    )
+    return SweepResult(folder, design.n_points, total, ran, time.time() - started, complete)
+
+
+def _iso(t: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
+
+
+def read_runs(folder: str | Path, columns: list[str] | None = None):
+    """The runs table of a sweep folder as a DataFrame sorted by run id."""
+    import pandas as pd
+
+    frame = pd.read_parquet(Path(folder) / RUNS, columns=columns)
+    if "run_id" in frame.columns:
+        frame = frame.sort_values("run_id", kind="stable").reset_index(drop=True)
+    return frame
