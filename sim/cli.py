@@ -201,6 +201,16 @@ def sweep(
     analyze_after: Annotated[
         bool, typer.Option("--analyze/--no-analyze", help="Analyse when the runs are done.")
     ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help='Dask scheduler address, "local" (a LocalCluster of --workers), '
+            'or "mpi" (under mpiexec). Default: local processes.'
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
+    ] = None,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
     from rich.progress import (
@@ -213,11 +223,13 @@ def sweep(
         TimeRemainingColumn,
     )
 
+    from .executors import executor_for
     from .experiment import load_experiment
     from .sweep import sweep as run_sweep
 
     try:
         exp = load_experiment(experiment)
+        part = _parse_shard(shard) if shard is not None else None
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / experiment.stem
@@ -244,7 +256,10 @@ def sweep(
         bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} runs/s")
 
     try:
-        with Progress(*columns, console=err) as bar:
+        with (
+            executor_for(scheduler, workers) as (pool, in_flight),
+            Progress(*columns, console=err) as bar,
+        ):
             task = bar.add_task("runs", total=None, rate="")
             result = run_sweep(
                 exp,
@@ -254,6 +269,9 @@ def sweep(
                 extend=extend,
                 force=force,
                 progress=report,
+                executor=pool,
+                shard=part,
+                in_flight=in_flight,
             )
     except BadInput as exc:
         raise _fail(exc) from None
@@ -269,7 +287,41 @@ def sweep(
         f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
         f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/"
     )
-    if analyze_after and result.complete:
+    if part is not None:
+        out.print(
+            f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
+            f"; when every shard is done: sim merge {folder}"
+        )
+    elif analyze_after and result.complete:
+        _analyze(folder)
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    i, sep, n = text.partition("/")
+    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise BadInput.one("--shard", text, "expected I/N with 1 <= I <= N, e.g. --shard 2/8")
+    return int(i), int(n)
+
+
+@app.command()
+def merge(
+    folder: Annotated[Path, typer.Argument(help="The sweep folder the shards ran into.")],
+    analyze_after: Annotated[
+        bool, typer.Option("--analyze/--no-analyze", help="Analyse the merged sweep.")
+    ] = True,
+) -> None:
+    """Combine the shards of a sharded sweep into DIR/runs.parquet (then analyse it)."""
+    from .sweep import merge as run_merge
+
+    try:
+        result = run_merge(folder)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"merged {result.n_runs:,} runs ({result.n_points:,} sample points) into "
+        f"{folder}/runs.parquet"
+    )
+    if analyze_after:
         _analyze(folder)
 
 

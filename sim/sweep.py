@@ -41,7 +41,7 @@ import numpy as np
 from .design import build_design, points_per_base
 from .errors import BadInput
 from .experiment import Experiment, add_import_path, load_experiment, scenario_with
-from .io import atomic_write, write_json
+from .io import atomic_write, write_json, write_text
 from .outcomes import COLUMNS, HIGHER_IS_BETTER
 
 FORMAT = 1
@@ -185,18 +185,27 @@ def covered(folder: Path) -> list[tuple[int, int]]:
     return sorted(ranges)
 
 
-def missing_ids(n_points: int, ranges: list[tuple[int, int]]) -> np.ndarray:
+def missing_ids(
+    n_points: int, ranges: list[tuple[int, int]], shard: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Sample ids (of this shard, if any) that no finished part covers."""
     done = np.zeros(n_points, bool)
     for a, b in ranges:
         done[a : min(b, n_points)] = True
+    if shard is not None:  # shard I of N owns the ids with id mod N == I - 1
+        i, n = shard
+        mine = np.zeros(n_points, bool)
+        mine[i - 1 :: n] = True
+        done |= ~mine
     return np.flatnonzero(~done)
 
 
-def chunks(ids: np.ndarray, per_chunk: int) -> Iterator[list[int]]:
-    """Contiguous runs of missing ids, cut into chunks of at most ``per_chunk`` points."""
+def chunks(ids: np.ndarray, per_chunk: int, stride: int = 1) -> Iterator[list[int]]:
+    """Runs of consecutive missing ids (consecutive: ``stride`` apart, the shard count),
+    cut into chunks of at most ``per_chunk`` points."""
     if len(ids) == 0:
         return
-    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    breaks = np.flatnonzero(np.diff(ids) != stride) + 1
     for block in np.split(ids, breaks):
         for i in range(0, len(block), per_chunk):
             yield block[i : i + per_chunk].tolist()
@@ -223,7 +232,13 @@ class SweepResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _manifest(exp: Experiment, n: int | None, n_points: int, status: str) -> dict[str, Any]:
+def _manifest(
+    exp: Experiment,
+    n: int | None,
+    n_points: int,
+    status: str,
+    shard: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     d = exp.design
     manifest = {
         "format": FORMAT,
@@ -252,6 +267,8 @@ def _manifest(exp: Experiment, n: int | None, n_points: int, status: str) -> dic
         "status": status,
         "save_timeseries": d.save_timeseries,
     }
+    if shard is not None:
+        manifest["shard"] = list(shard)
     if d.method == "sobol":
         manifest["points_per_base"] = points_per_base(exp)
     if d.method == "grid":
@@ -337,18 +354,32 @@ def sweep(
     force: bool = False,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    shard: tuple[int, int] | None = None,
+    in_flight: int | None = None,
 ) -> SweepResult:
     """Run (or continue) a sweep into ``out``; see the module docstring.
 
     ``progress(done, total)`` is called as runs finish. ``executor``: any
     :class:`concurrent.futures.Executor`; default a local process pool of ``workers``
-    processes (``workers=1``: run in this process).
+    processes (``workers=1``: run in this process). ``shard=(i, n)``: run only the sample
+    points with ``sample_id % n == i - 1``, into ``out/shards/i-of-n`` (combine the shards
+    with :func:`merge`). ``in_flight``: chunks submitted at once (default 2 x workers).
     """
     from .provenance import provenance
 
     started = time.time()
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    folder = Path(out)
+    root = Path(out)
+    if shard is not None:
+        i, k = shard
+        if not 1 <= i <= k:
+            raise BadInput.one("--shard", "", f"expected I/N with 1 <= I <= N (got {i}/{k})")
+        if extend is not None:
+            raise BadInput.one("--shard", "", "extend the merged sweep, not a shard")
+        _guard_root(root, exp, force)
+        folder = root / "shards" / f"{i}-of-{k}"
+    else:
+        folder = root
     n, old = _prepare(folder, exp, resume, extend, force)
     design = build_design(exp, n)
     if old is not None and extend is not None:
@@ -361,12 +392,15 @@ def sweep(
                 "the existing one (SALib's sampler changed?); start a new sweep",
             )
     folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "experiment.toml").exists():
-        shutil.copyfile(exp.path, folder / "experiment.toml")
+    for target in {folder, root}:
+        if not (target / "experiment.toml").exists():
+            text = exp.path.read_text(encoding="utf-8")
+            write_text(target / "experiment.toml", text)
     n_rules, reps = len(exp.rules), exp.design.replicates
-    total = design.n_points * reps * n_rules
-    write_json(folder / MANIFEST, _manifest(exp, n, design.n_points, "running"))
-    todo = missing_ids(design.n_points, covered(folder))
+    mine = design.n_points if shard is None else len(range(shard[0] - 1, design.n_points, shard[1]))
+    total = mine * reps * n_rules
+    write_json(folder / MANIFEST, _manifest(exp, n, design.n_points, "running", shard))
+    todo = missing_ids(design.n_points, covered(folder), shard)
     done_runs = total - len(todo) * reps * n_rules
     if progress:
         progress(done_runs, total)
@@ -399,7 +433,7 @@ def sweep(
         if progress:
             progress(done_runs, total)
 
-    work = list(chunks(todo, per_chunk))
+    work = list(chunks(todo, per_chunk, stride=shard[1] if shard else 1))
     rows = {i: design.row(i) for chunk in work for i in chunk} if len(todo) < 200_000 else None
 
     def args(ids: list[int]) -> tuple:
@@ -417,7 +451,7 @@ def sweep(
             for ids in work:
                 finish(ids, run_chunk(*args(ids)))
         else:
-            limit = 2 * max(1, workers or os.cpu_count() or 1)
+            limit = in_flight or 2 * max(1, workers or os.cpu_count() or 1)
             pending: dict[Future, list[int]] = {}
             queue = iter(work)
             for ids in queue:
@@ -439,10 +473,9 @@ def sweep(
     finally:
         if own_pool is not None:
             own_pool.shutdown(wait=True)
-    complete = len(missing_ids(design.n_points, covered(folder))) == 0
-    write_json(
-        folder / MANIFEST, _manifest(exp, n, design.n_points, "complete" if complete else "running")
-    )
+    complete = len(missing_ids(design.n_points, covered(folder), shard)) == 0
+    status = "complete" if complete else "running"
+    write_json(folder / MANIFEST, _manifest(exp, n, design.n_points, status, shard))
     write_json(
         folder / "provenance.json",
         provenance(
@@ -456,6 +489,108 @@ def sweep(
         ),
     )
     return SweepResult(folder, design.n_points, total, ran, time.time() - started, complete)
+
+
+def _guard_root(root: Path, exp: Experiment, force: bool) -> None:
+    """Shards may share a root folder only with shards of the same experiment."""
+    old = _read_manifest(root)
+    if old is not None and old.get("fingerprint") != exp.fingerprint() and not force:
+        raise BadInput.one(
+            str(root),
+            "--out",
+            "holds a different experiment (foreign sweep); "
+            "use another --out, or --force to replace it",
+        )
+    shards = root / "shards"
+    if shards.is_dir():
+        for sub in shards.iterdir():
+            m = _read_manifest(sub)
+            if m is not None and m.get("fingerprint") != exp.fingerprint() and not force:
+                raise BadInput.one(
+                    str(sub),
+                    "--out",
+                    "a shard of a different experiment; use "
+                    "another --out, or --force to replace it",
+                )
+
+
+SHARD = re.compile(r"^(\d+)-of-(\d+)$")
+
+
+def merge(out: str | Path) -> SweepResult:
+    """Combine ``out/shards/*-of-N`` into ``out/runs.parquet`` (the rows an unsharded sweep
+    writes). Every shard 1..N must be there and finished; missing or unfinished shards are
+    named. Streams sample-id blocks, so memory stays flat."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    started = time.time()
+    root = Path(out)
+    shards_dir = root / "shards"
+    found: dict[int, tuple[int, dict]] = {}
+    counts: set[int] = set()
+    if shards_dir.is_dir():
+        for sub in sorted(shards_dir.iterdir()):
+            m = SHARD.match(sub.name)
+            if not m:
+                continue
+            i, k = int(m.group(1)), int(m.group(2))
+            counts.add(k)
+            manifest = _read_manifest(sub)
+            found[i] = (k, manifest or {})
+    where = str(root)
+    if not found:
+        raise BadInput.one(
+            where, "", "no shards here (expected shards/I-of-N folders from sim sweep --shard I/N)"
+        )
+    if len(counts) != 1:
+        raise BadInput.one(where, "", f"shards of different counts N: {sorted(counts)}")
+    (k,) = counts
+    problems = []
+    missing = [i for i in range(1, k + 1) if i not in found]
+    if missing:
+        problems.append(f"missing shard(s) {', '.join(f'{i}/{k}' for i in missing)}")
+    unfinished = [i for i, (_, m) in sorted(found.items()) if m.get("status") != "complete"]
+    if unfinished:
+        problems.append(
+            "unfinished shard(s) "
+            + ", ".join(f"{i}/{k}" for i in unfinished)
+            + ": finish them with sim sweep ... --shard I/N --resume"
+        )
+    prints = {m.get("fingerprint") for _, m in found.values()}
+    if len(prints) > 1:
+        problems.append("shards of different experiments")
+    if problems:
+        raise BadInput.one(where, "", "; ".join(problems))
+    manifest = dict(next(iter(found.values()))[1])
+    manifest.pop("shard", None)
+    n_points = manifest["n_points"]
+    old = _read_manifest(root)
+    if old is not None and old.get("status") == "complete" and covered(root):
+        return SweepResult(root, n_points, manifest["n_runs"], 0, 0.0, True, ["already merged"])
+    block = max(1, 200_000 // max(1, manifest["replicates"] * len(manifest["rules"])))
+    for name in (RUNS, SERIES):
+        parts = [shards_dir / f"{i}-of-{k}" / name for i in range(1, k + 1)]
+        if not all(p.is_dir() for p in parts):
+            continue
+        files = [str(f) for p in parts for f in sorted(p.iterdir()) if PART.match(f.name)]
+        dataset = ds.dataset(files, format="parquet")
+        key = "sample_id" if name == RUNS else "run_id"
+        per_sample = 1 if name == RUNS else manifest["replicates"] * len(manifest["rules"])
+        for a in range(0, n_points, block):
+            b = min(n_points, a + block)
+            lo, hi = (a, b) if name == RUNS else (a * per_sample, b * per_sample)
+            table = dataset.to_table(filter=(ds.field(key) >= lo) & (ds.field(key) < hi))
+            table = table.sort_by(
+                [("run_id", "ascending")] + ([("step", "ascending")] if name == SERIES else [])
+            )
+            target = root / name / f"part-{a:09d}-{b:09d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd"))
+    manifest["status"] = "complete"
+    manifest["merged_from_shards"] = k
+    write_json(root / MANIFEST, manifest)
+    return SweepResult(root, n_points, manifest["n_runs"], 0, time.time() - started, True)
 
 
 def _iso(t: float) -> str:
