@@ -340,7 +340,10 @@ def _analyze(folder: Path) -> None:
         run_analysis(folder)
     except BadInput as exc:
         raise _fail(exc) from None
-    out.print(f"wrote {folder}/indices.csv, convergence.csv, figures/, report.md")
+    written = ["indices.csv"]
+    if (folder / "convergence.csv").exists():
+        written.append("convergence.csv")
+    out.print(f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
 
 
 @app.command()
@@ -369,6 +372,113 @@ def params() -> None:
     from .reference import markdown
 
     out.print(markdown(), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def viz(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario file (TOML).  [default: scenarios/teaching.toml]"),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: reachable from the classroom).")
+    ] = "127.0.0.1",
+    set_: SetOpt = None,
+) -> None:
+    """Teaching app in the browser: map, live curves, sliders, the rules side by side."""
+    import json
+    import os
+    import socket
+
+    from .scenario import parse_assignment
+
+    if scenario is None:  # from the current folder, else this repository's copy
+        scenario = Path("scenarios/teaching.toml")
+        bundled = Path(__file__).resolve().parent.parent / scenario
+        if not scenario.exists() and bundled.exists():
+            scenario = bundled
+    try:
+        _load(scenario, set_)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    overrides = dict(parse_assignment(a) for a in set_ or [])
+    os.environ["SIM_VIZ_SCENARIO"] = str(scenario.resolve())
+    os.environ["SIM_VIZ_SET"] = json.dumps(overrides)
+    # Solara reads its settings when imported: no telemetry, no banner over the plots
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        err.print(
+            "[bold red]error:[/] sim viz needs the viz extra: "
+            "pip install 'reform-diffusion-sim[viz]'",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    from .app import serve
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    out.print(f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)", highlight=False)
+    serve(host=host, port=port)
+
+
+@app.command()
+def animate(
+    scenario: ScenarioArg,
+    out_file: Annotated[Path, typer.Option("--out", help="Output file: .gif or .mp4 (ffmpeg).")],
+    rule: Annotated[
+        str | None, typer.Option(help=f"One of {', '.join(RULES)} (default: the scenario's).")
+    ] = None,
+    side_by_side: Annotated[
+        bool, typer.Option("--side-by-side", help="Every rule on the same seed, side by side.")
+    ] = False,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    fps: Annotated[int, typer.Option(help="Frames per second.", min=1, max=60)] = 8,
+    every: Annotated[int, typer.Option(help="Draw every N-th step.", min=1)] = 1,
+    dpi: Annotated[int, typer.Option(help="Resolution (80: 1024 px wide).", min=30)] = 80,
+) -> None:
+    """Animate the map and the curves for slides (GIF, or MP4 when ffmpeg is installed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from .animate import animate as run_animate
+    from .animate import check_output
+
+    try:
+        if side_by_side and rule is not None:
+            raise BadInput.one("--rule", "", "give either --rule or --side-by-side, not both")
+        if rule is not None and rule not in RULES:
+            raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
+        check_output(out_file)
+        s = _load(scenario, set_)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    rules = RULES if side_by_side else (rule or s.rule,)
+    columns = [
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("frames", total=None)
+        frames = run_animate(
+            s,
+            out_file,
+            rules=rules,
+            seed=seed,
+            fps=fps,
+            every=every,
+            dpi=dpi,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    out.print(f"wrote {out_file} ({frames} frames at {fps} fps)", highlight=False)
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ class ParamSpec(_Strict):
     high: float | None = None
     dist: str | None = None
     params: list[float] | None = None
-    values: list[float] | list[str] | None = None
+    values: list[int] | list[float] | list[str] | None = None
     group: str | None = None
 
     @model_validator(mode="after")
