@@ -60,8 +60,16 @@ OUTCOMES: dict[str, str] = {
 """Every scalar outcome of a run and its meaning (all floats)."""
 
 HIGHER_IS_BETTER: dict[str, bool] = {
-    name: name.startswith(("coverage", "t50_reached", "t90_reached", "reuse", "service_quality",
-                           "best_solution_quality"))
+    name: name.startswith(
+        (
+            "coverage",
+            "t50_reached",
+            "t90_reached",
+            "reuse",
+            "service_quality",
+            "best_solution_quality",
+        )
+    )
     for name in OUTCOMES
 }
 """Whether a larger value of each outcome is better (for "which rule wins" and selection
