@@ -18,8 +18,8 @@ never asserted in tests.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
+import hashlib
 import math
 import os
 import platform
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,10 @@ import mesa
 import networkx as nx
 import numpy as np
 import scipy
+from mesa.discrete_space import Cell
 from mesa_reference import BassNetworkModel
 
 import sim
-from sim.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -53,22 +54,51 @@ Timed = Callable[[int], Any]  # seed -> result; one call is one whole run
 
 
 # ---- measuring ---------------------------------------------------------------------------
-def measure(fns: dict[str, Timed], reps: int) -> tuple[dict[str, list[float]], dict[str, list[Any]]]:
-    """Time each function once per seed 1..reps, interleaved; return seconds and results."""
+Series = dict[str, list[float]]
+
+
+def measure(fns: dict[str, Timed], reps: int) -> tuple[Series, Series, dict[str, list[Any]]]:
+    """Run each function once per seed 1..reps, interleaved.
+
+    Returns wall-clock seconds (``perf_counter``), CPU seconds of this process
+    (``process_time``, less sensitive to other load on the machine) and the results.
+    """
     for fn in fns.values():
         fn(WARMUP_SEED)
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: Series = {name: [] for name in fns}
+    cpu: Series = {name: [] for name in fns}
     results: dict[str, list[Any]] = {name: [] for name in fns}
     names = list(fns)
     for seed in range(1, reps + 1):
         order = names if seed % 2 else names[::-1]  # alternate who goes first
         for name in order:
+            forget_mesa_models()
             gc.collect()
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             out = fns[name](seed)
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
             results[name].append(out)
-    return times, results
+    return times, cpu, results
+
+
+def forget_mesa_models() -> None:
+    """Let finished Mesa models be freed (called between runs, outside the timed region).
+
+    Two module-level caches in Mesa 3.3.1 keep every model alive: ``Agent._ids`` (agent-id
+    counters keyed by model) and the ``functools.cache`` on ``Cell.get_neighborhood`` and
+    ``Cell._neighborhood`` (keyed by cell; cells hold agents, agents hold their model).
+    Without this, each 1,000-agent reference model stays in memory and the heap that
+    every garbage collection inside a timed run walks keeps growing, which would slow the
+    Mesa runs for reasons that have nothing to do with the model.
+    """
+    ids = getattr(mesa.Agent, "_ids", None)
+    if ids is not None:
+        ids.clear()
+    for method in (Cell.get_neighborhood, getattr(Cell, "_neighborhood", None)):
+        clear = getattr(method, "cache_clear", None)
+        if clear is not None:
+            clear()
 
 
 def summary(seconds: Sequence[float]) -> tuple[float, float]:
@@ -153,6 +183,23 @@ def bass_mean_field(p: float, q: float, t: float) -> float:
 
 
 # ---- sections ----------------------------------------------------------------------------
+def load_average() -> str:
+    """The system load (other processes on the machine distort every timing here)."""
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def source_digest() -> str:
+    """A digest of the engine's sources as measured (the working tree may differ from HEAD)."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        h.update(path.relative_to(ROOT).as_posix().encode())
+        h.update(path.read_bytes())
+    return f"sha256 {h.hexdigest()[:12]}"
+
+
 def machine_info() -> str:
     cpu = "unknown"
     try:
@@ -165,13 +212,16 @@ def machine_info() -> str:
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rows = [
-        ("date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
+        ("date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
         ("CPU", cpu),
         ("cores", f"{os.cpu_count()} ({usable} usable by this process)"),
         ("OS", platform.platform()),
@@ -180,7 +230,8 @@ def machine_info() -> str:
         ("scipy", scipy.__version__),
         ("networkx", nx.__version__),
         ("mesa", mesa.__version__),
-        ("reform-diffusion-sim", f"{sim.__version__} (git HEAD {commit})"),
+        ("reform-diffusion-sim", f"{sim.__version__} (git HEAD {commit}, sim/ {source_digest()})"),
+        ("load average at start (1, 5, 15 min)", load_average()),
     ]
     return table(("", ""), rows, align="ll")
 
@@ -194,32 +245,60 @@ def scenario_section(reps: int) -> str:
                 "outcomes": lambda seed, s=s, rule=rule: sim.run_outcomes(s, rule=rule, seed=seed),
                 "run": lambda seed, s=s, rule=rule: sim.run(s, rule=rule, seed=seed),
             }
-            times, results = measure(fns, reps)
+            times, _, results = measure(fns, reps)
             n = len(results["run"][0].agents)
             rows.append(
-                (name, rule, n, s.services.count, s.n_steps,
-                 *fmt_ms(times["outcomes"]), *fmt_ms(times["run"]))
+                (
+                    name,
+                    rule,
+                    n,
+                    s.services.count,
+                    s.n_steps,
+                    *fmt_ms(times["outcomes"]),
+                    *fmt_ms(times["run"]),
+                )
             )
             print(f"  {name} / {rule}: done", file=sys.stderr)
-    header = ("scenario", "rule", "N", "K", "steps", "run_outcomes median ms", "IQR ms",
-              "run median ms", "IQR ms")
+    header = (
+        "scenario",
+        "rule",
+        "N",
+        "K",
+        "steps",
+        "run_outcomes median ms",
+        "IQR ms",
+        "run median ms",
+        "IQR ms",
+    )
     return table(header, rows, align="llrrrrrrr")
 
 
 def bass_section(reps: int) -> str:
     s = bass_scenario()
-    fns = {"engine_run": engine_curve(s), "engine_outcomes": engine_outcomes(s),
-           "mesa": mesa_curve(s)}
-    times, results = measure(fns, reps)
+    fns = {
+        "engine_run": engine_curve(s),
+        "engine_outcomes": engine_outcomes(s),
+        "mesa": mesa_curve(s),
+    }
+    times, cpu, results = measure(fns, reps)
     med = {k: summary(v)[0] for k, v in times.items()}
+    med_cpu = {k: summary(v)[0] for k, v in cpu.items()}
+    labels = {
+        "engine_run": "engine, `sim.run` (with DataFrames)",
+        "engine_outcomes": "engine, `sim.run_outcomes`",
+        "mesa": "Mesa reference (`benchmarks/mesa_reference.py`)",
+    }
     timing = table(
-        ("implementation", "median ms", "IQR ms", "Mesa / this"),
+        ("implementation", "median ms", "IQR ms", "Mesa / this", "median CPU ms", "Mesa / this"),
         [
-            ("engine, `sim.run` (with DataFrames)", *fmt_ms(times["engine_run"]),
-             f"{med['mesa'] / med['engine_run']:.1f}x"),
-            ("engine, `sim.run_outcomes`", *fmt_ms(times["engine_outcomes"]),
-             f"{med['mesa'] / med['engine_outcomes']:.1f}x"),
-            ("Mesa reference (`benchmarks/mesa_reference.py`)", *fmt_ms(times["mesa"]), "1.0x"),
+            (
+                label,
+                *fmt_ms(times[key]),
+                f"{med['mesa'] / med[key]:.1f}x",
+                f"{med_cpu[key]:.1f}",
+                f"{med_cpu['mesa'] / med_cpu[key]:.1f}x",
+            )
+            for key, label in labels.items()
         ],
     )
 
@@ -237,30 +316,41 @@ def bass_section(reps: int) -> str:
         se = math.hypot(a.std(ddof=1) / math.sqrt(len(a)), b.std(ddof=1) / math.sqrt(len(b)))
         return f"{(a.mean() - b.mean()) / se:+.1f}" if se > 0 else "n/a"
 
-    engine_degree = np.mean([Engine(s, seed=seed).world.network.degree.mean()
-                             for seed in range(1, reps + 1)])
+    engine_degree = np.mean(
+        [sim.run(s, seed=seed).agents["degree"].mean() for seed in range(1, reps + 1)]
+    )
     p = bass_params(s)
-    mesa_degree = np.mean([
-        2 * nx.watts_strogatz_graph(p["n"], p["mean_degree"], p["rewiring"],
-                                    seed=BassNetworkModel(**p, seed=seed).random).number_of_edges()
-        / p["n"]
-        for seed in range(1, 4)
-    ])
+    mesa_degree = np.mean(
+        [
+            2 * BassNetworkModel(**p, seed=seed).grid.G.number_of_edges() / p["n"]
+            for seed in range(1, reps + 1)
+        ]
+    )
+    forget_mesa_models()
     check = table(
         ("", "engine", "Mesa", "difference / s.e.", "mean-field Bass (complete graph)"),
         [
-            (f"coverage at step {half} (mean ± s.e.)", mean_se(curves["engine_run"][:, half]),
-             mean_se(curves["mesa"][:, half]), z(half),
-             f"{bass_mean_field(p['p'], p['q'], half * p['dt']):.3f}"),
-            (f"coverage at step {BASS_STEPS} (final)", mean_se(curves["engine_run"][:, -1]),
-             mean_se(curves["mesa"][:, -1]), z(-1),
-             f"{bass_mean_field(p['p'], p['q'], BASS_STEPS * p['dt']):.3f}"),
+            (
+                f"coverage at step {half} (mean ± s.e.)",
+                mean_se(curves["engine_run"][:, half]),
+                mean_se(curves["mesa"][:, half]),
+                z(half),
+                f"{bass_mean_field(p['p'], p['q'], half * p['dt']):.3f}",
+            ),
+            (
+                f"coverage at step {BASS_STEPS} (final)",
+                mean_se(curves["engine_run"][:, -1]),
+                mean_se(curves["mesa"][:, -1]),
+                z(-1),
+                f"{bass_mean_field(p['p'], p['q'], BASS_STEPS * p['dt']):.3f}",
+            ),
             ("mean degree of the network", f"{engine_degree:.2f}", f"{mesa_degree:.2f}", "", "-"),
         ],
     )
     return (
-        f"{timing}\n\nLike-for-like check over the same {reps} seeds (the timed runs "
-        f"themselves):\n\n{check}"
+        f"{timing}\n\nLike-for-like check on the timed runs themselves (seeds 1..{reps} of "
+        "each; the two implementations draw unrelated random numbers, so only the means should "
+        f"agree):\n\n{check}"
     )
 
 
@@ -269,14 +359,29 @@ def scaling_section(reps: int, sizes: Sequence[int], out_dir: Path) -> tuple[str
     for n in sizes:
         s = bass_scenario(n)
         fns = {"run_outcomes": engine_outcomes(s), "run": engine_curve(s), "mesa": mesa_curve(s)}
-        times, _ = measure(fns, reps)
+        times, _, _ = measure(fns, reps)
         for k in med:
             med[k].append(summary(times[k])[0])
-        rows.append((n, *fmt_ms(times["run_outcomes"]), *fmt_ms(times["run"]),
-                     *fmt_ms(times["mesa"]), f"{med['mesa'][-1] / med['run'][-1]:.1f}x"))
+        rows.append(
+            (
+                n,
+                *fmt_ms(times["run_outcomes"]),
+                *fmt_ms(times["run"]),
+                *fmt_ms(times["mesa"]),
+                f"{med['mesa'][-1] / med['run'][-1]:.1f}x",
+            )
+        )
         print(f"  N = {n}: done", file=sys.stderr)
-    header = ("N", "engine run_outcomes median ms", "IQR ms", "engine run median ms", "IQR ms",
-              "Mesa median ms", "IQR ms", "Mesa / engine run")
+    header = (
+        "N",
+        "engine run_outcomes median ms",
+        "IQR ms",
+        "engine run median ms",
+        "IQR ms",
+        "Mesa median ms",
+        "IQR ms",
+        "Mesa / engine run",
+    )
     plot = write_plot(sizes, med, out_dir / "scaling.png")
     return table(header, rows), plot
 
@@ -288,12 +393,17 @@ def write_plot(sizes: Sequence[int], med: dict[str, list[float]], path: Path) ->
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    labels = {"run_outcomes": "engine, sim.run_outcomes", "run": "engine, sim.run",
-              "mesa": "Mesa reference"}
+    labels = {
+        "run_outcomes": "engine, sim.run_outcomes",
+        "run": "engine, sim.run",
+        "mesa": "Mesa reference",
+    }
     for key, label in labels.items():
         ax.plot(sizes, med[key], marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(list(sizes), [f"{n:,}" for n in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("local governments N")
     ax.set_ylabel("median time per run (ms)")
     ax.set_title(f"Bass limit, small world (degree 6), {BASS_STEPS} steps")
@@ -304,6 +414,7 @@ def write_plot(sizes: Sequence[int], med: dict[str, list[float]], path: Path) ->
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -330,15 +441,26 @@ def write_atomic(path: Path, text: str) -> None:
 # ---- main --------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 3 repetitions, N up to 1000; output to a temporary folder "
-                    "unless --out is given")
-    ap.add_argument("--reps", type=int, default=None,
-                    help="repetitions (seeds) per timed cell (default 30, or 3 with --quick)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="folder for results.md and scaling.png (default: benchmarks/)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 repetitions, N up to 1000; output to a temporary folder "
+        "unless --out is given",
+    )
+    ap.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="repetitions (seeds) per timed cell (default 30, or 3 with --quick)",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for results.md and scaling.png (default: benchmarks/)",
+    )
     args = ap.parse_args(argv)
-    reps = args.reps or (3 if args.quick else 30)
+    reps = args.reps if args.reps is not None else (3 if args.quick else 30)
     if reps < 1:
         ap.error("--reps must be >= 1")
     sizes = SCALING_N[:3] if args.quick else SCALING_N
@@ -374,7 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "`mesa.discrete_space.Network` built from `networkx.watts_strogatz_graph`, synchronous "
         "`do('step')` / `do('advance')`, coverage in a `DataCollector`). Both timings include "
         "model construction (network building) and end with the coverage series as a "
-        "DataFrame. The ratio is of medians measured in this run.\n\n" + bass_section(reps),
+        "DataFrame. Ratios are of medians measured in this run, of wall-clock time and of this "
+        "process's CPU time (the latter is less sensitive to other load on the machine).\n\n"
+        + bass_section(reps),
     )
     print("timing the scaling runs ...", file=sys.stderr)
     scaling, plot = scaling_section(reps, sizes, out_dir)
@@ -388,7 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = (
         "# Benchmarks\n\n"
         f"Written by `benchmarks/run.py` ({kind}, {reps} seeds per timed cell, "
-        f"{time.perf_counter() - started:.0f} s in total). How to reproduce: `make bench` "
+        f"{time.perf_counter() - started:.0f} s in total; load average at the end: "
+        f"{load_average()}). How to reproduce: `make bench` "
         "(or `python benchmarks/run.py`; `--quick` for a smoke run).\n\n"
         "Each time is one whole run: construction of the model (population, network), every "
         "step, and the results. Every cell is warmed up once (seed 0, not counted) and then run "
