@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -43,6 +44,13 @@ BARS = {
     "grid": [("grid", "S1", "main-effect share")],
 }
 
+
+
+def rule_colour(rule: str, k: int) -> object:
+    """The rule's colour everywhere in the project (sim.compare.COLOURS), else tab10."""
+    from .compare import COLOURS
+
+    return COLOURS.get(rule, colormaps["tab10"](k % 10))
 
 def _save(fig: Figure, path: Path) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
@@ -221,7 +229,6 @@ def scatter_figure(a: Analysis, outcome: str) -> Figure | None:
     fig = Figure(figsize=(3.4 * cols, 2.9 * rows))  # fixed margins: faster than a layout engine
     _margins(fig, left=0.6, right=0.15, bottom=0.5, top=0.45, wspace=0.1, hspace=0.45)
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
-    colors = colormaps["tab10"]
     for j, param in enumerate(params):
         ax = axes.flat[j]
         x = sweep.X[take, j]
@@ -231,8 +238,8 @@ def scatter_figure(a: Analysis, outcome: str) -> Figure | None:
             x = pos[take].astype(float)
         for k, rule in enumerate(rules):
             y = sweep.means(outcome, rule)[take]
-            ax.scatter(x, y, s=4, alpha=0.5, color=colors(k % 10), label=rule, rasterized=True,
-                       linewidths=0)  # fmt: skip
+            ax.scatter(x, y, s=4, alpha=0.5, color=rule_colour(rule, k), label=rule,
+                       rasterized=True, linewidths=0)  # fmt: skip
         if ticks is not None:
             ax.set_xticks(range(len(ticks)), ticks, fontsize=7)
         ax.set_xlabel(param, fontsize=8)
@@ -255,8 +262,7 @@ def selection_figure(a: Analysis, outcome: str) -> Figure | None:
     sweep = a.sweep
     p, q = sweep.parameters
     (xs, xpos), (ys, ypos) = grid_axis(sweep, 0), grid_axis(sweep, 1)
-    colors = colormaps["tab10"]
-    rgb = {rule: colors(k % 10)[:3] for k, rule in enumerate(sweep.rules)}
+    rgb = {rule: to_rgb(rule_colour(rule, k)) for k, rule in enumerate(sweep.rules)}
     rgb[TIE] = (0.6, 0.6, 0.6)
     image = np.ones((len(ys), len(xs), 4))
     top = float(np.nanmax(sel.margin.to_numpy(float), initial=0.0))
@@ -287,7 +293,8 @@ def selection_figure(a: Analysis, outcome: str) -> Figure | None:
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     better = "higher" if sweep.higher_is_better.get(outcome, True) else "lower"
     fig.suptitle(
-        f"Best rule on {outcome} ({better} is better); shade and label: margin over the runner-up",
+        f"Best rule on {outcome} ({better} is better)\n"
+        "shade and label: margin over the runner-up",
         fontsize=10,
     )
     return fig
