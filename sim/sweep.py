@@ -493,25 +493,18 @@ def sweep(
 
 def _guard_root(root: Path, exp: Experiment, force: bool) -> None:
     """Shards may share a root folder only with shards of the same experiment."""
-    old = _read_manifest(root)
-    if old is not None and old.get("fingerprint") != exp.fingerprint() and not force:
-        raise BadInput.one(
-            str(root),
-            "--out",
-            "holds a different experiment (foreign sweep); "
-            "use another --out, or --force to replace it",
-        )
-    shards = root / "shards"
-    if shards.is_dir():
-        for sub in shards.iterdir():
-            m = _read_manifest(sub)
-            if m is not None and m.get("fingerprint") != exp.fingerprint() and not force:
-                raise BadInput.one(
-                    str(sub),
-                    "--out",
-                    "a shard of a different experiment; use "
-                    "another --out, or --force to replace it",
-                )
+    if force:
+        return
+    shards = sorted((root / "shards").glob("*-of-*")) if (root / "shards").is_dir() else []
+    for folder in (root, *shards):
+        m = _read_manifest(folder)
+        if m is not None and m.get("fingerprint") != exp.fingerprint():
+            raise BadInput.one(
+                str(folder),
+                "--out",
+                "holds a different experiment (foreign sweep); use "
+                "another --out, or --force to replace it",
+            )
 
 
 SHARD = re.compile(r"^(\d+)-of-(\d+)$")
