@@ -46,6 +46,10 @@ BARS = {
 
 
 
+MORRIS_LABELS = 8
+"""Parameters named in a Morris plot (the largest mu*); the rest are unlabelled points."""
+
+
 def rule_colour(rule: str, k: int) -> object:
     """The rule's colour everywhere in the project (sim.compare.COLOURS), else tab10."""
     from .compare import COLOURS
@@ -162,8 +166,9 @@ def morris_figure(a: Analysis, outcome: str) -> Figure | None:
         sigma = sub[sub["index"] == "sigma"].set_index("parameter").value.reindex(mu.index)
         conf = np.nan_to_num(mu.conf.to_numpy(float))
         ax.errorbar(mu.value, sigma, xerr=conf, fmt="o", ms=4, lw=0.8, capsize=2)
+        labelled = set(mu.value.nlargest(MORRIS_LABELS).index)  # unreadable beyond a few
         for name, x, s in zip(mu.index, mu.value, sigma, strict=True):
-            if np.isfinite(x) and np.isfinite(s):
+            if name in labelled and np.isfinite(x) and np.isfinite(s):
                 ax.annotate(name.rsplit(".", 1)[-1], (x, s), fontsize=7, xytext=(3, 3),
                             textcoords="offset points")  # fmt: skip
         top = np.nanmax([(mu.value + conf).max(), sigma.max(), 0]) * 1.1 or 1.0
@@ -176,7 +181,8 @@ def morris_figure(a: Analysis, outcome: str) -> Figure | None:
         ax.legend(fontsize=7, loc="upper left")
     for ax in axes.flat[len(targets) :]:
         ax.set_visible(False)
-    fig.suptitle(f"{outcome}: Morris mu* (95% interval) against sigma", fontsize=11)
+    note = f" (labels: top {MORRIS_LABELS} by mu*)" if len(sweep.factors) > MORRIS_LABELS else ""
+    fig.suptitle(f"{outcome}: Morris mu* (95% interval) against sigma{note}", fontsize=11)
     return fig
 
 
