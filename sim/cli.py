@@ -56,12 +56,12 @@ def _fail(exc: BadInput) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float, digits: int = 3) -> str:
     if x != x:  # NaN
         return "n/a"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
-    return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
+    return f"{x:.{digits}g}" if abs(x) < 10 else f"{x:.1f}"
 
 
 @app.command()
@@ -175,9 +175,9 @@ def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:
             for name in names:
                 row = rows[rows["rule"] == name].iloc[0]
                 excludes_zero = row.ci_low > 0 or row.ci_high < 0
-                star = " *" if name in contrasts and excludes_zero else ""
+                star = "* " if name in contrasts and excludes_zero else ""
                 half = (row.ci_high - row.ci_low) / 2
-                cells.append(f"{_fmt(row['mean'])} ± {_fmt(half)}{star}")
+                cells.append(f"{star}{_fmt(row['mean'])} ± {_fmt(half, digits=2)}")
             table.add_row(str(outcome), *cells)
         out.print(table)
 
