@@ -24,7 +24,7 @@ from .errors import BadInput
 from .outcomes import COLUMNS, Recorder, scalar_outcomes
 from .params import RULES, Scenario
 from .rules import RULE_BUILDERS, Context
-from .state import State
+from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 from .world import World, build_world, spawn_streams
 
 
@@ -126,10 +126,10 @@ class Engine:
                 "capacity": pop.capacity,
                 "degree": self.world.network.degree.astype(int),
                 "coverage": served.mean(axis=1),
-                "own": (st.source == 1).sum(axis=1),
-                "peer": (st.source == 2).sum(axis=1),
-                "catalogue": (st.source == 3).sum(axis=1),
-                "contractor": (st.source == 4).sum(axis=1),
+                "own": (st.source == OWN).sum(axis=1),
+                "peer": (st.source == PEER).sum(axis=1),
+                "catalogue": (st.source == CATALOGUE).sum(axis=1),
+                "contractor": (st.source == CONTRACTOR).sum(axis=1),
                 "mean_quality_fit": (st.quality * st.fit).sum(axis=1)
                 / served.sum(axis=1).clip(min=1),
                 "lat": pop.lat,
