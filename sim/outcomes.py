@@ -78,24 +78,42 @@ outage losses are worse. ``developments`` counts as worse (effort spent)."""
 
 
 class Recorder:
-    """Preallocated per-step columns; step 0 (the initial state) is row 0."""
+    """Preallocated per-step columns; step 0 (the initial state) is row 0.
+
+    The two distributional columns (``gini``, ``lagging_gap``) are derived from the
+    per-government counts kept for every step, and computed for all pending steps at once
+    when :attr:`data` is read (one sort of a steps x N matrix instead of a sort per step).
+    """
 
     def __init__(self, n_steps: int, dt: float, capacity: np.ndarray, k: int) -> None:
         self.dt = dt
         self.k = k
-        self.data = {c: np.zeros(n_steps + 1) for c in COLUMNS}
-        self.data["step"] = np.arange(n_steps + 1, dtype=float)
-        self.data["year"] = self.data["step"] * dt
+        self._data = {c: np.zeros(n_steps + 1) for c in COLUMNS}
+        self._data["step"] = np.arange(n_steps + 1, dtype=float)
+        self._data["year"] = self._data["step"] * dt
+        self._per_gov = np.zeros((n_steps + 1, len(capacity)), np.int64)
+        self._recorded = -1  # last recorded step
+        self._derived = -1  # last step whose gini and lagging_gap are computed
         order = np.argsort(capacity, kind="stable")
         q = max(1, len(capacity) // 4)
-        # lagging_gap = per_gov @ contrast: mean of the top quartile minus the bottom one
-        self._contrast = np.zeros(len(capacity))
-        self._contrast[order[-q:]] = 1.0 / q
-        self._contrast[order[:q]] = -1.0 / q
-        self._ranks = np.arange(1, len(capacity) + 1, dtype=float)
+        # lagging_gap: mean coverage of the top capacity quartile minus the bottom one
+        # (integer sums, so every step's value is exact whatever is computed at once)
+        self._top, self._bottom, self._quartile = order[-q:], order[:q], q
+
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """The columns, with every recorded step's derived columns filled in."""
+        if self._derived < self._recorded:
+            rows = slice(self._derived + 1, self._recorded + 1)
+            counts = self._per_gov[rows]
+            self._data["gini"][rows] = gini_rows(counts, self.k)
+            gap = counts[:, self._top].sum(axis=1) - counts[:, self._bottom].sum(axis=1)
+            self._data["lagging_gap"][rows] = gap / (self._quartile * self.k)
+            self._derived = self._recorded
+        return self._data
 
     def record(self, t: int, st: State, down: bool) -> None:
-        d = self.data
+        d = self._data
         loc, con = st.local_group, st.contractor_group
         if down or con.pairs == 0:
             pairs, weight, quality, per_gov = loc.pairs, loc.weight, loc.quality, loc.per_gov
@@ -110,8 +128,8 @@ class Recorder:
         d["coverage"][t] = pairs / total
         d["coverage_weighted"][t] = weight
         d["quality"][t] = quality / weight if weight > 0 else np.nan
-        d["gini"][t] = gini(per_gov, self._ranks)  # scale-free: counts give the same Gini
-        d["lagging_gap"][t] = (per_gov @ self._contrast) / self.k
+        self._per_gov[t] = per_gov  # gini and lagging_gap derive from these (see data)
+        self._recorded = t
         d["developments"][t] = st.developments
         d["duplicate_developments"][t] = st.duplicates
         d["reuses"][t] = st.reuses
@@ -127,7 +145,27 @@ class Recorder:
     def repeat(self, t: int) -> None:
         """A settled run: step t equals step t - 1 (apart from its step and year)."""
         for c in COLUMNS[2:]:
-            self.data[c][t] = self.data[c][t - 1]
+            self._data[c][t] = self._data[c][t - 1]
+        self._per_gov[t] = self._per_gov[t - 1]
+        self._recorded = t
+
+
+def gini_rows(counts: np.ndarray, k: int) -> np.ndarray:
+    """Gini coefficient of each row of integer counts in 0..k (0 for all-zero rows).
+
+    No sort: with h_v governments at value v and c_v = h_0 + ... + h_v, the sorted values
+    occupy ranks c_{v-1} + 1 .. c_v, so sum_i i x_(i) = sum_v v h_v (c_{v-1} + c_v + 1) / 2.
+    """
+    rows, n = counts.shape
+    flat = counts + (k + 1) * np.arange(rows)[:, None]
+    h = np.bincount(flat.ravel(), minlength=rows * (k + 1)).reshape(rows, k + 1)
+    c = h.cumsum(axis=1)
+    values = np.arange(k + 1)
+    ranked = (h * (2 * c - h + 1)) @ values / 2.0  # c_{v-1} + c_v = 2 c_v - h_v
+    total = h @ values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = 2.0 * ranked / (n * total) - (n + 1) / n
+    return np.where(total > 0, g, 0.0)
 
 
 def gini(x: np.ndarray, ranks: np.ndarray | None = None) -> float:
