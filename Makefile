@@ -17,11 +17,11 @@ demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
 	$(BIN)/sim compare scenarios/guangdong.toml --replicates 20 --out results/demo/guangdong
 
 test: $(BIN)/sim ## The whole test suite
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks experiments docs
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/sim
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks experiments docs
 	$(BIN)/ruff format --check sim tests benchmarks
 
 bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
