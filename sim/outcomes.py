@@ -168,20 +168,6 @@ def gini_rows(counts: np.ndarray, k: int) -> np.ndarray:
     return np.where(total > 0, g, 0.0)
 
 
-def gini(x: np.ndarray, ranks: np.ndarray | None = None) -> float:
-    """Gini coefficient of non-negative values; 0 when all are zero.
-
-    ``ranks`` (1..n as floats) may be passed in to save an allocation per call.
-    """
-    total = x.sum()
-    if total <= 0:
-        return 0.0
-    n = len(x)
-    if ranks is None:
-        ranks = np.arange(1, n + 1, dtype=float)
-    return float(2.0 * np.dot(ranks, np.sort(x)) / (n * total) - (n + 1) / n)
-
-
 def scalar_outcomes(data: dict[str, np.ndarray], st: State, outages: int) -> dict[str, float]:
     """The scalar outcomes (:data:`OUTCOMES`) from the recorded columns and the final state."""
     cov, year = data["coverage"], data["year"]

@@ -46,7 +46,6 @@ class LocalDiffusion:
         s, w = ctx.scenario, ctx.world
         c = w.population.capacity
         c_eff = c + s.collaboration.balancing * (1 - c)
-        self._c_eff = c_eff
         dt = ctx.dt
         self._dev_dt = (self.scale * s.collaboration.innovation_rate * dt * c_eff)[
             :, None
