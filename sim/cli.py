@@ -114,8 +114,12 @@ def compare(
     seed: SeedOpt = None,
     set_: SetOpt = None,
     out_dir: OutOpt = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(help=f"Comma-separated rules to compare (default: all: {','.join(RULES)})."),
+    ] = None,
 ) -> None:
-    """Run every rule on the same seeds; print means, 95% intervals and paired differences."""
+    """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from .compare import compare as run_compare
@@ -125,6 +129,7 @@ def compare(
 
     try:
         s = _load(scenario, set_)
+        chosen = _parse_rules(rules)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
@@ -135,8 +140,10 @@ def compare(
         TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("runs", total=replicates * len(RULES))
-        cmp = run_compare(s, replicates=replicates, seed=seed, progress=lambda: bar.advance(task))
+        task = bar.add_task("runs", total=replicates * len(chosen))
+        cmp = run_compare(
+            s, rules=chosen, replicates=replicates, seed=seed, progress=lambda: bar.advance(task)
+        )
     summary = cmp.summary()
     write_csv(folder / "compare.csv", summary)
     write_csv(folder / "runs.csv", cmp.outcomes)
@@ -151,6 +158,16 @@ def compare(
         f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
     out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
+
+
+def _parse_rules(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return RULES
+    names = tuple(r.strip() for r in text.split(",") if r.strip())
+    bad = [r for r in names if r not in RULES]
+    if bad or not names or len(set(names)) != len(names):
+        raise BadInput.one("--rules", text, f"expected distinct rules among {', '.join(RULES)}")
+    return names
 
 
 def _print_summary(summary: Any, rules: tuple[str, ...], title: str) -> None:

@@ -93,6 +93,24 @@ def test_compare_writes_table_and_figure(tmp_path: Path) -> None:
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_a_subset_of_rules(tmp_path: Path) -> None:
+    out = tmp_path / "two"
+    args = [
+        "compare",
+        TEACHING,
+        "--replicates",
+        "3",
+        "--rules",
+        "contractor,hybrid",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table["rule"]) == {"contractor", "hybrid", "contractor - hybrid"}
+
+
 def test_validate(tmp_path: Path) -> None:
     good = runner.invoke(app, ["validate", TEACHING, str(ROOT / "scenarios" / "zhejiang.toml")])
     assert good.exit_code == 0 and good.output.count("ok") == 2
@@ -115,6 +133,7 @@ def test_validate(tmp_path: Path) -> None:
         (["compare", "{bad}"], "drive.contractor_capacty"),
         (["compare", TEACHING, "--replicates", "0"], "replicates"),
         (["run", TEACHING, "--seed", "-1"], "seed"),
+        (["compare", TEACHING, "--rules", "grassroots,central"], "--rules"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
