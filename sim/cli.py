@@ -1,7 +1,9 @@
-"""The ``sim`` command line: ``run``, ``compare``, ``validate``, ``params``.
+"""The ``sim`` command line: ``run``, ``compare``, ``sweep``, ``merge``, ``analyze``,
+``validate``, ``params``, ``viz``, ``animate``.
 
 Exit status: 0 on success, 2 on bad input or usage (one message naming the file and key,
-no traceback, nothing written).
+no traceback, nothing written), 130 when a sweep is interrupted (finished chunks are kept;
+continue with ``--resume``).
 """
 
 from __future__ import annotations

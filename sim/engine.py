@@ -2,9 +2,10 @@
 
 A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 
-1. each component of the rule acts, in order (:mod:`sim.rules`): local diffusion
-   (own development, peer reuse, catalogue), then the contractor (outage draw, module
-   builds, deployments). Local decisions read the state at the start of the step; the
+1. each component of the rule acts, in order (:mod:`sim.rules`): the province's
+   recognition (grassroots, hybrid), local diffusion (own development, peer reuse,
+   catalogue), then the contractor (contractor, hybrid: outage draw, module builds or
+   adoptions, deployments). Local decisions read the state at the start of the step; the
    contractor deploys to pairs still unserved after this step's local events (a pair is
    served once per step, and local events come first);
 2. the recorder writes row t of the time series (step 0 is the initial state);

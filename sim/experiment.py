@@ -416,7 +416,12 @@ def _probe_model(model: ModelFunction, spec: ExperimentSpec, where: str) -> list
 
 
 def _check_design_values(exp: Experiment, where: str) -> None:
-    """Every sampled value must be one the scenario accepts (checked before any run)."""
+    """Every sampled point must be one the scenario accepts (checked before any run).
+
+    First each parameter's extremes alone (a clear message naming the parameter and the
+    value), then every design row as a whole, which catches combinations that break a
+    cross-field rule (e.g. capacity_spread against capacity_mean).
+    """
     from .design import build_design
 
     design = build_design(exp, exp.design.n)
@@ -429,16 +434,23 @@ def _check_design_values(exp: Experiment, where: str) -> None:
                 scenario_with(base, {name: value}, exp.integer_keys)
             except BadInput as exc:
                 msg = exc.problems[0].message
-                problems.setdefault(
-                    name,
-                    Problem(
-                        where,
-                        f"parameters.{name}",
-                        f"the design samples {value!r}, which the scenario rejects: {msg}",
-                    ),
-                )
+                problems.setdefault(name, Problem(
+                    where, f"parameters.{name}",
+                    f"the design samples {value!r}, which the scenario rejects: {msg}",
+                ))  # fmt: skip
     if problems:
         raise BadInput(problems.values())
+    for i in range(design.n_points):
+        try:
+            scenario_with(base, design.row(i), exp.integer_keys)
+        except BadInput as exc:
+            p = exc.problems[0]
+            raise BadInput.one(
+                where,
+                "parameters",
+                f"sample point {i} ({design.row(i)}) is rejected by the scenario: "
+                f"{p.key}: {p.message}",
+            ) from None
 
 
 def scenario_with(base: dict[str, Any], values: dict[str, Any], integer_keys: set[str]) -> Scenario:

@@ -82,7 +82,8 @@ class Recorder:
 
     The two distributional columns (``gini``, ``lagging_gap``) are derived from the
     per-government counts kept for every step, and computed for all pending steps at once
-    when :attr:`data` is read (one sort of a steps x N matrix instead of a sort per step).
+    when :attr:`data` is read: the Gini from a per-row histogram of the counts (no sort),
+    the lagging gap from integer sums (exact, whatever is computed at once).
     """
 
     def __init__(self, n_steps: int, dt: float, capacity: np.ndarray, k: int) -> None:

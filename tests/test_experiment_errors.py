@@ -157,3 +157,18 @@ def test_model_experiment_needs_no_scenario(tmp_path: Path) -> None:
 def test_shipped_experiments_load() -> None:
     for path in sorted((ROOT / "experiments").glob("*.toml")):
         load_experiment(path)
+
+
+def test_combination_rejected_by_a_cross_field_rule(tmp_path: Path) -> None:
+    """Each extreme alone is valid; some sampled pairs break the Beta-spread rule."""
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        HEAD + SOBOL + "[parameters]\n"
+        '"population.capacity_mean" = { low = 0.06, high = 0.94 }\n'
+        '"population.capacity_spread" = { low = 0.0, high = 0.45 }\n'
+    )
+    with pytest.raises(BadInput) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert "sample point" in message and "population.capacity_spread" in message
+    assert str(path) in message
