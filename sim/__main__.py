@@ -1,5 +1,10 @@
-"""``python -m sim``: the same as the ``sim`` command."""
+"""``python -m sim``: the same as the ``sim`` command.
+
+Guarded: ``python -m mpi4py.futures -m sim ...`` imports this module on the worker ranks
+too (as ``__worker__``), where it must not start the command line.
+"""
 
 from .cli import main
 
-main()
+if __name__ == "__main__":
+    main()

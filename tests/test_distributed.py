@@ -85,3 +85,24 @@ def test_a_dying_dask_worker_loses_and_duplicates_nothing(reference, tmp_path: P
     runs = read_runs(out)
     assert not runs["run_id"].duplicated().any()
     pd.testing.assert_frame_equal(runs, expected)
+
+
+def test_mpi_pool_gives_identical_runs(reference, tmp_path: Path) -> None:
+    """mpiexec -n 3 python -m mpi4py.futures -m sim sweep ... --scheduler mpi (the [mpi] extra)."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("mpi4py", reason="needs the [mpi] extra")
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mpiexec"
+    )
+    if mpiexec is None:
+        pytest.skip("no mpiexec found (the [mpi] extra installs MPICH's)")
+    exp, expected = reference
+    out = tmp_path / "mpi"
+    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "mpi4py.futures", "-m", "sim", "sweep",
+           str(exp), "--out", str(out), "--scheduler", "mpi", "--no-analyze"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pd.testing.assert_frame_equal(read_runs(out), expected)
