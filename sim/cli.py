@@ -122,7 +122,6 @@ def compare(
     ] = None,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from .compare import compare as run_compare
     from .compare import plot
@@ -135,13 +134,7 @@ def compare(
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
-    columns = [
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=err, transient=True) as bar:
+    with _transient_bar() as bar:
         task = bar.add_task("runs", total=replicates * len(chosen))
         cmp = run_compare(
             s, rules=chosen, replicates=replicates, seed=seed, progress=lambda: bar.advance(task)
@@ -160,6 +153,15 @@ def compare(
         f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
     out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
+
+
+def _transient_bar() -> Any:
+    """A progress bar on stderr (description, bar, done/total, time left) that vanishes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ["[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn()]  # fmt: skip
+    return Progress(*columns, console=err, transient=True)
 
 
 def _parse_rules(text: str | None) -> tuple[str, ...]:
@@ -464,7 +466,6 @@ def animate(
     dpi: Annotated[int, typer.Option(help="Resolution (80: 1024 px wide).", min=30)] = 80,
 ) -> None:
     """Animate the map and the curves for slides (GIF, or MP4 when ffmpeg is installed)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from .animate import animate as run_animate
     from .animate import check_output
@@ -479,13 +480,7 @@ def animate(
     except BadInput as exc:
         raise _fail(exc) from None
     rules = RULES if side_by_side else (rule or s.rule,)
-    columns = [
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=err, transient=True) as bar:
+    with _transient_bar() as bar:
         task = bar.add_task("frames", total=None)
         frames = run_animate(
             s,
