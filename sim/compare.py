@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .engine import Engine
+from .engine import engine_for
 from .outcomes import OUTCOMES
 from .params import RULES, Scenario
 
@@ -58,7 +58,7 @@ def compare(
     years = np.arange(scenario.n_steps + 1) * scenario.dt
     for r, s in enumerate(seeds):
         for rule in rules:
-            engine = Engine(scenario, rule=rule, seed=s).run()
+            engine = engine_for(scenario, rule=rule, seed=s).run()
             rows.append({"rule": rule, "replicate": r, "seed": s, **engine.outcomes()})
             for c in SERIES:
                 series[rule][c].append(engine.recorder.data[c])

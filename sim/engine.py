@@ -19,14 +19,37 @@ both drive this class, so they give identical results.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from .errors import BadInput
-from .outcomes import COLUMNS, Recorder, scalar_outcomes
+from .outcomes import Recorder, scalar_outcomes, timeseries_frame
 from .params import RULES, Scenario
 from .rules import RULE_BUILDERS, Context
 from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 from .world import World, build_world, spawn_streams
+
+
+if TYPE_CHECKING:
+    from .national import NationalEngine
+
+
+def engine_for(
+    scenario: Scenario,
+    rule: str | None = None,
+    seed: int | None = None,
+    *,
+    world: World | None = None,
+) -> Engine | NationalEngine:
+    """The engine for ``scenario``: an :class:`Engine`, or a
+    :class:`~sim.national.NationalEngine` for a national scenario (``world`` is then unused:
+    every province builds its own)."""
+    if scenario.is_national:
+        from .national import NationalEngine
+
+        return NationalEngine(scenario, rule=rule, seed=seed)
+    return Engine(scenario, rule=rule, seed=seed, world=world)
 
 
 class Engine:
@@ -37,10 +60,18 @@ class Engine:
         seed: int | None = None,
         *,
         world: World | None = None,
+        stream_key: tuple[int, ...] = (),
     ) -> None:
         """``world``: the world this scenario and seed build (internal: sweeps build it once
         per seed and share it between rules, which gives the same results as rebuilding it,
-        because the world and the events draw from separate streams)."""
+        because the world and the events draw from separate streams). ``stream_key``: extra
+        SeedSequence entropy (internal: a province of a national scenario)."""
+        if scenario.is_national:
+            raise BadInput.one(
+                scenario.path or scenario.name,
+                "national.source",
+                "a national scenario runs with sim.run / sim.engine_for (one Engine per province)",
+            )
         self.scenario = scenario
         self.rule = scenario.rule if rule is None else rule
         if self.rule not in RULE_BUILDERS:
@@ -50,7 +81,7 @@ class Engine:
         self.seed = scenario.seed if seed is None else int(seed)
         if self.seed < 0:
             raise BadInput.one("seed", "", f"must be >= 0 (got {self.seed})")
-        streams = spawn_streams(self.seed)
+        streams = spawn_streams(self.seed, *stream_key)
         self.world = build_world(scenario, streams) if world is None else world
         self.state = State.empty(self.world)
         self.ctx = Context(scenario, self.world, self.state, streams)
@@ -96,18 +127,7 @@ class Engine:
 
     # ---- results -------------------------------------------------------------------------
     def timeseries(self) -> pd.DataFrame:
-        data = self.recorder.data
-        frame = pd.DataFrame({c: data[c][: self.t + 1] for c in COLUMNS})
-        for c in (
-            "step",
-            "developments",
-            "duplicate_developments",
-            "reuses",
-            "outage",
-            "lost_pairs",
-        ):
-            frame[c] = frame[c].astype("int64")
-        return frame
+        return timeseries_frame(self.recorder.data, self.t)
 
     def outcomes(self) -> dict[str, float]:
         outages = sum(getattr(c, "outages", 0) for c in self.components)

@@ -9,6 +9,7 @@ Definitions of every outcome are in :data:`OUTCOMES` and in docs/ODD.md section 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 
@@ -143,12 +144,28 @@ class Recorder:
         d["outage"][t] = float(down)
         d["lost_pairs"][t] = con.pairs if down else 0
 
+    @property
+    def per_gov(self) -> np.ndarray:
+        """Pairs served per government (as recorded: not during an outage), steps 0..t."""
+        return self._per_gov[: self._recorded + 1]
+
     def repeat(self, t: int) -> None:
         """A settled run: step t equals step t - 1 (apart from its step and year)."""
         for c in COLUMNS[2:]:
             self._data[c][t] = self._data[c][t - 1]
         self._per_gov[t] = self._per_gov[t - 1]
         self._recorded = t
+
+
+INTEGER_COLUMNS = ("step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs")
+
+
+def timeseries_frame(data: dict[str, np.ndarray], t: int) -> pd.DataFrame:
+    """Rows 0..t of the recorded columns as a DataFrame (counts as integers)."""
+    frame = pd.DataFrame({c: data[c][: t + 1] for c in COLUMNS})
+    for c in INTEGER_COLUMNS:
+        frame[c] = frame[c].astype("int64")
+    return frame
 
 
 def gini_rows(counts: np.ndarray, k: int) -> np.ndarray:

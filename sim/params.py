@@ -33,6 +33,11 @@ from pydantic import (
 RULES: tuple[str, ...] = ("grassroots", "contractor", "hybrid")
 """The allocation rules this version implements (see :mod:`sim.rules`)."""
 
+MIXED = "mixed"
+"""National scenarios only: every province follows its own rule from ``national.rules``."""
+
+RuleName = Literal["grassroots", "contractor", "hybrid"]
+
 NETWORKS = Literal["complete", "hierarchy", "small_world"]
 ROLLOUT_ORDERS = Literal["population", "capacity", "lagging", "random"]
 
@@ -301,13 +306,50 @@ class CostsParams(Section):
     )
 
 
+class NationalParams(Section):
+    """A country of provinces, each with its own rule (see :mod:`sim.national`)."""
+
+    source: str = P(
+        "",
+        "-",
+        'National scenarios only: CSV of provinces (one row per province; relative to the '
+        'scenario file that names it). "" = a single-province scenario.',
+    )
+    default_rule: RuleName = P(
+        "grassroots", "-", "Rule of every province that national.rules does not name."
+    )
+    rules: dict[str, RuleName] = P(
+        {},
+        "-",
+        'Per-province rule table: province name -> rule, e.g. { Guangdong = "contractor" }.',
+    )
+    cross_learning: float = P(
+        0.1,
+        "x peer_learning",
+        "Reuse across provinces relative to within: a pair's cross-province hazard is "
+        "cross_learning x peer_learning x c_eff x the share of other provinces' governments "
+        "using a local solution for the service.",
+        ge=0,
+        le=1,
+    )
+    sharing_lag: float = P(
+        1.0,
+        "years",
+        "Delay from a service's recognition in one province to its best solution entering "
+        "the catalogue of every other province that keeps one (grassroots, hybrid).",
+        ge=0,
+    )
+
+
 class Scenario(Section):
     """A fully resolved scenario: what :func:`sim.load_scenario` returns."""
 
     name: str = P("unnamed", "-", "Short name shown in outputs.")
     description: str = P("", "-", "What the scenario shows and what to notice.")
-    rule: Literal["grassroots", "contractor", "hybrid"] = P(
-        "grassroots", "-", "Default allocation rule."
+    rule: Literal["grassroots", "contractor", "hybrid", "mixed"] = P(
+        "grassroots",
+        "-",
+        'Default allocation rule; "mixed" (national scenarios only): each province its own.',
     )
     seed: int = P(0, "-", "Default root seed (numpy SeedSequence).", ge=0)
     time: TimeParams = Field(default_factory=TimeParams)
@@ -318,11 +360,28 @@ class Scenario(Section):
     collaboration: CollaborationParams = Field(default_factory=CollaborationParams)
     traction: TractionParams = Field(default_factory=TractionParams)
     costs: CostsParams = Field(default_factory=CostsParams)
+    national: NationalParams = Field(default_factory=NationalParams)
 
     # Set by the loader: the file it came from and the prefecture table read from a CSV
     # source (parsed once here, so that sweeps do not re-read files per run).
     _path: str | None = PrivateAttr(default=None)
     _prefectures: Any = PrivateAttr(default=None)
+    _provinces: Any = PrivateAttr(default=None)
+
+    @field_validator("national")
+    @classmethod
+    def _national(cls, v: NationalParams, info: ValidationInfo) -> NationalParams:
+        if not v.source and info.data.get("rule") == MIXED:
+            raise ValueError(
+                'rule "mixed" needs a national scenario: set national.source (a CSV of provinces)'
+            )
+        pop = info.data.get("population")
+        if v.source and pop is not None and pop.source != "synthetic":
+            raise ValueError(
+                "a national scenario draws its governments from national.source; "
+                "remove population.source"
+            )
+        return v
 
     @property
     def path(self) -> str | None:
@@ -333,6 +392,15 @@ class Scenario(Section):
     def prefectures(self) -> Any:
         """The :class:`sim.population.PrefectureTable` of a CSV source, else None."""
         return self._prefectures
+
+    @property
+    def provinces(self) -> Any:
+        """The :class:`sim.national.ProvinceTable` of a national scenario, else None."""
+        return self._provinces
+
+    @property
+    def is_national(self) -> bool:
+        return bool(self.national.source)
 
     @property
     def dt(self) -> float:

@@ -41,6 +41,7 @@ class PrefectureTable:
 
     path: str
     frame: pd.DataFrame
+    gdp_reference: float | None = None  # GDP per capita of capacity 1; None: the richest row
 
     @property
     def gdp_per_capita(self) -> np.ndarray:
@@ -163,7 +164,8 @@ def _from_table(
         population[start : start + u] = pop * shares
         start += u
     g = table.gdp_per_capita
-    base = (g / g.max()) ** p.capacity_elasticity
+    g_max = g.max() if table.gdp_reference is None else table.gdp_reference
+    base = (g / g_max) ** p.capacity_elasticity
     s = p.capacity_spread
     noise = np.exp(s * rng.standard_normal(len(region)) - s**2 / 2) if s > 0 else 1.0
     capacity = np.clip(base[region] * noise, p.capacity_floor, 1.0)

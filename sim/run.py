@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .engine import Engine
+from .engine import engine_for
 from .params import Scenario
 
 
@@ -21,7 +21,7 @@ class RunResult:
 
 def run(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> RunResult:
     """Run ``scenario`` under ``rule`` with ``seed`` (None: the scenario's own rule and seed)."""
-    engine = Engine(scenario, rule=rule, seed=seed).run()
+    engine = engine_for(scenario, rule=rule, seed=seed).run()
     return RunResult(
         engine.rule, engine.seed, engine.timeseries(), engine.outcomes(), engine.agents()
     )
@@ -31,4 +31,4 @@ def run_outcomes(
     scenario: Scenario, rule: str | None = None, seed: int | None = None
 ) -> dict[str, float]:
     """Only the scalar outcomes: the cheap path for replicates and sweeps (no DataFrames)."""
-    return Engine(scenario, rule=rule, seed=seed).run().outcomes()
+    return engine_for(scenario, rule=rule, seed=seed).run().outcomes()

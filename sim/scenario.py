@@ -2,7 +2,7 @@
 
 Resolution order, lowest to highest precedence: parameter defaults, the ``extends`` chain
 (parent first), the file itself, then ``overrides`` (``--set`` on the command line).
-Relative paths (``extends``, ``population.source``) are resolved against the file that
+Relative paths (``extends``, ``population.source``, ``national.source``) are resolved against the file that
 names them, before files are merged, so a child may extend a parent in another folder.
 
 Every problem in a file is collected and raised together as one :class:`BadInput`.
@@ -55,6 +55,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
                 f"must be below the {n} local governments of {pop.source}",
             )
         scenario._prefectures = table
+    if scenario.is_national:
+        from .provinces import read_provinces
+
+        scenario._provinces = read_provinces(scenario, scenario_file=source)
     return scenario
 
 
@@ -108,11 +112,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     ext = data.get("extends")
     if isinstance(ext, str) and not Path(ext).is_absolute():
         data["extends"] = str(base / ext)
-    pop = data.get("population")
-    if isinstance(pop, dict):
-        src = pop.get("source")
-        if isinstance(src, str) and src != "synthetic" and not Path(src).is_absolute():
-            pop["source"] = str((base / src).resolve())
+    for table, default in (("population", "synthetic"), ("national", "")):
+        section = data.get(table)
+        if isinstance(section, dict):
+            src = section.get("source")
+            if isinstance(src, str) and src != default and not Path(src).is_absolute():
+                section["source"] = str((base / src).resolve())
 
 
 def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Per (government i, service k), N x K matrices: ``source`` (how the pair is served, a
 :class:`Source`), ``sol`` (solution id), ``quality``, ``fit``, ``step`` (when served).
-Per solution, growable vectors: service, quality, origin government (-1 = contractor),
+Per solution, preallocated vectors: service, quality, origin government (-1 = contractor,
+-2 = imported from another province),
 step. Per service: the best solution so far and the step of the first development.
 
 Every change goes through :meth:`State.develop` (new solutions) and :meth:`State.serve`
@@ -30,6 +31,11 @@ class Source(IntEnum):
 
 # Plain ints for the hot path (an IntEnum costs a conversion per use in NumPy calls).
 NONE, OWN, PEER, CATALOGUE, CONTRACTOR = (int(s) for s in Source)
+
+CONTRACTOR_ORIGIN = -1
+"""``sol_origin`` of a contractor module (local solutions: the developing government)."""
+FOREIGN = -2
+"""``sol_origin`` of a solution imported from another province (national scenarios)."""
 
 
 @dataclass
@@ -66,14 +72,15 @@ class State:
     # per service
     best_sol: np.ndarray = field(init=False)
     best_quality: np.ndarray = field(init=False)
-    first_dev_step: np.ndarray = field(init=False)
+    first_dev_step: np.ndarray = field(init=False)  # first development (-1: none yet)
+    first_sol_step: np.ndarray = field(init=False)  # first solution, developed or imported
     # counters (cumulative)
     developments: int = 0
     duplicates: int = 0
     reuses: int = 0
     cost: float = 0.0
     by_source: np.ndarray = field(init=False)  # pairs ever served, by Source
-    n_developed_services: int = 0  # services with at least one solution
+    n_solution_services: int = 0  # services with at least one solution
     recognised: np.ndarray = field(init=False)  # bool K, set by the province (rules.province)
     n_recognised: int = 0
     local_group: Aggregates = field(init=False)  # pairs served by local solutions
@@ -94,7 +101,9 @@ class State:
         self.unserved = np.ones((n, k), bool)
         self.local = np.zeros((n, k))
         self.local_quality = np.full((n, k), -np.inf)  # quality where served locally
-        cap = n * k + k + 1  # every pair develops at most once, plus one module per service
+        # every pair gets at most one new solution (developed or imported), plus one module
+        # and one catalogue import per service
+        cap = n * k + 2 * k + 1
         self.sol_service = np.zeros(cap, np.int64)
         self.sol_quality = np.zeros(cap)
         self.sol_origin = np.zeros(cap, np.int64)
@@ -102,6 +111,7 @@ class State:
         self.best_sol = np.full(k, -1, np.int64)
         self.best_quality = np.full(k, -np.inf)
         self.first_dev_step = np.full(k, -1, np.int64)
+        self.first_sol_step = np.full(k, -1, np.int64)
         self.recognised = np.zeros(k, bool)
         self.by_source = np.zeros(len(Source), np.int64)
         self.local_group = Aggregates(per_gov=np.zeros(n, np.int64))
@@ -122,6 +132,22 @@ class State:
         group of g developments of one service counts g duplicates if the service had a
         solution before, else g - 1.
         """
+        return self._register(services, quality, origin, t, developed=True)
+
+    def import_solutions(self, services: np.ndarray, quality: np.ndarray, t: int) -> np.ndarray:
+        """Register copies of solutions made in another province (national scenarios); return
+        their ids. Not developments: no duplicates, no development step; origin ``FOREIGN``."""
+        return self._register(services, quality, FOREIGN, t, developed=False)
+
+    def _register(
+        self,
+        services: np.ndarray,
+        quality: np.ndarray,
+        origin: np.ndarray | int,
+        t: int,
+        *,
+        developed: bool,
+    ) -> np.ndarray:
         m = len(services)
         ids = np.arange(self.n_solutions, self.n_solutions + m)
         if m == 0:
@@ -138,11 +164,14 @@ class State:
         head[0] = True
         np.not_equal(grouped[1:], grouped[:-1], out=head[1:])
         svc, best = grouped[head], order[head]
-        new = self.best_sol[svc] < 0
-        self.developments += m
-        self.duplicates += m - int(np.count_nonzero(new))
-        self.first_dev_step[svc[new]] = t
-        self.n_developed_services += int(np.count_nonzero(new))
+        if developed:
+            new = self.first_dev_step[svc] < 0
+            self.developments += m
+            self.duplicates += m - int(np.count_nonzero(new))
+            self.first_dev_step[svc[new]] = t
+        first = self.first_sol_step[svc] < 0
+        self.first_sol_step[svc[first]] = t
+        self.n_solution_services += int(np.count_nonzero(first))
         better = quality[best] > self.best_quality[svc]
         self.best_quality[svc[better]] = quality[best[better]]
         self.best_sol[svc[better]] = ids[best[better]]

@@ -111,7 +111,7 @@ def _job(blob: bytes, key: str) -> tuple[Job, Any]:
 
 def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str, Any]]) -> dict:
     """Run every rule and replicate of the given sample points; return column arrays."""
-    from .engine import Engine
+    from .engine import engine_for
     from .world import build_world, spawn_streams
 
     job, model = _job(blob, key)
@@ -128,14 +128,14 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
         for rep in range(job.replicates):
             seed = run_seed(job.seed, sid, rep)
             world = None
-            if scenario is not None:
+            if scenario is not None and not scenario.is_national:
                 world = build_world(scenario, spawn_streams(seed))
             for ri, rule in enumerate(job.rules):
                 if scenario is None:
                     out = {k: float(v) for k, v in model(dict(values), seed).items()}
                     ts = None
                 else:
-                    engine = Engine(scenario, rule=rule, seed=seed, world=world).run()
+                    engine = engine_for(scenario, rule=rule, seed=seed, world=world).run()
                     out = engine.outcomes()
                     ts = engine.recorder.data if job.save_timeseries else None
                 rid = run_id(sid, rep, ri, job.replicates, n_rules)

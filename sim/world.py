@@ -21,8 +21,10 @@ STREAMS: tuple[str, ...] = ("population", "network", "services", "local", "choic
 change every result for every seed)."""
 
 
-def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
-    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+def spawn_streams(seed: int, *key: int) -> dict[str, np.random.Generator]:
+    """The named streams of ``SeedSequence(seed)``, or of ``SeedSequence([seed, *key])`` when
+    a key is given (the provinces of a national scenario: key = the province's index)."""
+    children = np.random.SeedSequence([seed, *key] if key else seed).spawn(len(STREAMS))
     return {
         name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)
     }

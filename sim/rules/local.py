@@ -11,6 +11,12 @@ to the three rates (competing risks):
 * ``lam_promo = promotion_rate * c_eff_i`` once k is recognised: reuse the promoted (best)
   solution from the catalogue.
 
+In a national scenario (:mod:`sim.national`) a fourth rate couples the provinces:
+
+* ``lam_cross = cross_learning * peer_learning * c_eff_i * foreign_share_k``: copy the best
+  solution for k that governments of *other* provinces use (imported as a copy, a reuse);
+  ``foreign_share_k`` is the share of other provinces' governments served locally for k.
+
 Under the contractor rule the first two rates are scaled by ``1 - crowding_out`` and the
 catalogue (visibility and promotion) is off; under the hybrid rule visibility is on and
 promotion is off (the contractor deploys recognised solutions instead). Recognition is the
@@ -40,7 +46,21 @@ class LocalDiffusion:
     promotion: bool = True  # the province promotes recognised solutions (grassroots rule)
     _reuse_fit: float = field(init=False)
     _reuse_cost: float = field(init=False)
+    # National scenarios: set by sim.national (None: a province on its own)
+    foreign_share: np.ndarray | None = None  # K, other provinces' local share per service
+    foreign_quality: np.ndarray | None = None  # K, best quality there
+    cross_reuses: int = 0  # pairs served by a copy from another province
+    _cross_dt: np.ndarray | None = None
     down = False
+
+    def couple(self, ctx: Context, cross_learning: float) -> None:
+        """Join a national scenario: learn from other provinces at ``cross_learning`` times
+        the within-province peer rate (call after :meth:`setup`)."""
+        s = ctx.scenario
+        c = ctx.world.population.capacity
+        c_eff = c + s.collaboration.balancing * (1 - c)
+        rate = self.scale * cross_learning * s.collaboration.peer_learning * ctx.dt
+        self._cross_dt = (rate * c_eff)[:, None]
 
     def setup(self, ctx: Context) -> None:
         s, w = ctx.scenario, ctx.world
@@ -89,6 +109,10 @@ class LocalDiffusion:
         recognised = self.promotion and st.n_recognised > 0
         if recognised:
             x = x + self._promo_dt * st.recognised
+        share = self.foreign_share
+        cross = self._cross_dt is not None and share is not None and bool(share.any())
+        if cross:
+            x = x + self._cross_dt * share
         e = ctx.streams["local"].standard_exponential(x.shape)
         idx = ((x > e) & st.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
@@ -105,14 +129,22 @@ class LocalDiffusion:
         else:
             promo_dt = 0.0
             is_promo = np.zeros(len(idx), bool)
+        # Channels in rate order: development, peer, cross-province, promotion.
+        if cross:
+            cross_dt = self._cross_dt[rows, 0] * share[cols]  # type: ignore[index]
+            is_cross = (v >= lam_dt - promo_dt - cross_dt) & ~is_promo & (cross_dt > 0)
+            is_promo_or_cross = is_promo | is_cross
+        else:
+            is_cross = None
+            is_promo_or_cross = is_promo
         # (peer needs a served neighbour: tested on the count, not on a float remainder)
         is_peer = (
             (v >= dev_dt)
-            & ~is_promo
+            & ~is_promo_or_cross
             & (self._counts.ravel()[idx] > 0)
             & (self._peer_dt[rows, 0] > 0)
         )
-        is_dev = ~(is_peer | is_promo)
+        is_dev = ~(is_peer | is_promo_or_cross)
 
         # Every choice reads the start-of-step state; only then is anything applied.
         best = st.best_sol[cols]
@@ -120,6 +152,9 @@ class LocalDiffusion:
         if np.count_nonzero(is_peer):
             j = net.best_neighbour(rows[is_peer], cols[is_peer], st.local_quality)
             sol[is_peer] = st.sol[j, cols[is_peer]]
+        if is_cross is not None and np.count_nonzero(is_cross):
+            sol[is_cross] = self._import(st, cols[is_cross], t)
+            is_peer |= is_cross  # a copy from a peer, in another province
         rng = ctx.streams["choices"]
         if self.visibility:
             found = is_dev & (best >= 0)
@@ -138,3 +173,11 @@ class LocalDiffusion:
         fit = np.where(is_dev, 1.0, self._reuse_fit)
         cost = n_dev * self._dev_cost + (len(idx) - n_dev) * self._reuse_cost
         st.serve(idx, source, sol, fit, cost, t)
+
+    def _import(self, st, services: np.ndarray, t: int) -> np.ndarray:
+        """One copy per service of the best foreign solution; the solution id of each pair."""
+        assert self.foreign_quality is not None
+        self.cross_reuses += len(services)
+        unique, where = np.unique(services, return_inverse=True)
+        ids = st.import_solutions(unique, self.foreign_quality[unique], t)
+        return ids[where]

@@ -29,8 +29,8 @@ class Province:
     def step(self, ctx: Context, t: int) -> None:
         st = ctx.state
         # The mask only changes while some developed service is still unrecognised.
-        if st.n_recognised < st.n_developed_services:
-            first = st.first_dev_step
+        if st.n_recognised < st.n_solution_services:
+            first = st.first_sol_step
             st.recognised = (first >= 0) & (first <= t - 1 - self._lag_steps)
             st.n_recognised = int(np.count_nonzero(st.recognised))
 
@@ -38,4 +38,4 @@ class Province:
         pass
 
     def settled(self, ctx: Context) -> bool:
-        return ctx.state.n_recognised == ctx.state.n_developed_services
+        return ctx.state.n_recognised == ctx.state.n_solution_services

@@ -1,0 +1,141 @@
+"""The provinces of a national scenario: the data file, and one province as a prefecture table.
+
+A national scenario (``national.source``) names a CSV with one row per province (see
+:data:`PROVINCE_COLUMNS`). Each province becomes a :class:`~sim.population.PrefectureTable`
+of ``prefectures`` equal rows that share the province's population and GDP per capita, so
+that :func:`sim.population.build_population` draws its local governments exactly as for a
+province scenario: populations split by Dirichlet draws, capacity
+``(GDP per capita / highest in the country) ^ elasticity`` times lognormal noise. The
+reference is the richest *province*, so capacities are comparable across the country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import BadInput, Problem, did_you_mean
+from .population import PrefectureTable
+
+if TYPE_CHECKING:
+    from .params import Scenario
+
+PROVINCE_COLUMNS: dict[str, str] = {
+    "name": "province name (unique; the keys of national.rules)",
+    "prefectures": "number of prefecture-level divisions (integer >= 1)",
+    "local_governments": "number of county-level local governments (integer >= prefectures)",
+    "population_2020": "residents (2020 census)",
+    "gdp_per_capita_yuan": "GDP per capita in yuan",
+}
+"""Required columns of a provinces CSV; others (``name_zh``, ``code``) are kept."""
+
+
+@dataclass(frozen=True)
+class ProvinceTable:
+    """A validated provinces CSV, parsed once when the scenario is loaded."""
+
+    path: str
+    frame: pd.DataFrame
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.frame["name"])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Local governments per province."""
+        return self.frame["local_governments"].to_numpy(int)
+
+    def prefecture_table(self, p: int) -> PrefectureTable:
+        """Province ``p`` as ``prefectures`` equal prefectures (no seat coordinates)."""
+        row = self.frame.iloc[p]
+        regions = int(row["prefectures"])
+        n = int(row["local_governments"])
+        units = np.diff(np.linspace(0, n, regions + 1).round().astype(int))
+        population = float(row["population_2020"]) / regions
+        gdp_pc = float(row["gdp_per_capita_yuan"])
+        frame = pd.DataFrame(
+            {
+                "name": [f"{row['name']} {r + 1}" for r in range(regions)],
+                "local_governments": units,
+                "population": np.full(regions, population),
+                "gdp_100m_yuan": np.full(regions, gdp_pc * population / 1e8),
+                "lat": np.full(regions, np.nan),
+                "lon": np.full(regions, np.nan),
+            }
+        )
+        richest = float(self.frame["gdp_per_capita_yuan"].max())
+        return PrefectureTable(f"{self.path}#{row['name']}", frame, gdp_reference=richest)
+
+
+def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
+    """Read and check ``national.source`` and the rule table against it (all problems at once)."""
+    path = scenario.national.source
+    if not Path(path).is_file():
+        raise BadInput.one(scenario_file, "national.source", f"CSV file not found: {path}")
+    try:
+        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BadInput.one(path, "", f"not a readable CSV: {exc}") from None
+    problems: list[Problem] = []
+    suffix = f" (the national.source of {scenario_file})"
+    missing = [c for c in PROVINCE_COLUMNS if c not in frame.columns]
+    if missing:
+        required = ", ".join(f"{k} ({v})" for k, v in PROVINCE_COLUMNS.items())
+        raise BadInput.one(path, "", f"missing column(s) {', '.join(missing)}; required: {required}")
+    if frame.empty:
+        raise BadInput.one(path, "", "no rows" + suffix)
+    for col in list(PROVINCE_COLUMNS)[1:]:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame.index[values.isna() | (values <= 0)].tolist()
+        if bad:
+            rows = ", ".join(str(r + 1) for r in bad[:5])
+            problems.append(Problem(path, col, f"must be a number > 0 (data row(s) {rows})"))
+        frame[col] = values
+    if not problems:
+        for col in ("prefectures", "local_governments"):
+            bad = frame.index[frame[col] != frame[col].round()].tolist()
+            if bad:
+                rows = ", ".join(str(r + 1) for r in bad[:5])
+                problems.append(Problem(path, col, f"must be a whole number (data row(s) {rows})"))
+        bad = frame.index[frame["prefectures"] > frame["local_governments"]].tolist()
+        if bad:
+            rows = ", ".join(str(r + 1) for r in bad[:5])
+            problems.append(
+                Problem(path, "prefectures", f"exceeds local_governments (data row(s) {rows})")
+            )
+    frame["name"] = frame["name"].astype(str).str.strip()
+    dupes = sorted(set(frame["name"][frame["name"].duplicated()]))
+    if dupes:
+        problems.append(Problem(path, "name", f"duplicate province name(s): {', '.join(dupes)}"))
+    if problems:
+        raise BadInput(problems)
+    frame["prefectures"] = frame["prefectures"].astype(int)
+    frame["local_governments"] = frame["local_governments"].astype(int)
+    table = ProvinceTable(path, frame.reset_index(drop=True))
+    for name in scenario.national.rules:
+        if name not in table.names:
+            problems.append(
+                Problem(
+                    scenario_file,
+                    f"national.rules.{name}",
+                    "not a province of national.source" + did_you_mean(name, table.names),
+                )
+            )
+    pop = scenario.population
+    smallest = int(table.sizes.min())
+    if pop.network == "small_world" and pop.mean_degree >= smallest:
+        problems.append(
+            Problem(
+                scenario_file,
+                "population.mean_degree",
+                f"must be below the {smallest} local governments of the smallest province",
+            )
+        )
+    if problems:
+        raise BadInput(problems)
+    return table
