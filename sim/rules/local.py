@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..state import CATALOGUE, OWN, PEER
+from ..state import CATALOGUE, OWN, PEER, State
 from .base import Context
 
 
@@ -60,7 +60,7 @@ class LocalDiffusion:
         c = ctx.world.population.capacity
         c_eff = c + s.collaboration.balancing * (1 - c)
         rate = self.scale * cross_learning * s.collaboration.peer_learning * ctx.dt
-        self._cross_dt = (rate * c_eff)[:, None]
+        self._cross_dt = (rate * c_eff)[:, None] if rate > 0 else None
 
     def setup(self, ctx: Context) -> None:
         s, w = ctx.scenario, ctx.world
@@ -110,7 +110,7 @@ class LocalDiffusion:
         if recognised:
             x = x + self._promo_dt * st.recognised
         share = self.foreign_share
-        cross = self._cross_dt is not None and share is not None and bool(share.any())
+        cross = self._cross_dt is not None and share is not None
         if cross:
             x = x + self._cross_dt * share
         e = ctx.streams["local"].standard_exponential(x.shape)
@@ -174,10 +174,12 @@ class LocalDiffusion:
         cost = n_dev * self._dev_cost + (len(idx) - n_dev) * self._reuse_cost
         st.serve(idx, source, sol, fit, cost, t)
 
-    def _import(self, st, services: np.ndarray, t: int) -> np.ndarray:
+    def _import(self, st: State, services: np.ndarray, t: int) -> np.ndarray:
         """One copy per service of the best foreign solution; the solution id of each pair."""
-        assert self.foreign_quality is not None
         self.cross_reuses += len(services)
-        unique, where = np.unique(services, return_inverse=True)
-        ids = st.import_solutions(unique, self.foreign_quality[unique], t)
-        return ids[where]
+        present = np.zeros(st.k, bool)
+        present[services] = True
+        unique = present.nonzero()[0]
+        lookup = np.empty(st.k, np.int64)
+        lookup[unique] = st.import_solutions(unique, self.foreign_quality[unique], t)  # type: ignore[index]
+        return lookup[services]
