@@ -70,7 +70,11 @@ def _fmt(x: float, digits: int = 3) -> str:
 def run(
     scenario: ScenarioArg,
     rule: Annotated[
-        str | None, typer.Option(help=f"One of {', '.join(RULES)} (default: the scenario's).")
+        str | None,
+        typer.Option(
+            help=f"One of {', '.join(RULES)}, or mixed for a national scenario "
+            "(default: the scenario's)."
+        ),
     ] = None,
     seed: SeedOpt = None,
     set_: SetOpt = None,
@@ -90,6 +94,10 @@ def run(
     write_csv(folder / "timeseries.csv", result.timeseries)
     write_csv(folder / "agents.csv", result.agents)
     write_json(folder / "outcomes.json", result.outcomes)
+    written = ["timeseries.csv", "agents.csv", "outcomes.json"]
+    if result.provinces is not None:
+        write_csv(folder / "provinces.csv", result.provinces)
+        written.append("provinces.csv")
     write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
     write_json(
         folder / "provenance.json",
@@ -101,10 +109,8 @@ def run(
     for name, value in result.outcomes.items():
         table.add_row(name, _fmt(value))
     out.print(table)
-    out.print(
-        f"wrote {folder}/ "
-        "(timeseries.csv, agents.csv, outcomes.json, scenario.json, provenance.json)"
-    )
+    written += ["scenario.json", "provenance.json"]
+    out.print(f"wrote {folder}/ ({', '.join(written)})")
 
 
 @app.command()
@@ -118,7 +124,10 @@ def compare(
     out_dir: OutOpt = None,
     rules: Annotated[
         str | None,
-        typer.Option(help=f"Comma-separated rules to compare (default: all: {','.join(RULES)})."),
+        typer.Option(
+            help=f"Comma-separated rules to compare (default: all: {','.join(RULES)}; "
+            "national scenarios add mixed)."
+        ),
     ] = None,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
@@ -130,7 +139,7 @@ def compare(
 
     try:
         s = _load(scenario, set_)
-        chosen = _parse_rules(rules)
+        chosen = _parse_rules(rules, s.valid_rules)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
@@ -155,6 +164,18 @@ def compare(
     out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
 
 
+def _one_province(s: Any, command: str) -> Any:
+    """The map views show one province: refuse a national scenario with a clear message."""
+    if s.is_national:
+        raise BadInput.one(
+            s.path or s.name,
+            "national.source",
+            f"sim {command} shows one province; run national scenarios with sim run, "
+            "sim compare or sim sweep",
+        )
+    return s
+
+
 def _transient_bar() -> Any:
     """A progress bar on stderr (description, bar, done/total, time left) that vanishes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -164,13 +185,13 @@ def _transient_bar() -> Any:
     return Progress(*columns, console=err, transient=True)
 
 
-def _parse_rules(text: str | None) -> tuple[str, ...]:
+def _parse_rules(text: str | None, valid: tuple[str, ...]) -> tuple[str, ...]:
     if text is None:
-        return RULES
+        return valid
     names = tuple(r.strip() for r in text.split(",") if r.strip())
-    bad = [r for r in names if r not in RULES]
+    bad = [r for r in names if r not in valid]
     if bad or not names or len(set(names)) != len(names):
-        raise BadInput.one("--rules", text, f"expected distinct rules among {', '.join(RULES)}")
+        raise BadInput.one("--rules", text, f"expected distinct rules among {', '.join(valid)}")
     return names
 
 
@@ -420,7 +441,7 @@ def viz(
         if not scenario.exists() and bundled.exists():
             scenario = bundled
     try:
-        _load(scenario, set_)
+        _one_province(_load(scenario, set_), "viz")
     except BadInput as exc:
         raise _fail(exc) from None
     overrides = dict(parse_assignment(a) for a in set_ or [])
@@ -476,7 +497,7 @@ def animate(
         if rule is not None and rule not in RULES:
             raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
         check_output(out_file)
-        s = _load(scenario, set_)
+        s = _one_province(_load(scenario, set_), "animate")
     except BadInput as exc:
         raise _fail(exc) from None
     rules = RULES if side_by_side else (rule or s.rule,)

@@ -22,7 +22,7 @@ from scipy import stats
 
 from .engine import engine_for
 from .outcomes import OUTCOMES
-from .params import RULES, Scenario
+from .params import Scenario
 
 SERIES = ("coverage", "duplicate_developments", "cost", "gini")
 """Time-series columns kept per replicate for the comparison figures."""
@@ -45,12 +45,15 @@ class Comparison:
 def compare(
     scenario: Scenario,
     *,
-    rules: Sequence[str] = RULES,
+    rules: Sequence[str] | None = None,
     replicates: int = 20,
     seed: int | None = None,
     progress: Callable[[], None] | None = None,
 ) -> Comparison:
-    """Run every rule on seeds ``seed .. seed + replicates - 1`` (default: the scenario's)."""
+    """Run every rule on seeds ``seed .. seed + replicates - 1`` (default: the scenario's).
+
+    ``rules`` defaults to every rule the scenario can run under (``Scenario.valid_rules``)."""
+    rules = scenario.valid_rules if rules is None else tuple(rules)
     base = scenario.seed if seed is None else seed
     seeds = tuple(base + r for r in range(replicates))
     rows = []

@@ -30,7 +30,6 @@ from .rules import RULE_BUILDERS, Context
 from .state import CATALOGUE, CONTRACTOR, OWN, PEER, State
 from .world import World, build_world, spawn_streams
 
-
 if TYPE_CHECKING:
     from .national import NationalEngine
 

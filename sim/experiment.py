@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import BadInput, Problem, did_you_mean
 from .outcomes import OUTCOMES
-from .params import RULES, SECTIONS, Scenario, parameter_keys
+from .params import SECTIONS, Scenario, parameter_keys
 from .scenario import _problem, load_scenario
 
 METHODS = ("sobol", "morris", "lhs", "grid", "fast")
@@ -213,11 +213,17 @@ class Experiment:
                 if self.scenario is not None and self.scenario.prefectures is not None
                 else None
             ),
+            "provinces": (
+                self.scenario.provinces.frame.to_csv(index=False)
+                if self.scenario is not None and self.scenario.provinces is not None
+                else None
+            ),
         }
         if self.scenario is not None:
             payload["scenario"].pop("name", None)
             payload["scenario"].pop("description", None)
             payload["scenario"]["population"].pop("source", None)  # path: content is above
+            payload["scenario"]["national"].pop("source", None)
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -269,10 +275,11 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
             scen_path = path.parent / scen_path
         scenario = load_scenario(scen_path)  # its own BadInput names the scenario file
         rules = spec.rules if spec.rules is not None else [scenario.rule]
+        valid_rules = scenario.valid_rules
         for r in rules:
-            if r not in RULES:
+            if r not in valid_rules:
                 problems.append(
-                    Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(RULES)}")
+                    Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(valid_rules)}")
                 )
         if len(set(rules)) != len(rules):
             problems.append(Problem(where, "rules", "a rule is listed twice"))

@@ -300,10 +300,8 @@ class NationalEngine:
                     "rule": self.rules[p],
                     "n_governments": e.world.n,
                     "cross_province_reuses": local.cross_reuses if local is not None else 0,
-                    "catalogue_imports": int(
-                        np.count_nonzero(
-                            e.state.sol_origin[: e.state.n_solutions] == FOREIGN
-                        )
+                    "imported_solutions": int(
+                        np.count_nonzero(e.state.sol_origin[: e.state.n_solutions] == FOREIGN)
                     ),
                     **e.outcomes(),
                 }
@@ -337,4 +335,3 @@ def _best_of_others(best: np.ndarray) -> np.ndarray:
 def _lag_steps(nat: NationalParams, dt: float, n_steps: int) -> int:
     """Sharing lag in whole steps (rounded up; beyond the horizon when very long)."""
     return int(min(math.ceil(nat.sharing_lag / dt - 1e-9), n_steps + 1))
-

@@ -157,7 +157,14 @@ class Recorder:
         self._recorded = t
 
 
-INTEGER_COLUMNS = ("step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs")
+INTEGER_COLUMNS = (
+    "step",
+    "developments",
+    "duplicate_developments",
+    "reuses",
+    "outage",
+    "lost_pairs",
+)
 
 
 def timeseries_frame(data: dict[str, np.ndarray], t: int) -> pd.DataFrame:

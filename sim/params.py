@@ -312,7 +312,7 @@ class NationalParams(Section):
     source: str = P(
         "",
         "-",
-        'National scenarios only: CSV of provinces (one row per province; relative to the '
+        "National scenarios only: CSV of provinces (one row per province; relative to the "
         'scenario file that names it). "" = a single-province scenario.',
     )
     default_rule: RuleName = P(
@@ -360,7 +360,7 @@ class Scenario(Section):
     collaboration: CollaborationParams = Field(default_factory=CollaborationParams)
     traction: TractionParams = Field(default_factory=TractionParams)
     costs: CostsParams = Field(default_factory=CostsParams)
-    national: NationalParams = Field(default_factory=NationalParams)
+    national: NationalParams = Field(default_factory=NationalParams, validate_default=True)
 
     # Set by the loader: the file it came from and the prefecture table read from a CSV
     # source (parsed once here, so that sweeps do not re-read files per run).
@@ -401,6 +401,11 @@ class Scenario(Section):
     @property
     def is_national(self) -> bool:
         return bool(self.national.source)
+
+    @property
+    def valid_rules(self) -> tuple[str, ...]:
+        """Rules this scenario can run under (national scenarios add ``"mixed"``)."""
+        return (MIXED, *RULES) if self.is_national else RULES
 
     @property
     def dt(self) -> float:

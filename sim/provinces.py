@@ -86,7 +86,8 @@ def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
     missing = [c for c in PROVINCE_COLUMNS if c not in frame.columns]
     if missing:
         required = ", ".join(f"{k} ({v})" for k, v in PROVINCE_COLUMNS.items())
-        raise BadInput.one(path, "", f"missing column(s) {', '.join(missing)}; required: {required}")
+        message = f"missing column(s) {', '.join(missing)}; required: {required}"
+        raise BadInput.one(path, "", message + suffix)
     if frame.empty:
         raise BadInput.one(path, "", "no rows" + suffix)
     for col in list(PROVINCE_COLUMNS)[1:]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .engine import engine_for
+from .national import NationalEngine
 from .params import Scenario
 
 
@@ -17,13 +18,20 @@ class RunResult:
     timeseries: pd.DataFrame  # one row per step from step 0 (see sim.outcomes.COLUMNS)
     outcomes: dict[str, float]  # see sim.outcomes.OUTCOMES
     agents: pd.DataFrame  # one row per local government, state at the end
+    provinces: pd.DataFrame | None = None  # national scenarios: one row per province
 
 
 def run(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> RunResult:
     """Run ``scenario`` under ``rule`` with ``seed`` (None: the scenario's own rule and seed)."""
     engine = engine_for(scenario, rule=rule, seed=seed).run()
+    provinces = engine.provinces() if isinstance(engine, NationalEngine) else None
     return RunResult(
-        engine.rule, engine.seed, engine.timeseries(), engine.outcomes(), engine.agents()
+        engine.rule,
+        engine.seed,
+        engine.timeseries(),
+        engine.outcomes(),
+        engine.agents(),
+        provinces,
     )
 
 

@@ -2,8 +2,9 @@
 
 Resolution order, lowest to highest precedence: parameter defaults, the ``extends`` chain
 (parent first), the file itself, then ``overrides`` (``--set`` on the command line).
-Relative paths (``extends``, ``population.source``, ``national.source``) are resolved against the file that
-names them, before files are merged, so a child may extend a parent in another folder.
+Relative paths (``extends``, ``population.source``, ``national.source``) are resolved
+against the file that names them, before files are merged, so a child may extend a parent
+in another folder.
 
 Every problem in a file is collected and raised together as one :class:`BadInput`.
 """

@@ -83,6 +83,7 @@ class Job:
     model_ref: str | None
     base: dict[str, Any] | None  # the resolved scenario as a dict
     prefectures: Any
+    provinces: Any
     integer_keys: set[str]
     names: list[str]
     rules: list[str]
@@ -125,6 +126,7 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
         if job.base is not None:
             scenario = scenario_with(job.base, values, job.integer_keys)
             scenario._prefectures = job.prefectures
+            scenario._provinces = job.provinces
         for rep in range(job.replicates):
             seed = run_seed(job.seed, sid, rep)
             world = None
@@ -411,6 +413,7 @@ def sweep(
         model_ref=exp.model_ref,
         base=exp.scenario.model_dump() if exp.scenario else None,
         prefectures=exp.scenario.prefectures if exp.scenario else None,
+        provinces=exp.scenario.provinces if exp.scenario else None,
         integer_keys=exp.integer_keys,
         names=exp.names,
         rules=exp.rules,
