@@ -208,8 +208,11 @@ class State:
         w = self.pair_weight.ravel()[idx]
         group = self.contractor_group if contractor else self.local_group
         group.pairs += m
-        group.weight += np.add.reduce(w)
-        group.quality += np.dot(w, q * fit)
+        # Sequential sums (bincount), not np.add.reduce's pairwise ones: batched runs
+        # (sim.batch) sum each run's pairs in the same order, so their results are identical.
+        one = np.zeros(m, np.intp)
+        group.weight += np.bincount(one, weights=w)[0]
+        group.quality += np.bincount(one, weights=w * (q * fit))[0]
         group.per_gov += np.bincount(idx // self.k, minlength=self.n)
         self.cost += cost
         if contractor:

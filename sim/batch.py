@@ -1,0 +1,552 @@
+"""Batched execution: many runs of one rule advanced together as one array computation.
+
+A run on its own spends most of a step on NumPy's fixed cost per call: a step of a
+90-government province is some 60 small array operations. :class:`Batch` stacks B runs
+along a leading axis, so a step costs the same number of operations on B times larger
+arrays, whatever B is. It is the fast path of ``sim sweep``.
+
+**Same results as alone.** A batch is built from B freshly constructed
+:class:`~sim.engine.Engine` objects (one per run: its own scenario values, world and random
+streams) and advances them exactly as :meth:`Engine.step` would, operation for operation:
+
+* each run draws from its own streams, in the order it would alone: its exponentials
+  (``local``; drawn a few steps ahead, which yields the same numbers), its catalogue and
+  quality draws (``choices``) and its outage uniforms (``contractor``);
+* per-run sums are sequential in the order of the pairs, as :meth:`State.serve` sums them;
+* rare per-run logic (the hybrid contractor's adoption queue) is delegated to the run's own
+  :class:`~sim.rules.contractor.Contractor`, with its scalars synchronised around the call.
+
+After :meth:`Batch.run`, every engine holds the state and the recorded series it would
+have after ``engine.run()`` (its arrays are views into the batch's), so
+``engine.outcomes()`` and ``engine.recorder.data`` are read as usual. Runs in a batch must
+share the rule, the number of governments N, of services K and of steps, and the kind of
+network (complete, dense or sparse adjacency): :func:`batch_key`. The test suite checks
+bit-identical outcomes and series against single runs for every rule and network kind.
+
+One simplification: a single run stops computing once it is *settled* (:mod:`sim.engine`);
+a batch keeps stepping it, which by the settling argument changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .engine import Engine
+from .rules import Contractor, LocalDiffusion, Province
+from .state import CATALOGUE, CONTRACTOR, OWN, PEER, Source
+
+EXP_CHUNK = 8
+"""Steps of exponential draws made at once per run (same numbers as drawing every step)."""
+
+DEPLOY_WINDOW = 64
+"""Pairs of the deployment order a contractor looks at first (more when it needs more)."""
+
+
+def batch_key(engine: Engine) -> tuple:
+    """Engines with equal keys can share a batch."""
+    net = engine.world.network
+    kind = "complete" if net.complete else ("dense" if net._dense is not None else "sparse")
+    return (engine.rule, engine.world.n, engine.world.k, engine.n_steps, kind)
+
+
+class _Group:
+    """Batched running sums of one group of served pairs (cf. :class:`sim.state.Aggregates`)."""
+
+    def __init__(self, b: int, n: int) -> None:
+        self.pairs = np.zeros(b, np.int64)
+        self.weight = np.zeros(b)
+        self.quality = np.zeros(b)
+        self.per_gov = np.zeros((b, n), np.int64)
+
+
+class Batch:
+    """B engines of one :func:`batch_key`, stepped together (see the module docstring)."""
+
+    def __init__(self, engines: Sequence[Engine]) -> None:
+        if not engines:
+            raise ValueError("a batch needs at least one engine")
+        key = batch_key(engines[0])
+        if any(batch_key(e) != key for e in engines) or any(e.t != 0 for e in engines):
+            raise ValueError("a batch takes fresh engines of one rule, size and network kind")
+        self.engines = list(engines)
+        self.rule, self.n, self.k, self.n_steps, self._kind = key
+        b, n, k = len(engines), self.n, self.k
+        self.b = b
+        self._runs = np.arange(b)
+        comps = [e.components for e in engines]
+        self._province = isinstance(comps[0][0], Province)
+        self._locals: list[LocalDiffusion] = [
+            next(c for c in cs if isinstance(c, LocalDiffusion)) for cs in comps
+        ]
+        self._contractors: list[Contractor] = [
+            c for cs in comps for c in cs if isinstance(c, Contractor)
+        ]
+        self._state_arrays()
+        self._local_arrays()
+        self._network()
+        if self._contractors:
+            self._contractor_arrays()
+        self._recorder_arrays()
+        self.t = 0
+
+    # ---- set-up: stack every run's arrays and make the engines' arrays views of them ------
+    def _state_arrays(self) -> None:
+        sts = [e.state for e in self.engines]
+        self._states = sts
+        for name in ("pair_weight", "source", "sol", "quality", "fit", "step", "unserved",
+                     "local", "local_quality", "sol_service", "sol_quality", "sol_origin",
+                     "sol_step", "best_sol", "best_quality", "first_dev_step", "first_sol_step",
+                     "recognised", "by_source"):  # fmt: skip
+            big = np.stack([getattr(st, name) for st in sts])
+            setattr(self, name, big)
+            for i, st in enumerate(sts):
+                setattr(st, name, big[i])
+        for name in ("n_solutions", "developments", "duplicates", "reuses",
+                     "n_solution_services", "n_recognised"):  # fmt: skip
+            setattr(self, name, np.array([getattr(st, name) for st in sts], np.int64))
+        self.cost = np.array([st.cost for st in sts], float)
+        self.groups = {}
+        for which in ("local_group", "contractor_group"):
+            g = _Group(self.b, self.n)
+            for i, st in enumerate(sts):
+                src = getattr(st, which)
+                g.pairs[i], g.weight[i], g.quality[i] = src.pairs, src.weight, src.quality
+                g.per_gov[i] = src.per_gov
+                src.per_gov = g.per_gov[i]
+            self.groups[which] = g
+        self._nk = self.n * self.k
+
+    def _local_arrays(self) -> None:
+        loc = self._locals
+        self._dev_dt = np.stack([c._dev_dt for c in loc])  # B x N x K
+        self._peer_dt = np.stack([c._peer_dt for c in loc])  # B x N x 1
+        self._promo_dt = np.stack([c._promo_dt for c in loc])  # B x N x 1
+        self._quality_mean = np.stack([c._quality_mean for c in loc])  # B x N
+        self._quality_sd = np.array([c._quality_sd for c in loc])
+        self._visibility = np.array([c._visibility for c in loc])
+        self._dev_cost = np.array([c._dev_cost for c in loc])
+        self._reuse_fit = np.array([c._reuse_fit for c in loc])
+        self._reuse_cost = np.array([c._reuse_cost for c in loc])
+        self._promotion = loc[0].promotion
+        self._vis_on = loc[0].visibility
+        if any(c._cross_dt is not None for c in loc):
+            raise ValueError("national scenarios are not batched")
+        self._local_streams = [e.ctx.streams["local"] for e in self.engines]
+        self._choices = [e.ctx.streams["choices"] for e in self.engines]
+        self._exp = np.empty((EXP_CHUNK, self.b, self.n, self.k))
+        self._exp_from = 1  # step of self._exp[0]
+        self._exp_to = 0  # last step drawn
+        self._lag = np.array(
+            [next(c for c in e.components if isinstance(c, Province))._lag_steps
+             for e in self.engines]
+        ) if self._province else None  # fmt: skip
+        self._counts = np.zeros((self.b, self.n, self.k))
+        self._base = self._dev_dt.copy()
+        self._base_pairs = np.full(self.b, -1, np.int64)
+
+    def _network(self) -> None:
+        nets = [e.world.network for e in self.engines]
+        if self._kind == "dense":
+            self._adj = np.stack([net._dense for net in nets])
+        elif self._kind == "sparse":
+            self._adj_sp = sp.block_diag([net.adjacency for net in nets], format="csr")
+            self._adj_sp.sort_indices()  # ties go to the lowest index (Network.best_neighbour)
+            from .network import Network
+
+            self._big_net = Network(self.b * self.n, False, self._adj_sp)
+
+    def _contractor_arrays(self) -> None:
+        cons = self._contractors
+        b, n, k = self.b, self.n, self.k
+        self._adopt = cons[0].adopt
+        self.module_sol = np.stack([c.module_sol for c in cons])
+        self.order = np.stack([c.order for c in cons])
+        for i, c in enumerate(cons):
+            c.module_sol, c.order = self.module_sol[i], self.order[i]
+        self._ready = np.stack([c.ready_step for c in cons])
+        self._rollout = np.stack([c.rollout for c in cons])
+        self.built = np.zeros(b, np.int64)
+        self._ptr = np.zeros(b, np.int64)  # deployment order: every pair before it is served
+        # the deployment order: module slot m, rollout position r -> flat pair (i * K + k)
+        self._plan = np.zeros((b, k * n), np.int64)
+        if not self._adopt:
+            self._plan[:] = (self._rollout[:, None, :] * k + self.order[:, :, None]).reshape(b, -1)
+        self._carry = np.zeros(b)
+        self._outage_left = np.zeros(b, np.int64)
+        self.outages = np.zeros(b, np.int64)
+        self._lost = np.zeros(b, np.int64)
+        self._rate = np.array([c._rate for c in cons])
+        self._fit = np.array([c._fit for c in cons])
+        self._price = np.array([c._price for c in cons])
+        self._p_fail = np.array([c._p_fail for c in cons])
+        self._outage_steps = np.array([c._outage_steps for c in cons])
+        self._platform = np.array([e.scenario.costs.platform for e in self.engines])
+        self._module_build = np.array([e.scenario.costs.module_build for e in self.engines])
+        self._module_quality = np.array(
+            [e.scenario.drive.contractor_quality for e in self.engines]
+        )
+        # every outage uniform of the run at once (the same numbers as one per step)
+        self._u = np.stack(
+            [e.ctx.streams["contractor"].random(self.n_steps) for e in self.engines]
+        )
+        self._next_adopt = np.full(b, np.iinfo(np.int64).max)  # adopt mode: queue head step
+        self._n_queued = np.zeros(b, np.int64)
+
+    def _recorder_arrays(self) -> None:
+        recs = [e.recorder for e in self.engines]
+        self._data = {c: np.stack([r._data[c] for r in recs]) for c in recs[0]._data}
+        self._per_gov = np.stack([r._per_gov for r in recs])
+        for i, r in enumerate(recs):
+            r._data = {c: v[i] for c, v in self._data.items()}
+            r._per_gov = self._per_gov[i]
+
+    # ---- stepping --------------------------------------------------------------------------
+    def run(self) -> list[Engine]:
+        """Run every engine to the end; return them (now as if each had run alone)."""
+        for t in range(1, self.n_steps + 1):
+            self.t = t
+            if self._province:
+                self._recognise(t)
+            self._local_step(t)
+            if self._contractors:
+                self._contractor_step(t)
+            self._record(t)
+            if self._contractors:
+                np.subtract(self._outage_left, 1, out=self._outage_left,
+                            where=self._outage_left > 0)  # fmt: skip
+        self._write_back()
+        return self.engines
+
+    def _recognise(self, t: int) -> None:
+        first = self.first_sol_step
+        self.recognised[:] = (first >= 0) & (first <= (t - 1 - self._lag)[:, None])
+        self.n_recognised[:] = self.recognised.sum(axis=1)
+
+    def _exponentials(self, t: int) -> np.ndarray:
+        if t > self._exp_to:
+            steps = min(EXP_CHUNK, self.n_steps - t + 1)
+            buf = np.empty((steps, self.n, self.k))
+            for i, rng in enumerate(self._local_streams):
+                rng.standard_exponential(out=buf)
+                self._exp[:steps, i] = buf
+            self._exp_from, self._exp_to = t, t + steps - 1
+        return self._exp[t - self._exp_from]
+
+    def _neighbour_counts(self) -> None:
+        local_pairs = self.groups["local_group"].pairs
+        if np.array_equal(self._base_pairs, local_pairs):
+            return
+        if self._kind == "complete":
+            self._counts = self.local.sum(axis=1, keepdims=True) - self.local
+        elif self._kind == "dense":
+            self._counts = np.matmul(self._adj, self.local)
+        else:
+            flat = self.local.reshape(self.b * self.n, self.k)
+            self._counts = (self._adj_sp @ flat).reshape(self.b, self.n, self.k)
+        self._base = self._counts * self._peer_dt
+        self._base += self._dev_dt
+        self._base_pairs = local_pairs.copy()
+
+    def _best_neighbour(self, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """As :meth:`sim.network.Network.best_neighbour`, per run (ties: lowest index)."""
+        score = self.local_quality
+        if self._kind == "complete":
+            return np.argmax(score[b, :, cols], axis=1)
+        if self._kind == "dense":
+            cand = np.where(self._adj[b, rows] > 0, score[b, :, cols], -np.inf)
+            return np.argmax(cand, axis=1)
+        flat = score.reshape(self.b * self.n, self.k)
+        return self._big_net.best_neighbour(b * self.n + rows, cols, flat) - b * self.n
+
+    def _local_step(self, t: int) -> None:
+        """:meth:`sim.rules.local.LocalDiffusion.step` for every run at once."""
+        self._neighbour_counts()
+        x = self._base
+        if self._promotion:
+            x = x + self._promo_dt * self.recognised[:, None, :]
+        e = self._exponentials(t)
+        idx = ((x > e) & self.unserved).ravel().nonzero()[0]
+        if len(idx) == 0:
+            return
+        b, rem = np.divmod(idx, self._nk)
+        rows, cols = np.divmod(rem, self.k)
+        lam_dt = x.ravel()[idx]
+        v = np.expm1(-e.ravel()[idx]) / np.expm1(-lam_dt) * lam_dt
+        dev_dt = self._dev_dt.ravel()[idx]
+        if self._promotion:
+            promo_dt = self._promo_dt[b, rows, 0] * self.recognised[b, cols]
+            is_promo = (v >= lam_dt - promo_dt) & (promo_dt > 0)
+        else:
+            is_promo = np.zeros(len(idx), bool)
+        is_peer = (
+            (v >= dev_dt)
+            & ~is_promo
+            & (self._counts.ravel()[idx] > 0)
+            & (self._peer_dt[b, rows, 0] > 0)
+        )
+        is_dev = ~(is_peer | is_promo)
+        best = self.best_sol[b, cols]
+        sol = best.copy()
+        if np.count_nonzero(is_peer):
+            pb, pr, pc = b[is_peer], rows[is_peer], cols[is_peer]
+            j = self._best_neighbour(pb, pr, pc)
+            sol[is_peer] = self.sol[pb, j, pc]
+        if self._vis_on:
+            found = is_dev & (best >= 0)
+            if np.count_nonzero(found):
+                draws = self._per_run(found, b, lambda rng, m: rng.random(m))
+                found[found] = draws < self._visibility[b[found]]
+                is_dev &= ~found
+        n_dev = int(np.count_nonzero(is_dev))
+        if n_dev:
+            db, dr, dc = b[is_dev], rows[is_dev], cols[is_dev]
+            noise = self._per_run(is_dev, b, lambda rng, m: rng.standard_normal(m))
+            quality = self._quality_mean[db, dr] + self._quality_sd[db] * noise
+            np.clip(quality, 0.0, 1.0, out=quality)
+            sol[is_dev] = self._develop(db, dc, quality, dr, t)
+        source = np.where(is_dev, OWN, np.where(is_peer, PEER, CATALOGUE))
+        fit = np.where(is_dev, 1.0, self._reuse_fit[b])
+        events = np.bincount(b, minlength=self.b)
+        devs = np.bincount(db, minlength=self.b) if n_dev else np.zeros(self.b, np.int64)
+        cost = devs * self._dev_cost + (events - devs) * self._reuse_cost
+        self._serve(idx, b, rows, source, sol, fit, cost, t, contractor=False)
+
+    def _per_run(self, mask: np.ndarray, b: np.ndarray, draw) -> np.ndarray:
+        """Draws for the selected events from each run's ``choices`` stream, in event order."""
+        runs, counts = np.unique(b[mask], return_counts=True)
+        parts = [draw(self._choices[r], m) for r, m in zip(runs.tolist(), counts.tolist())]
+        return np.concatenate(parts)
+
+    # ---- the two state changes (cf. State.develop and State.serve) ------------------------
+    def _develop(
+        self,
+        b: np.ndarray,
+        services: np.ndarray,
+        quality: np.ndarray,
+        origin: np.ndarray | int,
+        t: int,
+    ) -> np.ndarray:
+        """:meth:`sim.state.State.develop` for events grouped by run (``b`` non-decreasing)."""
+        m = len(b)
+        counts = np.bincount(b, minlength=self.b)
+        starts = np.cumsum(counts) - counts
+        ids = self.n_solutions[b] + (np.arange(m) - starts[b])
+        self.sol_service[b, ids] = services
+        self.sol_quality[b, ids] = quality
+        self.sol_origin[b, ids] = origin
+        self.sol_step[b, ids] = t
+        self.n_solutions += counts
+        order = np.lexsort((-quality, services, b))
+        gb, gs = b[order], services[order]
+        head = np.empty(m, bool)
+        head[0] = True
+        head[1:] = (gb[1:] != gb[:-1]) | (gs[1:] != gs[:-1])
+        hb, svc, best = gb[head], gs[head], order[head]
+        new = self.first_dev_step[hb, svc] < 0
+        self.developments += counts
+        self.duplicates += counts - np.bincount(hb[new], minlength=self.b)
+        self.first_dev_step[hb[new], svc[new]] = t
+        first = self.first_sol_step[hb, svc] < 0
+        self.first_sol_step[hb[first], svc[first]] = t
+        self.n_solution_services += np.bincount(hb[first], minlength=self.b)
+        better = quality[best] > self.best_quality[hb, svc]
+        self.best_quality[hb[better], svc[better]] = quality[best[better]]
+        self.best_sol[hb[better], svc[better]] = ids[best[better]]
+        return ids
+
+    def _serve(
+        self,
+        idx: np.ndarray,
+        b: np.ndarray,
+        rows: np.ndarray,
+        source: np.ndarray | int,
+        sol: np.ndarray,
+        fit: np.ndarray,
+        cost: np.ndarray,
+        t: int,
+        *,
+        contractor: bool,
+    ) -> None:
+        """:meth:`sim.state.State.serve` for flat pair indices over the batch (grouped by run)."""
+        q = self.sol_quality[b, sol]
+        self.source.ravel()[idx] = source
+        self.sol.ravel()[idx] = sol
+        self.quality.ravel()[idx] = q
+        self.fit.ravel()[idx] = fit
+        self.step.ravel()[idx] = t
+        self.unserved.ravel()[idx] = False
+        w = self.pair_weight.ravel()[idx]
+        group = self.groups["contractor_group" if contractor else "local_group"]
+        counts = np.bincount(b, minlength=self.b)
+        group.pairs += counts
+        group.weight += np.bincount(b, weights=w, minlength=self.b)
+        group.quality += np.bincount(b, weights=w * (q * fit), minlength=self.b)
+        group.per_gov += np.bincount(b * self.n + rows, minlength=self.b * self.n).reshape(
+            self.b, self.n
+        )
+        self.cost += cost
+        if contractor:
+            self.by_source[:, CONTRACTOR] += counts
+            self.reuses += counts
+            return
+        self.local.ravel()[idx] = 1.0
+        self.local_quality.ravel()[idx] = q
+        per = np.bincount(b * len(Source) + source, minlength=self.b * len(Source))
+        per = per.reshape(self.b, len(Source))
+        self.by_source += per
+        self.reuses += counts - per[:, OWN]
+
+    # ---- the contractor (cf. sim.rules.contractor.Contractor.step) ------------------------
+    def _contractor_step(self, t: int) -> None:
+        if t == 1:
+            self.cost += self._platform
+        con_pairs = self.groups["contractor_group"].pairs
+        start = (self._outage_left == 0) & (con_pairs > 0) & (self._u[:, t - 1] < self._p_fail)
+        self._outage_left[start] = self._outage_steps[start]
+        self.outages += start
+        if self._adopt:
+            self._adopt_step(t)
+        else:
+            self._build_step(t)
+        down = self._outage_left > 0
+        self._lost += np.where(down, con_pairs, 0)
+        self._carry += np.where(down, 0.0, self._rate)
+        n = np.floor(self._carry + 1e-9).astype(np.int64)
+        n[down] = 0
+        self._carry -= n
+        go = (n > 0) & (self._ptr < self.built * self.n)
+        if go.any():
+            self._deploy(np.flatnonzero(go), n, t)
+
+    def _build_step(self, t: int) -> None:
+        ready = (self._ready <= t).sum(axis=1)
+        runs = np.flatnonzero(ready > self.built)
+        if len(runs) == 0:
+            return
+        bs = np.concatenate([np.full(ready[r] - self.built[r], r) for r in runs])
+        svc = np.concatenate([self.order[r, self.built[r] : ready[r]] for r in runs])
+        ids = self._develop(bs, svc, self._module_quality[bs], -1, t)
+        self.module_sol[bs, svc] = ids
+        self.cost += self._module_build * (ready - self.built)
+        self.built = ready
+
+    def _adopt_step(self, t: int) -> None:
+        """The hybrid contractor's queue: per run, by the run's own component (rare events)."""
+        due = (self.n_recognised > self._n_queued) | (self._next_adopt <= t)
+        for r in np.flatnonzero(due).tolist():
+            c, e, st = self._contractors[r], self.engines[r], self._states[r]
+            st.n_recognised, st.cost = int(self.n_recognised[r]), float(self.cost[r])
+            before = c.built
+            c._adopt(e.ctx, t)
+            self.cost[r] = st.cost
+            self._n_queued[r] = c._n_queued
+            self._next_adopt[r] = c._queue[0][0] if c._queue else np.iinfo(np.int64).max
+            if c.built > before:
+                m = np.arange(before, c.built)
+                plan = self._rollout[r][None, :] * self.k + self.order[r, m][:, None]
+                self._plan[r, before * self.n : c.built * self.n] = plan.ravel()
+                self.built[r] = c.built
+
+    def _deploy(self, runs: np.ndarray, n: np.ndarray, t: int) -> None:
+        """The next ``n`` unserved pairs of each run's deployment order among built modules."""
+        limit = self.built[runs] * self.n
+        picks: list[np.ndarray] = []
+        width = DEPLOY_WINDOW
+        todo = np.arange(len(runs))
+        while len(todo):
+            r, lo = runs[todo], self._ptr[runs[todo]]
+            pos = lo[:, None] + np.arange(width)
+            inside = pos < limit[todo][:, None]
+            pair = np.take_along_axis(self._plan[r], np.minimum(pos, self.k * self.n - 1), axis=1)
+            open_ = inside & self.unserved.reshape(self.b, -1)[r[:, None], pair]
+            rank = np.cumsum(open_, axis=1)
+            take = open_ & (rank <= n[r][:, None])
+            enough = (rank[:, -1] >= n[r]) | ~inside[:, -1]
+            for j in np.flatnonzero(enough).tolist():
+                picked = np.flatnonzero(take[j])
+                run = int(r[j])
+                end = picked[-1] + 1 if len(picked) else int(inside[j].sum())
+                self._ptr[run] = lo[j] + end
+                picks.append(np.stack([np.full(len(picked), run), pair[j, picked]]))
+            todo = todo[~enough]
+            width *= 4
+        chosen = np.concatenate(picks, axis=1)
+        if chosen.shape[1] == 0:
+            return
+        order = np.argsort(chosen[0], kind="stable")  # group by run, keep deployment order
+        b, flat = chosen[0][order], chosen[1][order]
+        g, k = np.divmod(flat, self.k)
+        cost = self._price * np.bincount(b, minlength=self.b)
+        self._serve(b * self._nk + flat, b, g, CONTRACTOR, self.module_sol[b, k],
+                    self._fit[b], cost, t, contractor=True)  # fmt: skip
+
+    # ---- recording (cf. sim.outcomes.Recorder.record) -------------------------------------
+    def _record(self, t: int) -> None:
+        d = self._data
+        loc, con = self.groups["local_group"], self.groups["contractor_group"]
+        down = self._outage_left > 0 if self._contractors else np.zeros(self.b, bool)
+        local_only = down | (con.pairs == 0)
+        pairs = np.where(local_only, loc.pairs, loc.pairs + con.pairs)
+        weight = np.where(local_only, loc.weight, loc.weight + con.weight)
+        quality = np.where(local_only, loc.quality, loc.quality + con.quality)
+        total = self._nk
+        d["coverage"][:, t] = pairs / total
+        d["coverage_weighted"][:, t] = weight
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d["quality"][:, t] = np.where(weight > 0, quality / weight, np.nan)
+        self._per_gov[:, t] = np.where(local_only[:, None], loc.per_gov, loc.per_gov + con.per_gov)
+        d["developments"][:, t] = self.developments
+        d["duplicate_developments"][:, t] = self.duplicates
+        d["reuses"][:, t] = self.reuses
+        d["cost"][:, t] = self.cost
+        for col, src in (("served_own", OWN), ("served_peer", PEER),
+                         ("served_catalogue", CATALOGUE), ("served_contractor", CONTRACTOR)):  # fmt: skip
+            d[col][:, t] = self.by_source[:, src] / total
+        d["outage"][:, t] = down
+        d["lost_pairs"][:, t] = np.where(down, con.pairs, 0)
+
+    def _write_back(self) -> None:
+        """Hand every run's scalars back to its engine (its arrays are views already)."""
+        for i, (e, st) in enumerate(zip(self.engines, self._states, strict=True)):
+            for name in ("n_solutions", "developments", "duplicates", "reuses",
+                         "n_solution_services", "n_recognised"):  # fmt: skip
+                setattr(st, name, int(getattr(self, name)[i]))
+            st.cost = float(self.cost[i])
+            for which, g in self.groups.items():
+                agg = getattr(st, which)
+                agg.pairs, agg.weight, agg.quality = int(g.pairs[i]), float(g.weight[i]), float(
+                    g.quality[i]
+                )
+            if self._contractors:
+                c = self._contractors[i]
+                c.built = int(self.built[i])
+                c.open_from = int(self._ptr[i] // self.n)
+                c.carry = float(self._carry[i])
+                c.outage_left = int(self._outage_left[i])
+                c.outages = int(self.outages[i])
+                c.lost_pair_steps = int(self._lost[i])
+            e.t = self.n_steps
+            e.recorder._recorded = self.n_steps
+            e.recorder._derived = -1
+
+
+def run_batched(engines: Sequence[Engine], size: int = 64) -> list[Engine]:
+    """Run fresh engines, batching those of one :func:`batch_key` (at most ``size`` at a
+    time) and running the rest alone; return them in the given order, all finished."""
+    groups: dict[tuple, list[int]] = {}
+    for i, e in enumerate(engines):
+        groups.setdefault(batch_key(e), []).append(i)
+    for members in groups.values():
+        for lo in range(0, len(members), size):
+            part = [engines[i] for i in members[lo : lo + size]]
+            if len(part) == 1:
+                part[0].run()
+            else:
+                Batch(part).run()
+    return list(engines)
+
+
+__all__ = ["Batch", "batch_key", "run_batched"]
