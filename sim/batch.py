@@ -35,11 +35,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from .engine import Engine
+from .network import Network
 from .rules import Contractor, LocalDiffusion, Province
 from .state import CATALOGUE, CONTRACTOR, OWN, PEER, Source
 
 EXP_CHUNK = 8
 """Steps of exponential draws made at once per run (same numbers as drawing every step)."""
+
+SERVED_COLUMNS = (
+    ("served_own", OWN),
+    ("served_peer", PEER),
+    ("served_catalogue", CATALOGUE),
+    ("served_contractor", CONTRACTOR),
+)
 
 DEPLOY_WINDOW = 64
 """Pairs of the deployment order a contractor looks at first (more when it needs more)."""
@@ -73,9 +81,7 @@ class Batch:
             raise ValueError("a batch takes fresh engines of one rule, size and network kind")
         self.engines = list(engines)
         self.rule, self.n, self.k, self.n_steps, self._kind = key
-        b, n, k = len(engines), self.n, self.k
-        self.b = b
-        self._runs = np.arange(b)
+        self.b = len(engines)
         comps = [e.components for e in engines]
         self._province = isinstance(comps[0][0], Province)
         self._locals: list[LocalDiffusion] = [
@@ -136,7 +142,7 @@ class Batch:
             raise ValueError("national scenarios are not batched")
         self._local_streams = [e.ctx.streams["local"] for e in self.engines]
         self._choices = [e.ctx.streams["choices"] for e in self.engines]
-        self._exp = np.empty((EXP_CHUNK, self.b, self.n, self.k))
+        self._exp = np.empty((self.b, EXP_CHUNK, self.n, self.k))
         self._exp_from = 1  # step of self._exp[0]
         self._exp_to = 0  # last step drawn
         self._lag = np.array(
@@ -148,15 +154,15 @@ class Batch:
         self._base_pairs = np.full(self.b, -1, np.int64)
 
     def _network(self) -> None:
+        """One block-diagonal adjacency for the whole batch (complete graphs need none)."""
+        if self._kind == "complete":
+            return
         nets = [e.world.network for e in self.engines]
-        if self._kind == "dense":
-            self._adj = np.stack([net._dense for net in nets])
-        elif self._kind == "sparse":
-            self._adj_sp = sp.block_diag([net.adjacency for net in nets], format="csr")
-            self._adj_sp.sort_indices()  # ties go to the lowest index (Network.best_neighbour)
-            from .network import Network
-
-            self._big_net = Network(self.b * self.n, False, self._adj_sp)
+        adj = sp.block_diag([net.adjacency for net in nets], format="csr")
+        adj.sort_indices()  # ties go to the lowest index (Network.best_neighbour)
+        self._adj = adj
+        self._big_net = Network(self.b * self.n, False, adj)
+        self._new: list[tuple[np.ndarray, np.ndarray]] = []  # local pairs since the last count
 
     def _contractor_arrays(self) -> None:
         cons = self._contractors
@@ -185,13 +191,9 @@ class Batch:
         self._outage_steps = np.array([c._outage_steps for c in cons])
         self._platform = np.array([e.scenario.costs.platform for e in self.engines])
         self._module_build = np.array([e.scenario.costs.module_build for e in self.engines])
-        self._module_quality = np.array(
-            [e.scenario.drive.contractor_quality for e in self.engines]
-        )
+        self._module_quality = np.array([e.scenario.drive.contractor_quality for e in self.engines])
         # every outage uniform of the run at once (the same numbers as one per step)
-        self._u = np.stack(
-            [e.ctx.streams["contractor"].random(self.n_steps) for e in self.engines]
-        )
+        self._u = np.stack([e.ctx.streams["contractor"].random(self.n_steps) for e in self.engines])
         self._next_adopt = np.full(b, np.iinfo(np.int64).max)  # adopt mode: queue head step
         self._n_queued = np.zeros(b, np.int64)
 
@@ -225,39 +227,53 @@ class Batch:
         self.recognised[:] = (first >= 0) & (first <= (t - 1 - self._lag)[:, None])
         self.n_recognised[:] = self.recognised.sum(axis=1)
 
-    def _exponentials(self, t: int) -> np.ndarray:
+    def _exponentials(self, t: int) -> int:
+        """Make sure step t's draws are in ``self._exp[:, j]``; return j."""
         if t > self._exp_to:
             steps = min(EXP_CHUNK, self.n_steps - t + 1)
-            buf = np.empty((steps, self.n, self.k))
             for i, rng in enumerate(self._local_streams):
-                rng.standard_exponential(out=buf)
-                self._exp[:steps, i] = buf
+                rng.standard_exponential(out=self._exp[i, :steps])
             self._exp_from, self._exp_to = t, t + steps - 1
-        return self._exp[t - self._exp_from]
+        return t - self._exp_from
 
     def _neighbour_counts(self) -> None:
+        """Neighbour counts and the base hazard, as each run computes them.
+
+        With a network, counts are updated from the local pairs served since the last
+        update: each adds 1 at every neighbour of its government (integer sums, so exactly
+        the full product), and only the base hazard entries that changed are recomputed."""
         local_pairs = self.groups["local_group"].pairs
         if np.array_equal(self._base_pairs, local_pairs):
             return
-        if self._kind == "complete":
-            self._counts = self.local.sum(axis=1, keepdims=True) - self.local
-        elif self._kind == "dense":
-            self._counts = np.matmul(self._adj, self.local)
-        else:
-            flat = self.local.reshape(self.b * self.n, self.k)
-            self._counts = (self._adj_sp @ flat).reshape(self.b, self.n, self.k)
-        self._base = self._counts * self._peer_dt
-        self._base += self._dev_dt
         self._base_pairs = local_pairs.copy()
+        if self._kind == "complete" or not self._new:
+            if self._kind == "complete":
+                self._counts = self.local.sum(axis=1, keepdims=True) - self.local
+            self._base = self._counts * self._peer_dt
+            self._base += self._dev_dt
+            return
+        gov = np.concatenate([g for g, _ in self._new])  # run * N + government
+        svc = np.concatenate([k for _, k in self._new])
+        self._new.clear()
+        indptr, indices = self._adj.indptr, self._adj.indices
+        lens = indptr[gov + 1] - indptr[gov]
+        starts = indptr[gov]
+        offsets = lens.cumsum() - lens
+        nbr = indices[np.arange(lens.sum()) - (offsets - starts).repeat(lens)]
+        target = nbr * self.k + svc.repeat(lens)
+        touched, add = np.unique(target, return_counts=True)
+        counts, base = self._counts.ravel(), self._base.ravel()
+        counts[touched] += add
+        base[touched] = (
+            counts[touched] * self._peer_dt.ravel()[touched // self.k]
+            + self._dev_dt.ravel()[touched]
+        )
 
     def _best_neighbour(self, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """As :meth:`sim.network.Network.best_neighbour`, per run (ties: lowest index)."""
         score = self.local_quality
         if self._kind == "complete":
             return np.argmax(score[b, :, cols], axis=1)
-        if self._kind == "dense":
-            cand = np.where(self._adj[b, rows] > 0, score[b, :, cols], -np.inf)
-            return np.argmax(cand, axis=1)
         flat = score.reshape(self.b * self.n, self.k)
         return self._big_net.best_neighbour(b * self.n + rows, cols, flat) - b * self.n
 
@@ -267,14 +283,14 @@ class Batch:
         x = self._base
         if self._promotion:
             x = x + self._promo_dt * self.recognised[:, None, :]
-        e = self._exponentials(t)
-        idx = ((x > e) & self.unserved).ravel().nonzero()[0]
+        j = self._exponentials(t)
+        idx = ((x > self._exp[:, j]) & self.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
             return
         b, rem = np.divmod(idx, self._nk)
         rows, cols = np.divmod(rem, self.k)
         lam_dt = x.ravel()[idx]
-        v = np.expm1(-e.ravel()[idx]) / np.expm1(-lam_dt) * lam_dt
+        v = np.expm1(-self._exp[b, j, rows, cols]) / np.expm1(-lam_dt) * lam_dt
         dev_dt = self._dev_dt.ravel()[idx]
         if self._promotion:
             promo_dt = self._promo_dt[b, rows, 0] * self.recognised[b, cols]
@@ -317,8 +333,8 @@ class Batch:
     def _per_run(self, mask: np.ndarray, b: np.ndarray, draw) -> np.ndarray:
         """Draws for the selected events from each run's ``choices`` stream, in event order."""
         runs, counts = np.unique(b[mask], return_counts=True)
-        parts = [draw(self._choices[r], m) for r, m in zip(runs.tolist(), counts.tolist())]
-        return np.concatenate(parts)
+        pairs = zip(runs.tolist(), counts.tolist(), strict=True)
+        return np.concatenate([draw(self._choices[r], m) for r, m in pairs])
 
     # ---- the two state changes (cf. State.develop and State.serve) ------------------------
     def _develop(
@@ -394,6 +410,8 @@ class Batch:
             return
         self.local.ravel()[idx] = 1.0
         self.local_quality.ravel()[idx] = q
+        if self._kind != "complete":
+            self._new.append((b * self.n + rows, idx % self.k))
         per = np.bincount(b * len(Source) + source, minlength=self.b * len(Source))
         per = per.reshape(self.b, len(Source))
         self.by_source += per
@@ -451,33 +469,38 @@ class Batch:
                 self.built[r] = c.built
 
     def _deploy(self, runs: np.ndarray, n: np.ndarray, t: int) -> None:
-        """The next ``n`` unserved pairs of each run's deployment order among built modules."""
-        limit = self.built[runs] * self.n
-        picks: list[np.ndarray] = []
+        """The next ``n`` unserved pairs of each run's deployment order among built modules
+        (a window of the order from the run's pointer, widened for runs that need more)."""
+        limit = self.built * self.n
+        unserved = self.unserved.reshape(self.b, -1)
+        last = self.k * self.n - 1
+        got_runs, got_pairs = [], []
         width = DEPLOY_WINDOW
-        todo = np.arange(len(runs))
-        while len(todo):
-            r, lo = runs[todo], self._ptr[runs[todo]]
+        while len(runs):
+            lo = self._ptr[runs]
             pos = lo[:, None] + np.arange(width)
-            inside = pos < limit[todo][:, None]
-            pair = np.take_along_axis(self._plan[r], np.minimum(pos, self.k * self.n - 1), axis=1)
-            open_ = inside & self.unserved.reshape(self.b, -1)[r[:, None], pair]
+            inside = pos < limit[runs][:, None]
+            pair = self._plan[runs[:, None], np.minimum(pos, last)]
+            open_ = inside & unserved[runs[:, None], pair]
             rank = np.cumsum(open_, axis=1)
-            take = open_ & (rank <= n[r][:, None])
-            enough = (rank[:, -1] >= n[r]) | ~inside[:, -1]
-            for j in np.flatnonzero(enough).tolist():
-                picked = np.flatnonzero(take[j])
-                run = int(r[j])
-                end = picked[-1] + 1 if len(picked) else int(inside[j].sum())
-                self._ptr[run] = lo[j] + end
-                picks.append(np.stack([np.full(len(picked), run), pair[j, picked]]))
-            todo = todo[~enough]
+            take = open_ & (rank <= n[runs][:, None])
+            enough = (rank[:, -1] >= n[runs]) | ~inside[:, -1]
+            take, done = take[enough], runs[enough]
+            picked = take.sum(axis=1)
+            got_runs.append(done.repeat(picked))
+            got_pairs.append(pair[enough][take])
+            # every pair before the last one taken is served now (or the whole window was)
+            end = np.where(
+                picked > 0, width - np.argmax(take[:, ::-1], axis=1), inside[enough].sum(axis=1)
+            )
+            self._ptr[done] = lo[enough] + end
+            runs = runs[~enough]
             width *= 4
-        chosen = np.concatenate(picks, axis=1)
-        if chosen.shape[1] == 0:
+        b = np.concatenate(got_runs)
+        if len(b) == 0:
             return
-        order = np.argsort(chosen[0], kind="stable")  # group by run, keep deployment order
-        b, flat = chosen[0][order], chosen[1][order]
+        order = np.argsort(b, kind="stable")  # group by run, keep the deployment order
+        b, flat = b[order], np.concatenate(got_pairs)[order]
         g, k = np.divmod(flat, self.k)
         cost = self._price * np.bincount(b, minlength=self.b)
         self._serve(b * self._nk + flat, b, g, CONTRACTOR, self.module_sol[b, k],
@@ -502,8 +525,7 @@ class Batch:
         d["duplicate_developments"][:, t] = self.duplicates
         d["reuses"][:, t] = self.reuses
         d["cost"][:, t] = self.cost
-        for col, src in (("served_own", OWN), ("served_peer", PEER),
-                         ("served_catalogue", CATALOGUE), ("served_contractor", CONTRACTOR)):  # fmt: skip
+        for col, src in SERVED_COLUMNS:
             d[col][:, t] = self.by_source[:, src] / total
         d["outage"][:, t] = down
         d["lost_pairs"][:, t] = np.where(down, con.pairs, 0)
@@ -517,8 +539,10 @@ class Batch:
             st.cost = float(self.cost[i])
             for which, g in self.groups.items():
                 agg = getattr(st, which)
-                agg.pairs, agg.weight, agg.quality = int(g.pairs[i]), float(g.weight[i]), float(
-                    g.quality[i]
+                agg.pairs, agg.weight, agg.quality = (
+                    int(g.pairs[i]),
+                    float(g.weight[i]),
+                    float(g.quality[i]),
                 )
             if self._contractors:
                 c = self._contractors[i]

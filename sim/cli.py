@@ -253,6 +253,14 @@ def sweep(
     shard: Annotated[
         str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
     ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch/--no-batch",
+            help="Step runs of one rule and shape together as one array computation "
+            "(same numbers, faster).",
+        ),
+    ] = True,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
     from rich.progress import (
@@ -314,6 +322,7 @@ def sweep(
                 executor=pool,
                 shard=part,
                 in_flight=in_flight,
+                batch=batch,
             )
     except BadInput as exc:
         raise _fail(exc) from None
