@@ -1,0 +1,135 @@
+"""Batched execution gives exactly the numbers of running each run alone.
+
+``sim.batch`` re-expresses the step loop over a batch axis; these tests hold it to the
+single-run engine bit for bit: every scalar outcome, every recorded column and the final
+per-pair state, for every rule and every kind of network, with parameter values that differ
+between the runs of one batch (so a batch cannot get away with sharing a value) and that
+reach the rarer paths: outages, a contractor that needs more than the first window of its
+deployment order in one step, recognition and the hybrid contractor's adoption queue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.batch import DEPLOY_WINDOW, Batch, batch_key, run_batched
+from sim.engine import Engine
+from sim.experiment import load_experiment
+from sim.sweep import read_runs, sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHING = ROOT / "scenarios" / "teaching.toml"
+
+# Per-run variations, applied to run r of a batch (cycled): contractor capacities from a
+# trickle to several windows per step, a high outage rate, each rollout order, and local
+# rates from slow to fast.
+VARIATIONS = [
+    {"drive.contractor_capacity": 30.0, "drive.rollout_order": "random"},
+    {"drive.contractor_capacity": 12 * 5 * DEPLOY_WINDOW, "drive.failure_rate": 4.0},
+    {"drive.rollout_order": "lagging", "collaboration.innovation_rate": 0.4},
+    {"drive.rollout_order": "capacity", "collaboration.peer_learning": 2.0},
+    {"support.catalog_visibility": 0.0, "drive.failure_rate": 2.0, "drive.outage_duration": 0.2},
+]
+
+KINDS = {
+    # scenario file, overrides that make the network kind, expected batch_key kind
+    "dense": (TEACHING, {}),
+    "complete": (TEACHING, {"population.network": "complete"}),
+    "sparse": (
+        TEACHING,
+        {
+            "population.network": "small_world",
+            "population.n_agents": 700,
+            "services.count": 3,
+            "time.years": 3.0,
+        },
+    ),
+}
+
+
+def engines_for(kind: str, rule: str, n: int = 5) -> list[Engine]:
+    path, base = KINDS[kind]
+    out = []
+    for r in range(n):
+        scenario = sim.load_scenario(path, {**base, **VARIATIONS[r % len(VARIATIONS)]})
+        out.append(Engine(scenario, rule, seed=100 + r))
+    return out
+
+
+def assert_same_run(alone: Engine, batched: Engine) -> None:
+    assert batched.outcomes() == alone.outcomes()
+    a, b = alone.recorder.data, batched.recorder.data
+    for c in a:
+        np.testing.assert_array_equal(b[c], a[c], err_msg=c)
+    sa, sb = alone.state, batched.state
+    for name in ("source", "sol", "quality", "fit", "step", "best_quality", "first_dev_step"):
+        np.testing.assert_array_equal(getattr(sb, name), getattr(sa, name), err_msg=name)
+    pd.testing.assert_frame_equal(batched.timeseries(), alone.timeseries())
+    pd.testing.assert_frame_equal(batched.agents(), alone.agents())
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("rule", sim.RULES)
+def test_batch_equals_runs_alone(kind: str, rule: str) -> None:
+    alone = [e.run() for e in engines_for(kind, rule)]
+    batched = engines_for(kind, rule)
+    assert {batch_key(e)[-1] for e in batched} == {kind}
+    Batch(batched).run()
+    for a, b in zip(alone, batched, strict=True):
+        assert_same_run(a, b)
+    # the variations reach the rare paths (else this test would not cover them)
+    if rule != "grassroots":
+        assert sum(e.outcomes()["outages"] for e in alone) > 0
+
+
+def test_shipped_scenarios_batched_equal_alone() -> None:
+    for name in ("zhejiang", "guangdong"):
+        s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        for rule in sim.RULES:
+            alone = [Engine(s, rule, seed).run() for seed in range(3)]
+            batched = Batch([Engine(s, rule, seed) for seed in range(3)]).run()
+            for a, b in zip(alone, batched, strict=True):
+                assert b.outcomes() == a.outcomes()
+
+
+def test_run_batched_groups_mixed_engines_and_keeps_order() -> None:
+    s = sim.load_scenario(TEACHING)
+    small = sim.load_scenario(TEACHING, {"population.n_agents": 40})
+
+    def fresh() -> list[Engine]:
+        return [
+            Engine(sc, rule, seed)
+            for seed in range(3)
+            for sc in (s, small)
+            for rule in ("grassroots", "hybrid")
+        ]
+
+    alone = [e.run() for e in fresh()]
+    batched = run_batched(fresh(), size=2)  # four keys, batches of at most two, one alone
+    for a, b in zip(alone, batched, strict=True):
+        assert b.rule == a.rule and b.seed == a.seed
+        assert b.outcomes() == a.outcomes()
+
+
+def test_batch_refuses_mixed_or_used_engines() -> None:
+    s = sim.load_scenario(TEACHING)
+    with pytest.raises(ValueError, match="one rule"):
+        Batch([Engine(s, "grassroots", 1), Engine(s, "contractor", 1)])
+    used = Engine(s, "grassroots", 1)
+    used.step()
+    with pytest.raises(ValueError):
+        Batch([used, Engine(s, "grassroots", 2)])
+
+
+def test_sweep_batched_and_unbatched_write_the_same_runs(tmp_path: Path) -> None:
+    exp = load_experiment(ROOT / "experiments" / "quick.toml")
+    exp.spec.design.n = 8
+    a = sweep(exp, tmp_path / "batched", workers=1, batch=True)
+    b = sweep(exp, tmp_path / "alone", workers=1, batch=False)
+    assert a.n_runs == b.n_runs == 8 * (4 + 2) * 2 * 2  # Sobol' N (d + 2), replicates, rules
+    pd.testing.assert_frame_equal(read_runs(tmp_path / "batched"), read_runs(tmp_path / "alone"))
