@@ -151,6 +151,7 @@ class Batch:
         ) if self._province else None  # fmt: skip
         self._counts = np.zeros((self.b, self.n, self.k))
         self._base = self._dev_dt.copy()
+        self._x: np.ndarray | None = None  # base + promotion (see _promoted)
         self._base_pairs = np.full(self.b, -1, np.int64)
 
     def _network(self) -> None:
@@ -224,8 +225,10 @@ class Batch:
 
     def _recognise(self, t: int) -> None:
         first = self.first_sol_step
-        self.recognised[:] = (first >= 0) & (first <= (t - 1 - self._lag)[:, None])
-        self.n_recognised[:] = self.recognised.sum(axis=1)
+        now = (first >= 0) & (first <= (t - 1 - self._lag)[:, None])
+        self._fresh = now & ~self.recognised  # newly recognised (run, service)
+        self.recognised[:] = now
+        self.n_recognised[:] = now.sum(axis=1)
 
     def _exponentials(self, t: int) -> int:
         """Make sure step t's draws are in ``self._exp[:, j]``; return j."""
@@ -236,22 +239,23 @@ class Batch:
             self._exp_from, self._exp_to = t, t + steps - 1
         return t - self._exp_from
 
-    def _neighbour_counts(self) -> None:
-        """Neighbour counts and the base hazard, as each run computes them.
+    def _neighbour_counts(self) -> np.ndarray | None:
+        """Neighbour counts and the base hazard, as each run computes them; return the flat
+        indices of the base entries that changed (None: all may have).
 
         With a network, counts are updated from the local pairs served since the last
         update: each adds 1 at every neighbour of its government (integer sums, so exactly
         the full product), and only the base hazard entries that changed are recomputed."""
         local_pairs = self.groups["local_group"].pairs
         if np.array_equal(self._base_pairs, local_pairs):
-            return
+            return np.zeros(0, np.int64)
         self._base_pairs = local_pairs.copy()
         if self._kind == "complete" or not self._new:
             if self._kind == "complete":
                 self._counts = self.local.sum(axis=1, keepdims=True) - self.local
             self._base = self._counts * self._peer_dt
             self._base += self._dev_dt
-            return
+            return None
         gov = np.concatenate([g for g, _ in self._new])  # run * N + government
         svc = np.concatenate([k for _, k in self._new])
         self._new.clear()
@@ -268,6 +272,26 @@ class Batch:
             counts[touched] * self._peer_dt.ravel()[touched // self.k]
             + self._dev_dt.ravel()[touched]
         )
+        return touched
+
+    def _promoted(self, touched: np.ndarray | None) -> np.ndarray:
+        """The hazard with promotion, ``base + promo_dt * recognised`` as each run computes
+        it, kept up to date where the base or the recognition changed."""
+        rec = self.recognised
+        if touched is None or self._x is None:
+            self._x = self._base + self._promo_dt * rec[:, None, :]
+            return self._x
+        x = self._x.ravel()
+        if len(touched):
+            cell = (touched // self._nk) * self.k + touched % self.k  # run * K + service
+            x[touched] = (
+                self._base.ravel()[touched]
+                + self._promo_dt.ravel()[touched // self.k] * rec.ravel()[cell]
+            )
+        fb, fk = self._fresh.nonzero()
+        if len(fb):
+            self._x[fb, :, fk] = self._base[fb, :, fk] + self._promo_dt[fb, :, 0] * True
+        return self._x
 
     def _best_neighbour(self, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """As :meth:`sim.network.Network.best_neighbour`, per run (ties: lowest index)."""
@@ -279,10 +303,8 @@ class Batch:
 
     def _local_step(self, t: int) -> None:
         """:meth:`sim.rules.local.LocalDiffusion.step` for every run at once."""
-        self._neighbour_counts()
-        x = self._base
-        if self._promotion:
-            x = x + self._promo_dt * self.recognised[:, None, :]
+        touched = self._neighbour_counts()
+        x = self._promoted(touched) if self._promotion else self._base
         j = self._exponentials(t)
         idx = ((x > self._exp[:, j]) & self.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
