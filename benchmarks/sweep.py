@@ -8,6 +8,10 @@ set size (PSS, from /proc/PID/smaps_rollup) of the process and all its descendan
     python benchmarks/sweep.py                                  # the full Sobol experiment
     python benchmarks/sweep.py --n 256 --timeseries             # smaller, with time series
     python benchmarks/sweep.py --n 256 --n 1024                 # memory flat in the run count?
+    python benchmarks/sweep.py --n 128 --batch both             # batched vs unbatched
+
+``--batch both`` runs every size unbatched (``--no-batch``) and then batched (the default of
+``sim sweep``) and reports the throughput ratio measured in this run.
 
 Writes benchmarks/sweep-results.md (append-free: rewritten each time) and prints it.
 """
@@ -96,13 +100,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeseries", action="store_true", help="save the time series too")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "sweep-results.md"))
+    ap.add_argument(
+        "--batch", choices=("yes", "no", "both"), default="yes", help="batched sweeps or not"
+    )
     args = ap.parse_args()
+    modes = {"yes": [True], "no": [False], "both": [False, True]}[args.batch]
     sim = [sys.executable, "-m", "sim"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in args.n or [None]:
+        for n, batch in ((n, b) for n in args.n or [None] for b in modes):
             exp = experiment_copy(Path(args.experiment), n, args.timeseries, Path(tmp))
-            out = Path(tmp) / f"out-{n}"
+            out = Path(tmp) / f"out-{n}-{batch}"
             sweep_cmd = [
                 *sim,
                 "sweep",
@@ -112,6 +120,7 @@ def main() -> None:
                 "--workers",
                 str(args.workers),
                 "--no-analyze",
+                "--batch" if batch else "--no-batch",
             ]
             secs, peak, code = measure(sweep_cmd)
             if code:
@@ -126,6 +135,7 @@ def main() -> None:
                 (
                     Path(args.experiment).stem,
                     manifest["n"],
+                    batch,
                     runs,
                     args.timeseries,
                     secs,
@@ -145,15 +155,21 @@ def main() -> None:
         "set size (PSS) of the whole process tree (main process + workers), sampled every "
         "0.2 s.",
         "",
-        "| experiment | n | runs | time series | run phase s | runs/s | run peak PSS MiB "
-        "| analysis s | analysis peak PSS MiB | on disk MiB |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| experiment | n | batched | runs | time series | run phase s | runs/s "
+        "| run peak PSS MiB | analysis s | analysis peak PSS MiB | on disk MiB |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r[0]} | {r[1]} | {r[2]:,} | {'yes' if r[3] else 'no'} | {r[4]:.0f} "
-            f"| {r[5]:.0f} | {r[6]:.0f} | {r[7]:.1f} | {r[8]:.0f} | {r[9]:.1f} |"
+            f"| {r[0]} | {r[1]} | {'yes' if r[2] else 'no'} | {r[3]:,} "
+            f"| {'yes' if r[4] else 'no'} | {r[5]:.1f} "
+            f"| {r[6]:.0f} | {r[7]:.0f} | {r[8]:.1f} | {r[9]:.0f} | {r[10]:.1f} |"
         )
+    by = {(r[1], r[2]): r[6] for r in rows}
+    ratios = [(n, by[n, True] / by[n, False]) for n, b in by if b and (n, False) in by]
+    if ratios:
+        lines += ["", "Throughput of batched over unbatched sweeps, measured in this run:"]
+        lines += [f"- n = {n}: {ratio:.2f}x" for n, ratio in ratios]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

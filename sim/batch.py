@@ -265,9 +265,9 @@ class Batch:
         offsets = lens.cumsum() - lens
         nbr = indices[np.arange(lens.sum()) - (offsets - starts).repeat(lens)]
         target = nbr * self.k + svc.repeat(lens)
-        touched, add = np.unique(target, return_counts=True)
         counts, base = self._counts.ravel(), self._base.ravel()
-        counts[touched] += add
+        np.add.at(counts, target, 1.0)
+        touched = target  # may repeat: the updates below are idempotent
         base[touched] = (
             counts[touched] * self._peer_dt.ravel()[touched // self.k]
             + self._dev_dt.ravel()[touched]
