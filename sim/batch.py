@@ -383,11 +383,11 @@ class Batch:
         head[0] = True
         head[1:] = (gb[1:] != gb[:-1]) | (gs[1:] != gs[:-1])
         hb, svc, best = gb[head], gs[head], order[head]
-        new = self.first_dev_step[hb, svc] < 0
-        self.developments += counts
-        self.duplicates += counts - np.bincount(hb[new], minlength=self.b)
-        self.first_dev_step[hb[new], svc[new]] = t
         first = self.first_sol_step[hb, svc] < 0
+        self.developments += counts
+        self.duplicates += counts - np.bincount(hb[first], minlength=self.b)
+        new = self.first_dev_step[hb, svc] < 0
+        self.first_dev_step[hb[new], svc[new]] = t
         self.first_sol_step[hb[first], svc[first]] = t
         self.n_solution_services += np.bincount(hb[first], minlength=self.b)
         better = quality[best] > self.best_quality[hb, svc]

@@ -15,7 +15,8 @@ Step t of the country:
    * *cross-province learning*: each province's local diffusion gets, per service k, the
      share of the *other* provinces' governments served by a local solution and the best
      quality among them; its pairs copy that solution at hazard
-     ``cross_learning x peer_learning x c_eff_i x share_k`` (:mod:`sim.rules.local`);
+     ``cross_learning x peer_learning x c_eff_i x share_k``, times ``1 - crowding_out`` in a
+     contractor province (:mod:`sim.rules.local`);
    * *the national catalogue*: a service recognised in a province (grassroots, hybrid)
      enters the catalogue of every other province that keeps one ``sharing_lag`` years
      later, with the best solution of the provinces that shared it by then; a province

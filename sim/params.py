@@ -112,7 +112,12 @@ class PopulationParams(Section):
         le=1e6,
     )
     capacity_elasticity: float = P(
-        1.0, "-", "CSV only: c = (GDP per capita / highest in province) ^ elasticity.", gt=0, le=5
+        1.0,
+        "-",
+        "CSV and national scenarios: c = (GDP per capita / the highest) ^ elasticity; the "
+        "highest is the province's richest prefecture, or nationally the richest province.",
+        gt=0,
+        le=5,
     )
     capacity_floor: float = P(
         0.05, "-", "Lowest capacity any government can have (keeps c_i in (0, 1]).", gt=0, le=1
@@ -328,7 +333,8 @@ class NationalParams(Section):
         "x peer_learning",
         "Reuse across provinces relative to within: a pair's cross-province hazard is "
         "cross_learning x peer_learning x c_eff x the share of other provinces' governments "
-        "using a local solution for the service.",
+        "using a local solution for the service (x (1 - crowding_out) under the contractor "
+        "rule, like within-province peer learning).",
         ge=0,
         le=1,
     )

@@ -127,10 +127,10 @@ class State:
     ) -> np.ndarray:
         """Register new solutions (developments); return their ids.
 
-        A development is a duplicate when a solution for its service already existed, or
-        when another development of the same service came earlier in the same call. So a
-        group of g developments of one service counts g duplicates if the service had a
-        solution before, else g - 1.
+        A development is a duplicate when a solution for its service already existed in the
+        province (developed, or imported in a national scenario), or when another development
+        of the same service came earlier in the same call. So a group of g developments of
+        one service counts g duplicates if the service had a solution before, else g - 1.
         """
         return self._register(services, quality, origin, t, developed=True)
 
@@ -152,6 +152,8 @@ class State:
         ids = np.arange(self.n_solutions, self.n_solutions + m)
         if m == 0:
             return ids
+        if self.n_solutions + m > len(self.sol_service):  # imports can outgrow the estimate
+            self._grow(self.n_solutions + m)
         self.sol_service[ids] = services
         self.sol_quality[ids] = quality
         self.sol_origin[ids] = origin
@@ -164,18 +166,27 @@ class State:
         head[0] = True
         np.not_equal(grouped[1:], grouped[:-1], out=head[1:])
         svc, best = grouped[head], order[head]
-        if developed:
-            new = self.first_dev_step[svc] < 0
-            self.developments += m
-            self.duplicates += m - int(np.count_nonzero(new))
-            self.first_dev_step[svc[new]] = t
         first = self.first_sol_step[svc] < 0
+        if developed:
+            self.developments += m
+            self.duplicates += m - int(np.count_nonzero(first))
+            new = self.first_dev_step[svc] < 0
+            self.first_dev_step[svc[new]] = t
         self.first_sol_step[svc[first]] = t
         self.n_solution_services += int(np.count_nonzero(first))
         better = quality[best] > self.best_quality[svc]
         self.best_quality[svc[better]] = quality[best[better]]
         self.best_sol[svc[better]] = ids[best[better]]
         return ids
+
+    def _grow(self, needed: int) -> None:
+        """Enlarge the solution table (at least doubling) to hold ``needed`` solutions."""
+        size = max(needed, 2 * len(self.sol_service))
+        for name in ("sol_service", "sol_quality", "sol_origin", "sol_step"):
+            old = getattr(self, name)
+            new = np.zeros(size, old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
 
     def serve(
         self,

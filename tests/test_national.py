@@ -235,3 +235,31 @@ def test_cli_run_and_compare_on_a_country(country: Path, tmp_path: Path) -> None
     assert sorted(runs["rule"].unique()) == ["contractor", "grassroots", "hybrid", "mixed"]
     result = runner.invoke(app, ["animate", str(country), "--out", str(tmp_path / "a.gif")])
     assert result.exit_code == 2 and "shows one province" in result.output
+
+
+def test_a_tiny_province_can_import_more_solutions_than_it_has_pairs(tmp_path: Path) -> None:
+    """A province imports again whenever the national entry improves: a province of two
+    governments among big ones imports a service's solution more often than its table was
+    first sized for (it grows), and a local development after an import is a duplicate."""
+    (tmp_path / "provinces.csv").write_text(
+        "name,prefectures,local_governments,population_2020,gdp_per_capita_yuan\n"
+        + "".join(f"Big{i},2,200,20000000,120000\n" for i in range(3))
+        + "Tiny,1,2,1000000,20000\n"
+    )
+    (tmp_path / "c.toml").write_text(
+        'rule = "grassroots"\n[national]\nsource = "provinces.csv"\ncross_learning = 0.0\n'
+        "sharing_lag = 0.0\n[services]\ncount = 1\nquality_sd = 0.3\nquality_mean = 0.3\n"
+        "[support]\nrecognition_lag = 0.0\ncatalog_visibility = 0.0\npromotion_rate = 0.0\n"
+        "[collaboration]\ninnovation_rate = 0.02\npeer_learning = 0.0\n"
+    )
+    national = NationalEngine(sim.load_scenario(tmp_path / "c.toml"), seed=3).run()
+    tiny = national.engines[3].state
+    imports = national.provinces().set_index("province")["imported_solutions"]["Tiny"]
+    assert imports > tiny.n * tiny.k + 2 * tiny.k + 1 - tiny.developments
+    assert tiny.n_solutions == imports + tiny.developments
+    # every development of a service that had a solution (here: imported) is a duplicate
+    for e in national.engines:
+        st = e.state
+        own = st.sol_origin[: st.n_solutions] >= 0
+        first_is_import = st.sol_origin[0] == -2 if st.n_solutions else False
+        assert st.duplicates == own.sum() - (0 if first_is_import or not own.any() else 1)

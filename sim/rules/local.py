@@ -13,7 +13,8 @@ to the three rates (competing risks):
 
 In a national scenario (:mod:`sim.national`) a fourth rate couples the provinces:
 
-* ``lam_cross = cross_learning * peer_learning * c_eff_i * foreign_share_k``: copy the best
+* ``lam_cross = cross_learning * peer_learning * c_eff_i * foreign_share_k`` (times
+  ``1 - crowding_out`` under the contractor rule, like the peer rate): copy the best
   solution for k that governments of *other* provinces use (imported as a copy, a reuse);
   ``foreign_share_k`` is the share of other provinces' governments served locally for k.
 
