@@ -55,6 +55,16 @@ SCALING_N = (100, 300, 1000, 3000)
 WARMUP_SEED = 0
 NATIONAL_FILE = ROOT / "scenarios" / "china.toml"
 NATIONAL_RULES = ("mixed", "grassroots", "contractor", "hybrid")
+BATCH_SIZE = 32  # runs stepped together in the batched timings
+BATCH_HEADER = (
+    "case",
+    "single ms/run",
+    "batched ms/run",
+    "single / batched",
+    "same, CPU time",
+    "Mesa / batched",
+)
+BATCH_REPS = 5  # batches (of BATCH_SIZE seeds each) per timed cell at most
 NATIONAL_REPS = 10  # seeds per rule at most (a national run is 31 province runs)
 NATIONAL_AIM_MS = 500.0
 
@@ -394,6 +404,61 @@ def scaling_section(reps: int, sizes: Sequence[int], out_dir: Path) -> tuple[str
     return table(header, rows), plot
 
 
+def batch_section(reps: int) -> str:
+    """Time per run, single runs against batches of BATCH_SIZE (and Mesa, for the Bass run).
+
+    Repetition r runs seeds r * B .. r * B + B - 1 one after the other, and the same seeds as
+    one batch (``sim.batch.Batch``, construction included); Mesa runs one model per
+    repetition. Each time is divided by the runs it covers."""
+    from sim.batch import Batch
+    from sim.engine import Engine
+
+    b = BATCH_SIZE
+    cases = [(f"zhejiang, {rule}", sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml"), rule)
+             for rule in sim.RULES]  # fmt: skip
+    cases.append(("Bass small world, N = 1,000, one service", bass_scenario(), "grassroots"))
+    rows = []
+    for label, s, rule in cases:
+        def single(r: int, s: sim.Scenario = s, rule: str = rule) -> None:
+            for seed in range(r * b, r * b + b):
+                Engine(s, rule, seed).run().outcomes()
+
+        def batched(r: int, s: sim.Scenario = s, rule: str = rule) -> None:
+            engines = [Engine(s, rule, seed) for seed in range(r * b, r * b + b)]
+            for e in Batch(engines).run():
+                e.outcomes()
+
+        fns: dict[str, Timed] = {"single": single, "batched": batched}
+        per = {"single": b, "batched": b}
+        if label.startswith("Bass"):
+            fns["mesa"] = mesa_curve(s)
+            per["mesa"] = 1
+        times, cpu, _ = measure(fns, reps)
+        med = {k: summary([t / per[k] for t in v])[0] for k, v in times.items()}
+        med_cpu = {k: summary([t / per[k] for t in v])[0] for k, v in cpu.items()}
+        rows.append(
+            (
+                label,
+                f"{med['single']:.2f}",
+                f"{med['batched']:.2f}",
+                f"{med['single'] / med['batched']:.1f}x",
+                f"{med_cpu['single'] / med_cpu['batched']:.1f}x",
+                f"{med['mesa'] / med['batched']:.1f}x" if "mesa" in med else "-",
+            )
+        )
+    return (
+        f"Median time per run over {reps} repetitions of {b} seeds (whole runs: construction, "
+        "steps, scalar outcomes). A batch steps the runs together as one array computation "
+        "(`sim/batch.py`) and gives bit-identical results (tested). Ratios are of medians "
+        "measured in this run (wall clock, and CPU time of this process); Mesa runs the "
+        "reference model of the Bass section.\n\n"
+        + table(
+            BATCH_HEADER,
+            rows,
+        )
+    )
+
+
 def national_section(reps: int) -> str:
     """The national scenario: one whole run (every province engine built, stepped in lockstep,
     coupled, national outcomes) per rule and seed, the rules interleaved seed by seed."""
@@ -573,6 +638,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"The Bass small-world run above at N = {', '.join(map(str, sizes))}; median and "
         f"IQR over {reps} seeds.\n\n{scaling}\n\n![time per run against N]({plot.name})",
     )
+
+    print("timing batched runs ...", file=sys.stderr)
+    emit(f"Batched runs ({BATCH_SIZE} at a time)", batch_section(min(reps, BATCH_REPS)))
 
     print("timing the national scenario ...", file=sys.stderr)
     emit("National scenario: provinces in lockstep", national_section(min(reps, NATIONAL_REPS)))
