@@ -16,7 +16,9 @@ populous government of each prefecture.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +47,21 @@ class PrefectureTable:
 
     @property
     def gdp_per_capita(self) -> np.ndarray:
-        return (self.frame["gdp_100m_yuan"].to_numpy(float) * 1e8) / self.frame[
-            "population"
-        ].to_numpy(float)
+        return self.columns["gdp_per_capita"]
+
+    @cached_property
+    def columns(self) -> dict[str, Any]:
+        """The columns a run needs, as arrays, converted once (runs are built per seed)."""
+        f = self.frame
+        population = f["population"].to_numpy(float)
+        return {
+            "units": f["local_governments"].to_numpy(int),
+            "population": population,
+            "gdp_per_capita": (f["gdp_100m_yuan"].to_numpy(float) * 1e8) / population,
+            "names": tuple(f["name"].astype(str)),
+            "lat": f["lat"].to_numpy(float),
+            "lon": f["lon"].to_numpy(float),
+        }
 
 
 @dataclass(frozen=True)
@@ -153,12 +167,12 @@ def _synthetic(p: PopulationParams, rng: np.random.Generator) -> Population:
 def _from_table(
     p: PopulationParams, table: PrefectureTable, rng: np.random.Generator
 ) -> Population:
-    f = table.frame
-    units = f["local_governments"].to_numpy(int)
-    region = np.repeat(np.arange(len(f)), units)
+    cols = table.columns
+    units = cols["units"]
+    region = np.repeat(np.arange(len(units)), units)
     population = np.empty(len(region))
     start = 0
-    for u, pop in zip(units, f["population"].to_numpy(float), strict=True):
+    for u, pop in zip(units.tolist(), cols["population"].tolist(), strict=True):
         # Setup only (one Dirichlet per prefecture); never inside the step loop.
         shares = rng.dirichlet(np.full(u, p.split_concentration)) if u > 1 else np.ones(1)
         population[start : start + u] = pop * shares
@@ -171,12 +185,12 @@ def _from_table(
     capacity = np.clip(base[region] * noise, p.capacity_floor, 1.0)
     return Population(
         region=region,
-        region_names=tuple(f["name"].astype(str)),
+        region_names=cols["names"],
         population=population,
         capacity=capacity,
         is_seat=_seats(region, population),
-        lat=f["lat"].to_numpy(float)[region],
-        lon=f["lon"].to_numpy(float)[region],
+        lat=cols["lat"][region],
+        lon=cols["lon"][region],
     )
 
 
