@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from .engine import Engine
 from .network import Network
 from .rules import Contractor, LocalDiffusion, Province
-from .state import CATALOGUE, CONTRACTOR, OWN, PEER, Source
+from .state import CATALOGUE, CONTRACTOR, FOREIGN, OWN, PEER, Source
 
 EXP_CHUNK = 8
 """Steps of exponential draws made at once per run (same numbers as drawing every step)."""
@@ -54,10 +54,34 @@ DEPLOY_WINDOW = 64
 
 
 def batch_key(engine: Engine) -> tuple:
-    """Engines with equal keys can share a batch."""
+    """Engines with equal keys make a batch without padding (what sweeps group by)."""
+    return (*shape_key(engine)[:1], engine.world.n, *shape_key(engine)[1:])
+
+
+def shape_key(engine: Engine) -> tuple:
+    """Engines with equal keys can share a batch: rule, services, steps, kind of network.
+    Their numbers of governments may differ (smaller runs are padded with governments that
+    are always served and never counted; the national scenario batches its provinces)."""
     net = engine.world.network
     kind = "complete" if net.complete else ("dense" if net._dense is not None else "sparse")
-    return (engine.rule, engine.world.n, engine.world.k, engine.n_steps, kind)
+    return (engine.rule, engine.world.k, engine.n_steps, kind)
+
+
+def _padded(adj: sp.csr_array, n: int) -> sp.csr_array:
+    """The adjacency with isolated padding governments up to ``n``."""
+    if adj.shape[0] == n:
+        return adj
+    indptr = np.concatenate([adj.indptr, np.full(n - adj.shape[0], adj.indptr[-1])])
+    return sp.csr_array((adj.data, adj.indices, indptr), shape=(n, n))
+
+
+def _pad(arrays: Sequence[np.ndarray], fill: float, length: int | None = None) -> np.ndarray:
+    """Stack arrays whose first axes differ, padding each to ``length`` with ``fill``."""
+    length = max(len(a) for a in arrays) if length is None else length
+    out = np.full((len(arrays), length, *arrays[0].shape[1:]), fill, arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
 
 
 class _Group:
@@ -76,12 +100,14 @@ class Batch:
     def __init__(self, engines: Sequence[Engine]) -> None:
         if not engines:
             raise ValueError("a batch needs at least one engine")
-        key = batch_key(engines[0])
-        if any(batch_key(e) != key for e in engines) or any(e.t != 0 for e in engines):
-            raise ValueError("a batch takes fresh engines of one rule, size and network kind")
+        key = shape_key(engines[0])
+        if any(shape_key(e) != key for e in engines) or any(e.t != 0 for e in engines):
+            raise ValueError("a batch takes fresh engines of one rule, shape and network kind")
         self.engines = list(engines)
-        self.rule, self.n, self.k, self.n_steps, self._kind = key
+        self.rule, self.k, self.n_steps, self._kind = key
         self.b = len(engines)
+        self._sizes = np.array([e.world.n for e in engines])
+        self.n = int(self._sizes.max())  # smaller runs are padded to n governments
         comps = [e.components for e in engines]
         self._province = isinstance(comps[0][0], Province)
         self._locals: list[LocalDiffusion] = [
@@ -102,9 +128,18 @@ class Batch:
     def _state_arrays(self) -> None:
         sts = [e.state for e in self.engines]
         self._states = sts
-        for name in ("pair_weight", "source", "sol", "quality", "fit", "step", "unserved",
-                     "local", "local_quality", "sol_service", "sol_quality", "sol_origin",
-                     "sol_step", "best_sol", "best_quality", "first_dev_step", "first_sol_step",
+        # per government: padded rows are served, unused and never counted
+        for name, fill in (("pair_weight", 0.0), ("source", 0), ("sol", -1), ("quality", 0.0),
+                           ("fit", 0.0), ("step", -1), ("unserved", False), ("local", 0.0),
+                           ("local_quality", -np.inf)):  # fmt: skip
+            big = _pad([getattr(st, name) for st in sts], fill, self.n)
+            setattr(self, name, big)
+            for i, st in enumerate(sts):
+                setattr(st, name, big[i, : self._sizes[i]])
+        for name in ("sol_service", "sol_quality", "sol_origin", "sol_step"):
+            setattr(self, name, _pad([getattr(st, name) for st in sts], 0))
+        self._view_solutions()
+        for name in ("best_sol", "best_quality", "first_dev_step", "first_sol_step",
                      "recognised", "by_source"):  # fmt: skip
             big = np.stack([getattr(st, name) for st in sts])
             setattr(self, name, big)
@@ -120,17 +155,32 @@ class Batch:
             for i, st in enumerate(sts):
                 src = getattr(st, which)
                 g.pairs[i], g.weight[i], g.quality[i] = src.pairs, src.weight, src.quality
-                g.per_gov[i] = src.per_gov
-                src.per_gov = g.per_gov[i]
+                g.per_gov[i, : self._sizes[i]] = src.per_gov
+                src.per_gov = g.per_gov[i, : self._sizes[i]]
             self.groups[which] = g
         self._nk = self.n * self.k
+        self._total = self._sizes * self.k  # pairs per run
+
+    def _view_solutions(self, capacity: int | None = None) -> None:
+        """Make the engines' solution tables views of the batch's, first growing those to
+        ``capacity`` solutions per run if given (imports can outgrow the first estimate)."""
+        for name in ("sol_service", "sol_quality", "sol_origin", "sol_step"):
+            big = getattr(self, name)
+            if capacity is not None and capacity > big.shape[1]:
+                grown = np.zeros((self.b, capacity), big.dtype)
+                grown[:, : big.shape[1]] = big
+                big = grown
+                setattr(self, name, big)
+            for i, st in enumerate(self._states):
+                setattr(st, name, big[i])
 
     def _local_arrays(self) -> None:
         loc = self._locals
-        self._dev_dt = np.stack([c._dev_dt for c in loc])  # B x N x K
-        self._peer_dt = np.stack([c._peer_dt for c in loc])  # B x N x 1
-        self._promo_dt = np.stack([c._promo_dt for c in loc])  # B x N x 1
-        self._quality_mean = np.stack([c._quality_mean for c in loc])  # B x N
+        n = self.n
+        self._dev_dt = _pad([c._dev_dt for c in loc], 0.0, n)  # B x N x K
+        self._peer_dt = _pad([c._peer_dt for c in loc], 0.0, n)  # B x N x 1
+        self._promo_dt = _pad([c._promo_dt for c in loc], 0.0, n)  # B x N x 1
+        self._quality_mean = _pad([c._quality_mean for c in loc], 0.0, n)  # B x N
         self._quality_sd = np.array([c._quality_sd for c in loc])
         self._visibility = np.array([c._visibility for c in loc])
         self._dev_cost = np.array([c._dev_cost for c in loc])
@@ -138,8 +188,15 @@ class Batch:
         self._reuse_cost = np.array([c._reuse_cost for c in loc])
         self._promotion = loc[0].promotion
         self._vis_on = loc[0].visibility
+        # national scenarios: the cross-province channel (sim.national sets the shares)
+        self._cross_dt = None
         if any(c._cross_dt is not None for c in loc):
-            raise ValueError("national scenarios are not batched")
+            zero = np.zeros((0, 1))
+            cross = [c._cross_dt if c._cross_dt is not None else zero for c in loc]
+            self._cross_dt = _pad(cross, 0.0, n)  # B x N x 1
+        self.foreign_share = np.zeros((self.b, self.k))
+        self.foreign_quality = np.full((self.b, self.k), -np.inf)
+        self.cross_reuses = np.array([c.cross_reuses for c in loc], np.int64)
         self._local_streams = [e.ctx.streams["local"] for e in self.engines]
         self._choices = [e.ctx.streams["choices"] for e in self.engines]
         self._exp = np.empty((self.b, EXP_CHUNK, self.n, self.k))
@@ -159,7 +216,7 @@ class Batch:
         if self._kind == "complete":
             return
         nets = [e.world.network for e in self.engines]
-        adj = sp.block_diag([net.adjacency for net in nets], format="csr")
+        adj = sp.block_diag([_padded(net.adjacency, self.n) for net in nets], format="csr")
         adj.sort_indices()  # ties go to the lowest index (Network.best_neighbour)
         self._adj = adj
         self._big_net = Network(self.b * self.n, False, adj)
@@ -174,7 +231,10 @@ class Batch:
         for i, c in enumerate(cons):
             c.module_sol, c.order = self.module_sol[i], self.order[i]
         self._ready = np.stack([c.ready_step for c in cons])
-        self._rollout = np.stack([c.rollout for c in cons])
+        # padding governments come last in every rollout (they are served: skipped)
+        self._rollout = np.stack(
+            [np.concatenate([c.rollout, np.arange(len(c.rollout), n)]) for c in cons]
+        )
         self.built = np.zeros(b, np.int64)
         self._ptr = np.zeros(b, np.int64)  # deployment order: every pair before it is served
         # the deployment order: module slot m, rollout position r -> flat pair (i * K + k)
@@ -201,27 +261,34 @@ class Batch:
     def _recorder_arrays(self) -> None:
         recs = [e.recorder for e in self.engines]
         self._data = {c: np.stack([r._data[c] for r in recs]) for c in recs[0]._data}
-        self._per_gov = np.stack([r._per_gov for r in recs])
+        self._per_gov = np.zeros((self.b, self.n_steps + 1, self.n), np.int64)
         for i, r in enumerate(recs):
+            self._per_gov[i, :, : self._sizes[i]] = r._per_gov
             r._data = {c: v[i] for c, v in self._data.items()}
-            r._per_gov = self._per_gov[i]
+            r._per_gov = self._per_gov[i, :, : self._sizes[i]]
 
     # ---- stepping --------------------------------------------------------------------------
     def run(self) -> list[Engine]:
         """Run every engine to the end; return them (now as if each had run alone)."""
-        for t in range(1, self.n_steps + 1):
-            self.t = t
-            if self._province:
-                self._recognise(t)
-            self._local_step(t)
-            if self._contractors:
-                self._contractor_step(t)
-            self._record(t)
-            if self._contractors:
-                np.subtract(self._outage_left, 1, out=self._outage_left,
-                            where=self._outage_left > 0)  # fmt: skip
-        self._write_back()
-        return self.engines
+        while self.t < self.n_steps:
+            self.advance()
+        return self.sync()
+
+    def advance(self) -> None:
+        """Advance every run by one step (:meth:`sim.engine.Engine.step`; ``self.step`` is
+        the batch's per-pair array of the step each pair was served)."""
+        t = self.t = self.t + 1
+        if self._province:
+            self._recognise(t)
+        self._local_step(t)
+        if self._contractors:
+            self._contractor_step(t)
+        self._record(t)
+        if self._contractors:
+            np.subtract(self._outage_left, 1, out=self._outage_left,
+                        where=self._outage_left > 0)  # fmt: skip
+        for e in self.engines:
+            e.t = e.recorder._recorded = t
 
     def _recognise(self, t: int) -> None:
         first = self.first_sol_step
@@ -235,7 +302,11 @@ class Batch:
         if t > self._exp_to:
             steps = min(EXP_CHUNK, self.n_steps - t + 1)
             for i, rng in enumerate(self._local_streams):
-                rng.standard_exponential(out=self._exp[i, :steps])
+                n = self._sizes[i]
+                if n == self.n:
+                    rng.standard_exponential(out=self._exp[i, :steps])
+                else:  # padded run: its own N x K draws per step, as alone
+                    self._exp[i, :steps, :n] = rng.standard_exponential((steps, n, self.k))
             self._exp_from, self._exp_to = t, t + steps - 1
         return t - self._exp_from
 
@@ -305,6 +376,9 @@ class Batch:
         """:meth:`sim.rules.local.LocalDiffusion.step` for every run at once."""
         touched = self._neighbour_counts()
         x = self._promoted(touched) if self._promotion else self._base
+        cross = self._cross_dt is not None
+        if cross:
+            x = x + self._cross_dt * self.foreign_share[:, None, :]
         j = self._exponentials(t)
         idx = ((x > self._exp[:, j]) & self.unserved).ravel().nonzero()[0]
         if len(idx) == 0:
@@ -318,20 +392,30 @@ class Batch:
             promo_dt = self._promo_dt[b, rows, 0] * self.recognised[b, cols]
             is_promo = (v >= lam_dt - promo_dt) & (promo_dt > 0)
         else:
+            promo_dt = 0.0
             is_promo = np.zeros(len(idx), bool)
+        is_cross = None
+        is_promo_or_cross = is_promo
+        if cross:
+            cross_dt = self._cross_dt[b, rows, 0] * self.foreign_share[b, cols]
+            is_cross = (v >= lam_dt - promo_dt - cross_dt) & ~is_promo & (cross_dt > 0)
+            is_promo_or_cross = is_promo | is_cross
         is_peer = (
             (v >= dev_dt)
-            & ~is_promo
+            & ~is_promo_or_cross
             & (self._counts.ravel()[idx] > 0)
             & (self._peer_dt[b, rows, 0] > 0)
         )
-        is_dev = ~(is_peer | is_promo)
+        is_dev = ~(is_peer | is_promo_or_cross)
         best = self.best_sol[b, cols]
         sol = best.copy()
         if np.count_nonzero(is_peer):
             pb, pr, pc = b[is_peer], rows[is_peer], cols[is_peer]
             j = self._best_neighbour(pb, pr, pc)
             sol[is_peer] = self.sol[pb, j, pc]
+        if is_cross is not None and np.count_nonzero(is_cross):
+            sol[is_cross] = self._import(b[is_cross], cols[is_cross], t)
+            is_peer |= is_cross  # a copy from a peer, in another province
         if self._vis_on:
             found = is_dev & (best >= 0)
             if np.count_nonzero(found):
@@ -352,6 +436,14 @@ class Batch:
         cost = devs * self._dev_cost + (events - devs) * self._reuse_cost
         self._serve(idx, b, rows, source, sol, fit, cost, t, contractor=False)
 
+    def _import(self, b: np.ndarray, services: np.ndarray, t: int) -> np.ndarray:
+        """One copy per (run, service) of the best foreign solution (cf. LocalDiffusion)."""
+        self.cross_reuses += np.bincount(b, minlength=self.b)
+        keys, where = np.unique(b * self.k + services, return_inverse=True)
+        ub, uk = np.divmod(keys, self.k)
+        ids = self.import_solutions(ub, uk, self.foreign_quality[ub, uk], t)
+        return ids[where]
+
     def _per_run(self, mask: np.ndarray, b: np.ndarray, draw) -> np.ndarray:
         """Draws for the selected events from each run's ``choices`` stream, in event order."""
         runs, counts = np.unique(b[mask], return_counts=True)
@@ -368,8 +460,29 @@ class Batch:
         t: int,
     ) -> np.ndarray:
         """:meth:`sim.state.State.develop` for events grouped by run (``b`` non-decreasing)."""
+        return self._register(b, services, quality, origin, t, developed=True)
+
+    def import_solutions(
+        self, b: np.ndarray, services: np.ndarray, quality: np.ndarray, t: int
+    ) -> np.ndarray:
+        """:meth:`sim.state.State.import_solutions`, grouped by run (``b`` non-decreasing)."""
+        return self._register(b, services, quality, FOREIGN, t, developed=False)
+
+    def _register(
+        self,
+        b: np.ndarray,
+        services: np.ndarray,
+        quality: np.ndarray,
+        origin: np.ndarray | int,
+        t: int,
+        *,
+        developed: bool,
+    ) -> np.ndarray:
         m = len(b)
         counts = np.bincount(b, minlength=self.b)
+        needed = int((self.n_solutions + counts).max())
+        if needed > self.sol_service.shape[1]:
+            self._view_solutions(max(needed, 2 * self.sol_service.shape[1]))
         starts = np.cumsum(counts) - counts
         ids = self.n_solutions[b] + (np.arange(m) - starts[b])
         self.sol_service[b, ids] = services
@@ -384,10 +497,11 @@ class Batch:
         head[1:] = (gb[1:] != gb[:-1]) | (gs[1:] != gs[:-1])
         hb, svc, best = gb[head], gs[head], order[head]
         first = self.first_sol_step[hb, svc] < 0
-        self.developments += counts
-        self.duplicates += counts - np.bincount(hb[first], minlength=self.b)
-        new = self.first_dev_step[hb, svc] < 0
-        self.first_dev_step[hb[new], svc[new]] = t
+        if developed:
+            self.developments += counts
+            self.duplicates += counts - np.bincount(hb[first], minlength=self.b)
+            new = self.first_dev_step[hb, svc] < 0
+            self.first_dev_step[hb[new], svc[new]] = t
         self.first_sol_step[hb[first], svc[first]] = t
         self.n_solution_services += np.bincount(hb[first], minlength=self.b)
         better = quality[best] > self.best_quality[hb, svc]
@@ -537,7 +651,7 @@ class Batch:
         pairs = np.where(local_only, loc.pairs, loc.pairs + con.pairs)
         weight = np.where(local_only, loc.weight, loc.weight + con.weight)
         quality = np.where(local_only, loc.quality, loc.quality + con.quality)
-        total = self._nk
+        total = self._total
         d["coverage"][:, t] = pairs / total
         d["coverage_weighted"][:, t] = weight
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -552,8 +666,9 @@ class Batch:
         d["outage"][:, t] = down
         d["lost_pairs"][:, t] = np.where(down, con.pairs, 0)
 
-    def _write_back(self) -> None:
-        """Hand every run's scalars back to its engine (its arrays are views already)."""
+    def sync(self) -> list[Engine]:
+        """Hand every run's scalars back to its engine (its arrays are views already), so
+        that the engines read as if each had run alone to this step; return them."""
         for i, (e, st) in enumerate(zip(self.engines, self._states, strict=True)):
             for name in ("n_solutions", "developments", "duplicates", "reuses",
                          "n_solution_services", "n_recognised"):  # fmt: skip
@@ -574,9 +689,11 @@ class Batch:
                 c.outage_left = int(self._outage_left[i])
                 c.outages = int(self.outages[i])
                 c.lost_pair_steps = int(self._lost[i])
-            e.t = self.n_steps
-            e.recorder._recorded = self.n_steps
+            c = self._locals[i]
+            c.cross_reuses = int(self.cross_reuses[i])
+            e.t = e.recorder._recorded = self.t
             e.recorder._derived = -1
+        return self.engines
 
 
 def run_batched(engines: Sequence[Engine], size: int = 64) -> list[Engine]:

@@ -90,6 +90,7 @@ class Engine:
         self.n_steps = scenario.n_steps
         self.t = 0
         self.settled = False
+        self.can_settle = True  # False: step to the end even once nothing can change
         self.recorder = Recorder(
             self.n_steps, scenario.dt, self.world.population.capacity, self.world.k
         )
@@ -116,7 +117,7 @@ class Engine:
         for c in self.components:
             c.end_step()
         st = self.state
-        if st.served_pairs == st.n * st.k:
+        if self.can_settle and st.served_pairs == st.n * st.k:
             self.settled = all(c.settled(self.ctx) for c in self.components)
 
     def run(self) -> Engine:

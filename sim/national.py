@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .batch import Batch, shape_key
 from .engine import Engine
 from .errors import BadInput
 from .network import build_network
@@ -104,8 +105,11 @@ class NationalEngine:
         seed: int | None = None,
         *,
         world: World | None = None,
+        batch: bool = True,
     ) -> None:
-        """``world`` is accepted for the :class:`~sim.engine.Engine` signature and unused."""
+        """``world`` is accepted for the :class:`~sim.engine.Engine` signature and unused.
+        ``batch``: step the provinces of one rule together (:mod:`sim.batch`; the same
+        numbers as stepping each province's engine, which ``batch=False`` does)."""
         table = scenario.provinces
         if table is None:
             raise BadInput.one(
@@ -140,6 +144,17 @@ class NationalEngine:
         self._catalogue = np.array(
             [any(isinstance(c, Province) for c in e.components) for e in self.engines]
         )
+        for e in self.engines:
+            # A province never stops stepping: imports can still arrive and be recognised.
+            e.can_settle = False
+        self._batches: list[tuple[Batch, np.ndarray]] = []
+        if batch:
+            groups: dict[tuple, list[int]] = {}
+            for p, e in enumerate(self.engines):
+                groups.setdefault(shape_key(e), []).append(p)
+            self._batches = [
+                (Batch([self.engines[p] for p in ps]), np.array(ps)) for ps in groups.values()
+            ]
         k = len(demand)
         self.k = k
         self.n_steps = scenario.n_steps
@@ -178,19 +193,27 @@ class NationalEngine:
             return
         self.t += 1
         self._couple(self.t)
-        for e in self.engines:
-            e.step()
+        if self._batches:
+            for b, _ in self._batches:
+                b.advance()
+        else:
+            for e in self.engines:
+                e.step()
 
     def run(self) -> NationalEngine:
         while not self.done:
             self.step()
+        self._sync()
         return self
 
     def _couple(self, t: int) -> None:
         """Cross-province learning rates and national catalogue imports for step t."""
         served = np.empty((len(self.engines), self.k))
         best = np.empty((len(self.engines), self.k))
-        for p, e in enumerate(self.engines):
+        for b, ps in self._batches:
+            served[ps] = b.local.sum(axis=1)
+            best[ps] = b.local_quality.max(axis=1)
+        for p, e in enumerate(self.engines if not self._batches else ()):
             st = e.state
             key, count, quality = self._share_cache[p]
             if key != st.local_group.pairs:  # local pairs changed: recount
@@ -201,7 +224,10 @@ class NationalEngine:
         others = self._sizes.sum() - self._sizes
         share = (served.sum(axis=0) - served) / others[:, None]
         foreign_best = _best_of_others(best)
-        for p, local in enumerate(self._locals):
+        for b, ps in self._batches:
+            b.foreign_share[:] = share[ps]
+            b.foreign_quality[:] = foreign_best[ps]
+        for p, local in enumerate(self._locals if not self._batches else ()):
             if local is not None:
                 local.foreign_share = share[p]
                 local.foreign_quality = foreign_best[p]
@@ -219,16 +245,27 @@ class NationalEngine:
             return
         quality = np.array([e.state.best_quality for e in self.engines])
         entry = np.where(shared, quality, -np.inf).max(axis=0)
-        for q, e in enumerate(self.engines):
-            if not self._catalogue[q]:
-                continue
-            better = np.flatnonzero(entry > e.state.best_quality)
-            if len(better):
-                e.state.import_solutions(better, entry[better], t)
+        better = self._catalogue[:, None] & (entry[None, :] > quality)
+        if not better.any():
+            return
+        for b, ps in self._batches:  # one call per batch, grouped by province
+            rows, services = better[ps].nonzero()
+            if len(rows):
+                b.import_solutions(rows, services, entry[services], t)
+        for q, e in enumerate(self.engines if not self._batches else ()):
+            services = better[q].nonzero()[0]
+            if len(services):
+                e.state.import_solutions(services, entry[services], t)
 
     # ---- results -------------------------------------------------------------------------
+    def _sync(self) -> None:
+        """Batched provinces: hand the batch's scalars back to the province engines."""
+        for b, _ in self._batches:
+            b.sync()
+
     def series(self) -> dict[str, np.ndarray]:
         """The national time series (:data:`sim.outcomes.COLUMNS`), steps 0..n_steps."""
+        self._sync()
         parts = [e.recorder.data for e in self.engines]
         n = self._sizes.astype(float)
         pairs = n / n.sum()  # pair weights (every province has the same K services)
@@ -271,7 +308,7 @@ class NationalEngine:
         return timeseries_frame(self.series(), self.t)
 
     def outcomes(self) -> dict[str, float]:
-        data = self.series()
+        data = self.series()  # (synchronises batched provinces)
         states = [e.state for e in self.engines]
         best = np.array([s.best_quality for s in states]).max(axis=0)
         developments = sum(s.developments for s in states)
@@ -292,6 +329,7 @@ class NationalEngine:
     def provinces(self) -> pd.DataFrame:
         """One row per province: its rule, size and its own outcomes (within-province
         duplicates), plus the pairs it served by copies from other provinces."""
+        self._sync()
         rows = []
         for p, e in enumerate(self.engines):
             local = self._locals[p]
@@ -310,6 +348,7 @@ class NationalEngine:
         return pd.DataFrame(rows)
 
     def agents(self) -> pd.DataFrame:
+        self._sync()
         frames = []
         for p, e in enumerate(self.engines):
             f = e.agents()

@@ -133,3 +133,25 @@ def test_sweep_batched_and_unbatched_write_the_same_runs(tmp_path: Path) -> None
     b = sweep(exp, tmp_path / "alone", workers=1, batch=False)
     assert a.n_runs == b.n_runs == 8 * (4 + 2) * 2 * 2  # Sobol' N (d + 2), replicates, rules
     pd.testing.assert_frame_equal(read_runs(tmp_path / "batched"), read_runs(tmp_path / "alone"))
+
+
+@pytest.mark.parametrize("rule", sim.RULES)
+def test_runs_of_different_sizes_share_a_padded_batch(rule: str) -> None:
+    """Smaller runs are padded with governments that are always served and never counted;
+    each run still gets exactly its numbers alone (sizes 30, 60 and 45 in one batch)."""
+
+    def fresh() -> list[Engine]:
+        return [
+            Engine(
+                sim.load_scenario(TEACHING, {"population.n_agents": n, **VARIATIONS[i]}),
+                rule,
+                seed=7 + i,
+            )
+            for i, n in enumerate((30, 60, 45))
+        ]
+
+    alone = [e.run() for e in fresh()]
+    batched = fresh()
+    Batch(batched).run()
+    for a, b in zip(alone, batched, strict=True):
+        assert_same_run(a, b)
