@@ -19,8 +19,11 @@ streams) and advances them exactly as :meth:`Engine.step` would, operation for o
 After :meth:`Batch.run`, every engine holds the state and the recorded series it would
 have after ``engine.run()`` (its arrays are views into the batch's), so
 ``engine.outcomes()`` and ``engine.recorder.data`` are read as usual. Runs in a batch must
-share the rule, the number of governments N, of services K and of steps, and the kind of
-network (complete, dense or sparse adjacency): :func:`batch_key`. The test suite checks
+share the rule, the numbers of services and steps, and the kind of network (complete,
+dense or sparse adjacency): :func:`shape_key`. Runs with fewer governments are padded with
+governments that are always served and never counted; sweeps batch runs of equal size only
+(:func:`batch_key`), the national engine the provinces of one rule, stepping the batch with
+:meth:`Batch.advance` and coupling the provinces between steps. The test suite checks
 bit-identical outcomes and series against single runs for every rule and network kind.
 
 One simplification: a single run stops computing once it is *settled* (:mod:`sim.engine`);

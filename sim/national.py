@@ -34,6 +34,10 @@ are over all governments of the country, and ``duplicate_developments`` counts
 developments of a service already developed *anywhere in the country* (the national
 meaning of duplicate work). With ``cross_learning = 0`` and a sharing lag beyond the
 horizon every province runs exactly as it would alone (tested).
+
+The provinces of one rule are stepped as one :class:`~sim.batch.Batch` (padded to the
+largest); ``batch=False`` steps each province's engine instead, with identical results
+(tested). Provinces never settle: imports can arrive and be recognised to the end.
 """
 
 from __future__ import annotations
