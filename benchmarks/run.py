@@ -499,7 +499,8 @@ def national_section(reps: int) -> str:
     intro = (
         f"`{NATIONAL_FILE.relative_to(ROOT).as_posix()}`: {n_prov} province engines "
         f"({n:,} local governments, {s.services.count} services, {s.n_steps} steps) advanced "
-        "in lockstep with cross-province learning and the national catalogue, under `mixed` "
+        "in lockstep (the provinces of one rule stepped as one batch, `sim/batch.py`) with "
+        "cross-province learning and the national catalogue, under `mixed` "
         "(each province its own rule) and under each rule everywhere. Each time is one whole "
         "`sim.run_outcomes` call: building every province's population and network, every "
         "step with its coupling, and the national outcomes. Median and IQR over "
