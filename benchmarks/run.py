@@ -419,6 +419,7 @@ def batch_section(reps: int) -> str:
     cases.append(("Bass small world, N = 1,000, one service", bass_scenario(), "grassroots"))
     rows = []
     for label, s, rule in cases:
+
         def single(r: int, s: sim.Scenario = s, rule: str = rule) -> None:
             for seed in range(r * b, r * b + b):
                 Engine(s, rule, seed).run().outcomes()
