@@ -81,26 +81,29 @@ class Population:
         return len(self.region)
 
 
-def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
-    """Read and check a prefecture CSV; every problem is reported together."""
-    where = str(path)
+def read_data_csv(
+    path: str, scenario_file: str, key: str, columns: dict[str, str]
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a data CSV that the scenario's ``key`` names (``#`` comments allowed): the
+    frame, and a problem if required ``columns`` are missing. Raises when it cannot be read."""
     if not Path(path).is_file():
-        raise BadInput.one(scenario_file, "population.source", f"CSV file not found: {path}")
+        raise BadInput.one(scenario_file, key, f"CSV file not found: {path}")
     try:
         frame = pd.read_csv(path, comment="#", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput.one(where, "", f"not a readable CSV: {exc}") from None
-    problems: list[Problem] = []
-    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
-    if missing:
-        problems.append(
-            Problem(
-                where,
-                "",
-                f"missing column(s) {', '.join(missing)}; required: "
-                + ", ".join(f"{k} ({v})" for k, v in CSV_COLUMNS.items()),
-            )
-        )
+        raise BadInput.one(str(path), "", f"not a readable CSV: {exc}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing:
+        return frame, []
+    required = ", ".join(f"{k} ({v})" for k, v in columns.items())
+    message = f"missing column(s) {', '.join(missing)}; required: {required}"
+    return frame, [Problem(str(path), "", message)]
+
+
+def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
+    """Read and check a prefecture CSV; every problem is reported together."""
+    where = str(path)
+    frame, problems = read_data_csv(path, scenario_file, "population.source", CSV_COLUMNS)
     if frame.empty:
         problems.append(Problem(where, "", "no rows"))
     for col in (c for c in CSV_COLUMNS if c != "name" and c in frame.columns):

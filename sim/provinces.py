@@ -12,14 +12,13 @@ reference is the richest *province*, so capacities are comparable across the cou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import BadInput, Problem, did_you_mean
-from .population import PrefectureTable
+from .population import PrefectureTable, read_data_csv
 
 if TYPE_CHECKING:
     from .params import Scenario
@@ -75,19 +74,10 @@ class ProvinceTable:
 def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
     """Read and check ``national.source`` and the rule table against it (all problems at once)."""
     path = scenario.national.source
-    if not Path(path).is_file():
-        raise BadInput.one(scenario_file, "national.source", f"CSV file not found: {path}")
-    try:
-        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput.one(path, "", f"not a readable CSV: {exc}") from None
-    problems: list[Problem] = []
+    frame, problems = read_data_csv(path, scenario_file, "national.source", PROVINCE_COLUMNS)
     suffix = f" (the national.source of {scenario_file})"
-    missing = [c for c in PROVINCE_COLUMNS if c not in frame.columns]
-    if missing:
-        required = ", ".join(f"{k} ({v})" for k, v in PROVINCE_COLUMNS.items())
-        message = f"missing column(s) {', '.join(missing)}; required: {required}"
-        raise BadInput.one(path, "", message + suffix)
+    if problems:
+        raise BadInput(Problem(p.source, p.key, p.message + suffix) for p in problems)
     if frame.empty:
         raise BadInput.one(path, "", "no rows" + suffix)
     for col in list(PROVINCE_COLUMNS)[1:]:
