@@ -32,7 +32,7 @@ a batch keeps stepping it, which by the settling argument changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -699,9 +699,14 @@ class Batch:
         return self.engines
 
 
-def run_batched(engines: Sequence[Engine], size: int = 64) -> list[Engine]:
+def run_batched(
+    engines: Sequence[Engine],
+    size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> list[Engine]:
     """Run fresh engines, batching those of one :func:`batch_key` (at most ``size`` at a
-    time) and running the rest alone; return them in the given order, all finished."""
+    time) and running the rest alone; return them in the given order, all finished.
+    ``progress(n)`` is called after each batch (or lone run) with its number of runs."""
     groups: dict[tuple, list[int]] = {}
     for i, e in enumerate(engines):
         groups.setdefault(batch_key(e), []).append(i)
@@ -712,6 +717,8 @@ def run_batched(engines: Sequence[Engine], size: int = 64) -> list[Engine]:
                 part[0].run()
             else:
                 Batch(part).run()
+            if progress is not None:
+                progress(len(part))
     return list(engines)
 
 

@@ -20,9 +20,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .batch import run_batched
 from .engine import engine_for
 from .outcomes import OUTCOMES
 from .params import Scenario
+
+BLOCK = 64
+"""Replicates of every rule run (batched) at once by :func:`compare`."""
 
 SERIES = ("coverage", "duplicate_developments", "cost", "gini")
 """Time-series columns kept per replicate for the comparison figures."""
@@ -52,21 +56,34 @@ def compare(
 ) -> Comparison:
     """Run every rule on seeds ``seed .. seed + replicates - 1`` (default: the scenario's).
 
-    ``rules`` defaults to every rule the scenario can run under (``Scenario.valid_rules``)."""
+    ``rules`` defaults to every rule the scenario can run under (``Scenario.valid_rules``).
+    The replicates of a rule are run batched (:mod:`sim.batch`: the same numbers as one by
+    one), :data:`BLOCK` replicates at a time; national scenarios run one by one."""
     rules = scenario.valid_rules if rules is None else tuple(rules)
     base = scenario.seed if seed is None else seed
     seeds = tuple(base + r for r in range(replicates))
     rows = []
     series = {rule: {c: [] for c in SERIES} for rule in rules}
     years = np.arange(scenario.n_steps + 1) * scenario.dt
-    for r, s in enumerate(seeds):
-        for rule in rules:
-            engine = engine_for(scenario, rule=rule, seed=s).run()
-            rows.append({"rule": rule, "replicate": r, "seed": s, **engine.outcomes()})
+    block = 1 if scenario.is_national else BLOCK
+
+    def tick(n: int) -> None:
+        for _ in range(n if progress is not None else 0):
+            progress()  # type: ignore[misc]
+
+    for lo in range(0, replicates, block):
+        plan = [(r, rule) for r in range(lo, min(lo + block, replicates)) for rule in rules]
+        engines = [engine_for(scenario, rule=rule, seed=seeds[r]) for r, rule in plan]
+        if scenario.is_national:
+            for e in engines:
+                e.run()
+                tick(1)
+        else:
+            run_batched(engines, progress=tick)  # type: ignore[arg-type]
+        for (r, rule), engine in zip(plan, engines, strict=True):
+            rows.append({"rule": rule, "replicate": r, "seed": seeds[r], **engine.outcomes()})
             for c in SERIES:
                 series[rule][c].append(engine.recorder.data[c])
-            if progress is not None:
-                progress()
     arrays = {rule: {c: np.vstack(v) for c, v in cols.items()} for rule, cols in series.items()}
     return Comparison(scenario, tuple(rules), seeds, pd.DataFrame(rows), years, arrays)
 

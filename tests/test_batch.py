@@ -155,3 +155,15 @@ def test_runs_of_different_sizes_share_a_padded_batch(rule: str) -> None:
     Batch(batched).run()
     for a, b in zip(alone, batched, strict=True):
         assert_same_run(a, b)
+
+
+def test_compare_runs_batched_with_the_numbers_of_single_runs() -> None:
+    from sim.compare import compare
+
+    s = sim.load_scenario(TEACHING)
+    ticks: list[int] = []
+    cmp = compare(s, replicates=3, seed=40, progress=lambda: ticks.append(1))
+    assert len(ticks) == 3 * len(sim.RULES)
+    for row in cmp.outcomes.to_dict("records"):
+        alone = sim.run_outcomes(s, rule=row["rule"], seed=row["seed"])
+        assert {k: row[k] for k in alone} == alone
