@@ -57,8 +57,9 @@ DEPLOY_WINDOW = 64
 
 
 def batch_key(engine: Engine) -> tuple:
-    """Engines with equal keys make a batch without padding (what sweeps group by)."""
-    return (*shape_key(engine)[:1], engine.world.n, *shape_key(engine)[1:])
+    """Engines with equal keys make a batch without padding (what sweeps group by): the
+    :func:`shape_key` and the number of governments."""
+    return (*shape_key(engine), engine.world.n)
 
 
 def shape_key(engine: Engine) -> tuple:
@@ -98,7 +99,7 @@ class _Group:
 
 
 class Batch:
-    """B engines of one :func:`batch_key`, stepped together (see the module docstring)."""
+    """B fresh engines of one :func:`shape_key`, stepped together (see the module docstring)."""
 
     def __init__(self, engines: Sequence[Engine]) -> None:
         if not engines:

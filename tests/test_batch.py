@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.batch import DEPLOY_WINDOW, Batch, batch_key, run_batched
+from sim.batch import DEPLOY_WINDOW, Batch, run_batched, shape_key
 from sim.engine import Engine
 from sim.experiment import load_experiment
 from sim.sweep import read_runs, sweep
@@ -78,7 +78,7 @@ def assert_same_run(alone: Engine, batched: Engine) -> None:
 def test_batch_equals_runs_alone(kind: str, rule: str) -> None:
     alone = [e.run() for e in engines_for(kind, rule)]
     batched = engines_for(kind, rule)
-    assert {batch_key(e)[-1] for e in batched} == {kind}
+    assert {shape_key(e)[-1] for e in batched} == {kind}
     Batch(batched).run()
     for a, b in zip(alone, batched, strict=True):
         assert_same_run(a, b)
