@@ -15,12 +15,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.batch import DEPLOY_WINDOW, Batch, run_batched, shape_key
 from sim.engine import Engine
 from sim.experiment import load_experiment
+from sim.params import Scenario
 from sim.sweep import read_runs, sweep
+
+from .test_invariants import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"
@@ -167,3 +172,26 @@ def test_compare_runs_batched_with_the_numbers_of_single_runs() -> None:
     for row in cmp.outcomes.to_dict("records"):
         alone = sim.run_outcomes(s, rule=row["rule"], seed=row["seed"])
         assert {k: row[k] for k in alone} == alone
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rule=st.sampled_from(sim.RULES))
+def test_any_parameters_batched_equal_alone(data: st.DataObject, rule: str) -> None:
+    """Property: for random scenarios that share a shape (services, steps, network type) but
+    differ in everything else, including the number of governments (so the batch pads),
+    a batch gives every run exactly its numbers alone."""
+    first = data.draw(scenarios())
+    shape = first.model_dump()
+    runs = [first]
+    for _ in range(2):
+        other = data.draw(scenarios()).model_dump()
+        other["time"] = shape["time"]
+        other["services"]["count"] = shape["services"]["count"]
+        other["population"]["network"] = shape["population"]["network"]
+        runs.append(Scenario.model_validate(other))
+    seeds = [data.draw(st.integers(0, 2**32 - 1)) for _ in runs]
+    alone = [Engine(s, rule, seed).run() for s, seed in zip(runs, seeds, strict=True)]
+    batched = [Engine(s, rule, seed) for s, seed in zip(runs, seeds, strict=True)]
+    Batch(batched).run()
+    for a, b in zip(alone, batched, strict=True):
+        assert_same_run(a, b)
