@@ -62,6 +62,7 @@ BATCH_HEADER = (
     "batched ms/run",
     "single / batched",
     "same, CPU time",
+    "Mesa ms/run",
     "Mesa / batched",
 )
 BATCH_REPS = 5  # batches (of BATCH_SIZE seeds each) per timed cell at most
@@ -444,6 +445,7 @@ def batch_section(reps: int) -> str:
                 f"{med['batched']:.2f}",
                 f"{med['single'] / med['batched']:.1f}x",
                 f"{med_cpu['single'] / med_cpu['batched']:.1f}x",
+                f"{med['mesa']:.1f}" if "mesa" in med else "-",
                 f"{med['mesa'] / med['batched']:.1f}x" if "mesa" in med else "-",
             )
         )

@@ -3,7 +3,8 @@
 A run on its own spends most of a step on NumPy's fixed cost per call: a step of a
 90-government province is some 60 small array operations. :class:`Batch` stacks B runs
 along a leading axis, so a step costs the same number of operations on B times larger
-arrays, whatever B is. It is the fast path of ``sim sweep``.
+arrays, whatever B is. It is the fast path of ``sim sweep``, ``sim compare`` and the
+national engine.
 
 **Same results as alone.** A batch is built from B freshly constructed
 :class:`~sim.engine.Engine` objects (one per run: its own scenario values, world and random

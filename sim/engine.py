@@ -12,9 +12,10 @@ A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 3. components finish the step (an outage counts down).
 
 Once every pair is served and no component can change anything again (all modules built,
-no outage possible), the run is *settled*: the remaining rows repeat the last one, which is
-exactly what stepping would produce, at no cost. :func:`sim.run` and the Mesa wrapper
-both drive this class, so they give identical results.
+no outage possible), the run is *settled* (unless ``can_settle`` is False, as for the
+provinces of a national run): the remaining rows repeat the last one, which is exactly what
+stepping would produce, at no cost. For a single-province scenario :func:`sim.run` and the
+Mesa wrapper both drive this class, so they give identical results.
 """
 
 from __future__ import annotations

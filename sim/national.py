@@ -24,8 +24,9 @@ Step t of the country:
      a copy, not a development). From then on it is that province's catalogue entry like
      any other: found by would-be developers, recognised after the province's own lag.
 
-2. every province takes its step (:mod:`sim.engine`), in table order; provinces do not
-   see each other's events of the same step.
+2. every province takes its step (:mod:`sim.engine`): the provinces of one rule as one
+   batch, or one engine after another with ``batch=False``; no province sees another's
+   events of the same step, so the order does not matter.
 
 The national time series is derived from the provinces' recorded series (same columns as
 a province run): counts and costs add up, coverage is pair-weighted and weighted coverage
@@ -225,8 +226,9 @@ class NationalEngine:
                 quality = st.local_quality.max(axis=0)
                 self._share_cache[p] = (st.local_group.pairs, count, quality)
             served[p], best[p] = count, quality
-        others = self._sizes.sum() - self._sizes
-        share = (served.sum(axis=0) - served) / others[:, None]
+        others = (self._sizes.sum() - self._sizes)[:, None]
+        abroad = served.sum(axis=0) - served
+        share = np.divide(abroad, others, out=np.zeros_like(abroad), where=others > 0)
         foreign_best = _best_of_others(best)
         for b, ps in self._batches:
             b.foreign_share[:] = share[ps]

@@ -1,14 +1,16 @@
-"""The run's mutable state as arrays (structure of arrays), and the two ways it changes.
+"""The run's mutable state as arrays (structure of arrays), and the ways it changes.
 
 Per (government i, service k), N x K matrices: ``source`` (how the pair is served, a
 :class:`Source`), ``sol`` (solution id), ``quality``, ``fit``, ``step`` (when served).
-Per solution, preallocated vectors: service, quality, origin government (-1 = contractor,
--2 = imported from another province),
-step. Per service: the best solution so far and the step of the first development.
+Per solution, vectors sized for the usual case and grown when imports exceed it: service,
+quality, origin government (-1 = contractor, -2 = imported from another province),
+step. Per service: the best solution so far, the step of the first development and the
+step of the first solution (developed or imported).
 
-Every change goes through :meth:`State.develop` (new solutions) and :meth:`State.serve`
-(pairs become served), which also keep the running aggregates that the recorder reads,
-so recording a step costs O(events + N), not O(N x K).
+Every change goes through :meth:`State.develop` (new solutions),
+:meth:`State.import_solutions` (copies from another province, national scenarios only) and
+:meth:`State.serve` (pairs become served), which also keep the running aggregates that the
+recorder reads, so recording a step costs O(events + N), not O(N x K).
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ class State:
         self.unserved = np.ones((n, k), bool)
         self.local = np.zeros((n, k))
         self.local_quality = np.full((n, k), -np.inf)  # quality where served locally
-        # every pair gets at most one new solution (developed or imported), plus one module
-        # and one catalogue import per service
+        # every pair gets at most one new solution (developed or copied), plus one module and
+        # one catalogue import per service; repeated catalogue imports can exceed this (_grow)
         cap = n * k + 2 * k + 1
         self.sol_service = np.zeros(cap, np.int64)
         self.sol_quality = np.zeros(cap)

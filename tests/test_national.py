@@ -280,3 +280,17 @@ def test_batched_provinces_equal_province_engines(country: Path, rule: str) -> N
     pd.testing.assert_frame_equal(batched.agents(), alone.agents())
     if rule != "contractor":  # (crowded out there: few or no cross-province copies)
         assert alone.provinces()["cross_province_reuses"].sum() > 0
+
+
+def test_a_country_of_one_province_runs_as_that_province(tmp_path: Path) -> None:
+    """With no other province there is nothing to learn from abroad: cross-province
+    learning must change nothing (it once turned every hazard into NaN)."""
+    (tmp_path / "p.csv").write_text(PROVINCES.splitlines()[0] + "\n" + "\n".join(
+        PROVINCES.splitlines()[1:3]) + "\n")  # fmt: skip
+    (tmp_path / "s.toml").write_text('[national]\nsource = "p.csv"\ncross_learning = 0.5\n')
+    coupled = sim.load_scenario(tmp_path / "s.toml")
+    alone = sim.load_scenario(tmp_path / "s.toml", {"national.cross_learning": 0.0})
+    assert coupled.provinces.names == ("North",)
+    out = sim.run_outcomes(coupled, seed=1)
+    assert out == sim.run_outcomes(alone, seed=1)
+    assert out["coverage_final"] > 0

@@ -2,11 +2,12 @@
 
 Every solution is recorded in the provincial catalogue as soon as it exists (what
 ``support.catalog_visibility`` lets a government find). A service is *recognised*
-``support.recognition_lag`` years after its first development; from then on the province
+``support.recognition_lag`` years after its first solution is present (developed, or in a
+national scenario imported from another province); from then on the province
 promotes its best solution (grassroots rule) or hands it to the contractor to standardise
 and deploy (hybrid rule). This component runs first in every step, so recognition reads the
-start-of-step state: a service first developed in step s is recognised from step
-``s + ceil(lag / dt) + 1`` on.
+start-of-step state: a service whose first solution appears in step s is recognised from
+step ``s + ceil(lag / dt) + 1`` on.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Province:
 
     def step(self, ctx: Context, t: int) -> None:
         st = ctx.state
-        # The mask only changes while some developed service is still unrecognised.
+        # The mask only changes while some service with a solution is still unrecognised.
         if st.n_recognised < st.n_solution_services:
             first = st.first_sol_step
             st.recognised = (first >= 0) & (first <= t - 1 - self._lag_steps)
