@@ -294,3 +294,23 @@ def test_a_country_of_one_province_runs_as_that_province(tmp_path: Path) -> None
     out = sim.run_outcomes(coupled, seed=1)
     assert out == sim.run_outcomes(alone, seed=1)
     assert out["coverage_final"] > 0
+
+
+def test_sweep_over_a_country(country: Path, tmp_path: Path) -> None:
+    """A national scenario sweeps like any other: its rules may include mixed, the workers
+    get the province table, and every run equals the same run made directly."""
+    from sim.sweep import read_runs, sweep
+
+    exp_file = tmp_path / "exp.toml"
+    exp_file.write_text(
+        f'scenario = "{country}"\nrules = ["mixed", "grassroots"]\n'
+        '[design]\nmethod = "grid"\nreplicates = 1\nseed = 5\n'
+        '[parameters]\n"national.cross_learning" = { values = [0.0, 0.5] }\n'
+    )
+    sweep(exp_file, tmp_path / "out", workers=1)
+    runs = read_runs(tmp_path / "out")
+    assert len(runs) == 2 * 2
+    for row in runs.to_dict("records"):
+        s = load(country, national__cross_learning=row["national.cross_learning"])
+        direct = sim.run_outcomes(s, rule=row["rule"], seed=int(row["seed"]))
+        assert {k: row[k] for k in direct} == direct
