@@ -126,7 +126,12 @@ def summarise(outcomes: pd.DataFrame, rules: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COLOURS = {"grassroots": "#2a9d8f", "contractor": "#e76f51", "hybrid": "#6a4c93"}
+COLOURS = {
+    "grassroots": "#2a9d8f",
+    "contractor": "#e76f51",
+    "hybrid": "#6a4c93",
+    "mixed": "#1d6fa5",
+}
 LABELS = {
     "coverage": "coverage (share of pairs served)",
     "duplicate_developments": "duplicate developments (cumulative)",
