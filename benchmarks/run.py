@@ -56,6 +56,7 @@ WARMUP_SEED = 0
 NATIONAL_FILE = ROOT / "scenarios" / "china.toml"
 NATIONAL_RULES = ("mixed", "grassroots", "contractor", "hybrid")
 BATCH_SIZE = 32  # runs stepped together in the batched timings
+SCALING_BATCH = 32  # runs per batch in the scaling section (each repetition is one batch)
 BATCH_HEADER = (
     "case",
     "single ms/run",
@@ -373,12 +374,31 @@ def bass_section(reps: int) -> str:
     )
 
 
+def batched_outcomes(s: sim.Scenario, size: int) -> Timed:
+    """``size`` runs (seeds r * size ..) as one batch; the time is divided by ``size`` later."""
+    from sim.batch import Batch
+    from sim.engine import Engine
+
+    def run(r: int) -> None:
+        engines = [Engine(s, seed=seed) for seed in range(r * size, r * size + size)]
+        for e in Batch(engines).run():
+            e.outcomes()
+
+    return run
+
+
 def scaling_section(reps: int, sizes: Sequence[int], out_dir: Path) -> tuple[str, Path]:
-    rows, med = [], {"run_outcomes": [], "run": [], "mesa": []}
+    rows, med = [], {"run_outcomes": [], "run": [], "mesa": [], "batched": []}
     for n in sizes:
         s = bass_scenario(n)
-        fns = {"run_outcomes": engine_outcomes(s), "run": engine_curve(s), "mesa": mesa_curve(s)}
+        fns = {
+            "run_outcomes": engine_outcomes(s),
+            "run": engine_curve(s),
+            "mesa": mesa_curve(s),
+            "batched": batched_outcomes(s, SCALING_BATCH),
+        }
         times, _, _ = measure(fns, reps)
+        times["batched"] = [t / SCALING_BATCH for t in times["batched"]]
         for k in med:
             med[k].append(summary(times[k])[0])
         rows.append(
@@ -386,8 +406,10 @@ def scaling_section(reps: int, sizes: Sequence[int], out_dir: Path) -> tuple[str
                 n,
                 *fmt_ms(times["run_outcomes"]),
                 *fmt_ms(times["run"]),
+                *fmt_ms(times["batched"]),
                 *fmt_ms(times["mesa"]),
                 f"{med['mesa'][-1] / med['run'][-1]:.1f}x",
+                f"{med['mesa'][-1] / med['batched'][-1]:.1f}x",
             )
         )
         print(f"  N = {n}: done", file=sys.stderr)
@@ -397,9 +419,12 @@ def scaling_section(reps: int, sizes: Sequence[int], out_dir: Path) -> tuple[str
         "IQR ms",
         "engine run median ms",
         "IQR ms",
+        f"batched ({SCALING_BATCH}) ms/run",
+        "IQR ms",
         "Mesa median ms",
         "IQR ms",
         "Mesa / engine run",
+        "Mesa / batched",
     )
     plot = write_plot(sizes, med, out_dir / "scaling.png")
     return table(header, rows), plot
@@ -531,6 +556,7 @@ def write_plot(sizes: Sequence[int], med: dict[str, list[float]], path: Path) ->
         "run_outcomes": "engine, sim.run_outcomes",
         "run": "engine, sim.run",
         "mesa": "Mesa reference",
+        "batched": f"engine, batched ({SCALING_BATCH} runs at once), per run",
     }
     for key, label in labels.items():
         ax.plot(sizes, med[key], marker="o", label=label)
@@ -640,7 +666,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     emit(
         "Scaling with N",
         f"The Bass small-world run above at N = {', '.join(map(str, sizes))}; median and "
-        f"IQR over {reps} seeds.\n\n{scaling}\n\n![time per run against N]({plot.name})",
+        f"IQR over {reps} seeds (batched: {reps} batches of {SCALING_BATCH} runs, time per "
+        f"run).\n\n{scaling}\n\n![time per run against N]({plot.name})",
     )
 
     print("timing batched runs ...", file=sys.stderr)
