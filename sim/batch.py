@@ -455,7 +455,7 @@ class Batch:
         pairs = zip(runs.tolist(), counts.tolist(), strict=True)
         return np.concatenate([draw(self._choices[r], m) for r, m in pairs])
 
-    # ---- the two state changes (cf. State.develop and State.serve) ------------------------
+    # ---- the state changes (cf. State.develop, import_solutions and serve) ----------------
     def _develop(
         self,
         b: np.ndarray,
