@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .state import Source
+from .core.arrays import Source
 
 if TYPE_CHECKING:
     from .model import DiffusionModel
@@ -45,7 +45,7 @@ class LocalGovernment(mesa.Agent):
 
     @property
     def sources(self) -> np.ndarray:
-        """How each service is served (a :class:`sim.state.Source` code per service)."""
+        """How each service is served (a :class:`sim.core.arrays.Source` code per service)."""
         return self.model.engine.state.source[self.index]
 
     @property

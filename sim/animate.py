@@ -15,7 +15,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from . import viz
-from .engine import Engine
+from .core.engine import Engine
 from .errors import BadInput
 from .io import atomic_write
 from .params import Scenario

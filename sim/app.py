@@ -142,7 +142,7 @@ class TeachingModel(mesa.Model):
 
     @property
     def engines(self) -> dict[str, Any]:
-        """Rule -> :class:`sim.engine.Engine` of each run shown."""
+        """Rule -> :class:`sim.core.engine.Engine` of each run shown."""
         return {rule: run.engine for rule, run in self.runs.items()}
 
     @property

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .batch import run_batched
-from .engine import engine_for
+from .core.engine import run_batched
+from .run import engine_for
 from .outcomes import OUTCOMES
 from .params import Scenario
 
@@ -57,7 +57,7 @@ def compare(
     """Run every rule on seeds ``seed .. seed + replicates - 1`` (default: the scenario's).
 
     ``rules`` defaults to every rule the scenario can run under (``Scenario.valid_rules``).
-    The replicates of a rule are run batched (:mod:`sim.batch`: the same numbers as one by
+    The replicates of a rule are run batched (:func:`sim.core.engine.run_batched`: the same numbers as one by
     one), :data:`BLOCK` replicates at a time; national scenarios run one by one."""
     rules = scenario.valid_rules if rules is None else tuple(rules)
     base = scenario.seed if seed is None else seed

@@ -1,6 +1,6 @@
 """The Mesa model: the engine wrapped for interactive use (browser views, notebooks).
 
-``DiffusionModel(scenario, rule=None, seed=None)`` builds one :class:`sim.engine.Engine`,
+``DiffusionModel(scenario, rule=None, seed=None)`` builds one :class:`sim.core.engine.Engine`,
 one :class:`~sim.agents.LocalGovernment` per row of its arrays, and a Mesa
 ``DataCollector`` whose model variables are the engine's time-series columns. ``step()``
 advances the engine by one step, so stepping this model and calling :func:`sim.run` give
@@ -17,7 +17,7 @@ from functools import partial
 import mesa
 
 from .agents import LocalGovernment
-from .engine import Engine
+from .core.engine import Engine
 from .outcomes import COLUMNS
 from .params import Scenario
 

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 RULES: tuple[str, ...] = ("grassroots", "contractor", "hybrid")
-"""The allocation rules this version implements (see :mod:`sim.rules`)."""
+"""The allocation rules this version implements (see :mod:`sim.core.batch`, RULE_SWITCHES)."""
 
 MIXED = "mixed"
 """National scenarios only: every province follows its own rule from ``national.rules``."""
@@ -312,7 +312,7 @@ class CostsParams(Section):
 
 
 class NationalParams(Section):
-    """A country of provinces, each with its own rule (see :mod:`sim.national`)."""
+    """A country of provinces, each with its own rule (see :mod:`sim.core.national`)."""
 
     source: str = P(
         "",
@@ -401,7 +401,7 @@ class Scenario(Section):
 
     @property
     def provinces(self) -> Any:
-        """The :class:`sim.national.ProvinceTable` of a national scenario, else None."""
+        """The :class:`sim.provinces.ProvinceTable` of a national scenario, else None."""
         return self._provinces
 
     @property

@@ -1,4 +1,5 @@
-"""``sim.run``: one scenario, one rule, one seed -> a :class:`RunResult`."""
+"""The public API of a run: ``sim.run`` (one scenario, one rule, one seed -> a
+:class:`RunResult`), ``sim.run_outcomes`` and :func:`engine_for`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .engine import engine_for
-from .national import NationalEngine
+from .core.engine import Engine
+from .core.national import NationalEngine
 from .params import Scenario
+from .world import World
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,21 @@ class RunResult:
     outcomes: dict[str, float]  # see sim.outcomes.OUTCOMES
     agents: pd.DataFrame  # one row per local government, state at the end
     provinces: pd.DataFrame | None = None  # national scenarios: one row per province
+
+
+def engine_for(
+    scenario: Scenario,
+    rule: str | None = None,
+    seed: int | None = None,
+    *,
+    world: World | None = None,
+) -> Engine | NationalEngine:
+    """The engine for ``scenario``: an :class:`~sim.core.engine.Engine`, or a
+    :class:`~sim.core.national.NationalEngine` for a national scenario (``world`` is then
+    unused: every province builds its own)."""
+    if scenario.is_national:
+        return NationalEngine(scenario, rule=rule, seed=seed)
+    return Engine(scenario, rule=rule, seed=seed, world=world)
 
 
 def run(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> RunResult:

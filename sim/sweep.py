@@ -90,7 +90,7 @@ class Job:
     replicates: int
     seed: int
     save_timeseries: bool
-    batch: bool = True  # run scenario runs batched (sim.batch): same numbers, faster
+    batch: bool = True  # run scenario runs batched (sim.core.engine.run_batched): same numbers, faster
 
 
 _JOBS: dict[str, tuple[Job, Any]] = {}  # per worker process: key -> (job, model function)
@@ -115,10 +115,10 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
     """Run every rule and replicate of the given sample points; return column arrays.
 
     Scenario runs are built first and run batched where they share a rule and a shape
-    (:func:`sim.batch.run_batched`; ``job.batch``), which gives the same numbers as running
+    (:func:`sim.core.engine.run_batched`; ``job.batch``), which gives the same numbers as running
     each alone, only faster."""
-    from .batch import run_batched
-    from .engine import Engine, engine_for
+    from .core.engine import Engine, run_batched
+    from .run import engine_for
     from .world import build_world, spawn_streams
 
     job, model = _job(blob, key)

@@ -28,12 +28,12 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .compare import COLOURS
-from .state import Source
+from .core.arrays import Source
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .engine import Engine
+    from .core.engine import Engine
     from .world import World
 
 SOURCES: tuple[Source, ...] = (Source.OWN, Source.PEER, Source.CATALOGUE, Source.CONTRACTOR)

@@ -1,0 +1,260 @@
+"""A batch of B >= 1 runs, built from (scenario, rule, world, streams) and stepped together.
+
+:func:`run_constants` turns one run's scenario, rule and world into the arrays its kernels
+read (:class:`~sim.core.arrays.Consts`), drawing every random number the run will use from
+its own streams: one exponential clock, one catalogue-find uniform and one quality normal
+per pair (local and choices streams), the contractor's random priority rank, rollout
+permutation and one outage uniform per step (contractor stream). So a run is a pure
+function of (scenario, rule, seed), runs of one seed share their province, network, demand
+and draws whatever their rule (common random numbers), and a batch steps its runs without
+any of them reading another's numbers.
+
+:class:`Batch` stacks the runs' arrays along a leading run axis, padded to the largest
+run, and advances them with the compiled step loop (:mod:`sim.core.step`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..params import Scenario
+from ..world import World
+from .arrays import Consts, Series, State, empty_state, SERIES
+from .step import advance, record_start
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a rule switches on (the mechanisms themselves are the same for every rule)."""
+
+    province: bool  # recognition (and with it the catalogue's promoted entries)
+    visibility: bool  # would-be developers may find the catalogue's solution
+    promotion: bool  # the province promotes recognised solutions
+    crowded_out: bool  # local activity scaled by 1 - drive.crowding_out
+    contractor: bool
+    adopt: bool  # the contractor deploys recognised solutions instead of building its own
+
+
+RULE_SWITCHES: dict[str, Rule] = {
+    # Zhejiang: local development, peer learning, catalogue reuse, recognition, promotion
+    "grassroots": Rule(True, True, True, False, False, False),
+    # Guangdong: the contractor builds and deploys; local activity crowded out, no catalogue
+    "contractor": Rule(False, False, False, True, True, False),
+    # innovate in one place, reuse everywhere: recognised solutions deployed by the contractor
+    "hybrid": Rule(True, True, False, False, True, True),
+}
+
+
+@dataclass
+class RunSetup:
+    """One run's constants (unpadded) and what its results need to know about it."""
+
+    scenario: Scenario
+    rule: str
+    seed: int
+    world: World
+    arrays: dict[str, np.ndarray | float | int | bool]
+    n_solutions: int
+    extra: dict = field(default_factory=dict)
+
+
+def run_constants(
+    scenario: Scenario,
+    rule: str,
+    seed: int,
+    world: World,
+    streams: dict[str, np.random.Generator],
+    *,
+    cross_learning: float = 0.0,
+    national: bool = False,
+) -> RunSetup:
+    """The arrays of one run (see the module docstring for the draws)."""
+    s, sw = scenario, RULE_SWITCHES[rule]
+    pop, net = world.population, world.network
+    n, k, dt, n_steps = world.n, world.k, s.dt, s.n_steps
+    c = pop.capacity
+    c_eff = c + s.collaboration.balancing * (1 - c)
+    scale = 1.0 - s.drive.crowding_out if sw.crowded_out else 1.0
+    deg = net.degree
+    per_neighbour = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
+    coll, sup, drive, costs, q = s.collaboration, s.support, s.drive, s.costs, s.services
+    never = n_steps + 1
+    # draws: local and choices streams (one per pair), contractor stream
+    clock = streams["local"].standard_exponential((n, k))
+    choices = streams["choices"]
+    find_u = choices.random((n, k))
+    quality_z = choices.standard_normal((n, k))
+    rng = streams["contractor"]
+    d = s.traction.demand_orientation
+    random_rank = rng.permutation(k)
+    demand_rank = np.arange(k)  # services are sorted by demand, descending
+    modules = np.lexsort((demand_rank, d * demand_rank + (1 - d) * random_rank))
+    rollout_perm = rng.permutation(n)
+    outage_u = rng.random(n_steps + 1)
+    times = drive.build_time + (np.arange(k) + 1) / drive.build_rate
+    ready = np.maximum(1, np.ceil(np.minimum(times / dt - 1e-9, never))).astype(np.int64)
+    order = np.argsort(c, kind="stable")
+    quart = max(1, n // 4)
+    if net.complete:
+        indptr, indices = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
+    else:
+        indptr = net.adjacency.indptr.astype(np.int64)
+        indices = net.adjacency.indices.astype(np.int64)
+    weight = np.outer(pop.population, world.demand)
+    std = sup.standardization
+    arrays = {
+        "n": n,
+        "k": k,
+        "n_steps": n_steps,
+        "dt": dt,
+        "can_settle": not national,
+        "complete": net.complete,
+        "indptr": indptr,
+        "indices": indices,
+        "pair_weight": weight / weight.sum(),
+        "priority": world.priority,
+        "dev_dt": scale * coll.innovation_rate * dt * c_eff,
+        "peer_dt": scale * coll.peer_learning * dt * c_eff * per_neighbour,
+        "promo_dt": (sup.promotion_rate if sw.promotion else 0.0) * dt * c_eff,
+        "cross_dt": scale * cross_learning * coll.peer_learning * dt * c_eff,
+        "visibility": sup.catalog_visibility if sw.visibility else 0.0,
+        "quality_mean": q.quality_mean + q.quality_capacity_slope * (c_eff - 0.5),
+        "quality_sd": q.quality_sd,
+        "dev_cost": costs.development,
+        "reuse_fit": s.traction.reuse_fit + (1 - s.traction.reuse_fit) * std,
+        "reuse_cost": costs.development * costs.adaptation * (1 - costs.standardization_saving * std),
+        "has_province": sw.province,
+        "lag_steps": min(math.ceil(sup.recognition_lag / dt - 1e-9), never),
+        "has_contractor": sw.contractor,
+        "adopt": sw.adopt,
+        "modules": modules,
+        "rank": np.argsort(modules),
+        "ready_step": ready,
+        "rollout": _rollout(drive.rollout_order, pop.population, c, rollout_perm),
+        "contractor_fit": s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d,
+        "contractor_quality": drive.contractor_quality,
+        "price": costs.deployment * (1 - costs.competition_discount * drive.market_competition),
+        "p_fail": -math.expm1(-drive.failure_rate * dt),
+        "outage_steps": max(1, math.floor(min(drive.outage_duration / dt, never) + 0.5)),
+        "rate": drive.contractor_capacity * dt,
+        "build_time": drive.build_time,
+        "build_rate": drive.build_rate,
+        "never": never,
+        "module_cost": costs.module_build,
+        "standardize_cost": costs.standardize,
+        "platform_cost": costs.platform if sw.contractor else 0.0,
+        "top": order[-quart:],
+        "bottom": order[:quart],
+        "quartile": quart,
+        "clock": clock,
+        "find_u": find_u,
+        "quality_z": quality_z,
+        "outage_u": outage_u,
+    }
+    size = n * k + 2 * k + 1
+    if national:  # imported copies: at most one per pair, plus catalogue imports per step
+        size += n * k + k * (n_steps + 1)
+    return RunSetup(s, rule, seed, world, arrays, size)
+
+
+def _rollout(order: str, population: np.ndarray, capacity: np.ndarray, perm: np.ndarray):
+    """Governments in deployment order; ties keep index order (stable sort)."""
+    if order == "population":
+        return np.argsort(-population, kind="stable")
+    if order == "capacity":
+        return np.argsort(-capacity, kind="stable")
+    if order == "lagging":
+        return np.argsort(capacity, kind="stable")
+    return perm
+
+
+def _stack(name: str, values: list, template) -> np.ndarray:
+    """Stack per-run values along a new first axis, zero-padded to the largest shape."""
+    first = np.asarray(values[0])
+    if first.ndim == 0:
+        return np.array(values, dtype=template)
+    shape = tuple(max(np.shape(v)[d] for v in values) for d in range(first.ndim))
+    out = np.zeros((len(values), *shape), dtype=template)
+    for b, v in enumerate(values):
+        out[(b, *tuple(slice(0, s) for s in np.shape(v)))] = v
+    return out
+
+
+_DTYPES = {
+    "can_settle": np.bool_,
+    "complete": np.bool_,
+    "has_province": np.bool_,
+    "has_contractor": np.bool_,
+    "adopt": np.bool_,
+}
+_INTS = {
+    "n",
+    "k",
+    "n_steps",
+    "indptr",
+    "indices",
+    "lag_steps",
+    "modules",
+    "rank",
+    "ready_step",
+    "rollout",
+    "outage_steps",
+    "never",
+    "top",
+    "bottom",
+    "quartile",
+}
+
+
+class Batch:
+    """B runs stepped together (``groups``: row g = runs [lo, hi) coupled as the provinces
+    of one national run, with ``share_lag[g]`` the national catalogue's lag in steps)."""
+
+    def __init__(
+        self,
+        runs: Sequence[RunSetup],
+        *,
+        groups: np.ndarray | None = None,
+        share_lag: np.ndarray | None = None,
+        history: bool = False,
+    ) -> None:
+        self.runs = list(runs)
+        cols = {}
+        for name in Consts._fields:
+            values = [r.arrays[name] for r in self.runs]
+            dtype = _DTYPES.get(name, np.int64 if name in _INTS else np.float64)
+            cols[name] = _stack(name, values, dtype)
+        self.consts = Consts(**cols)
+        b = len(self.runs)
+        n, k = int(self.consts.n.max()), int(self.consts.k.max())
+        self.n_steps = int(self.consts.n_steps.max())
+        self.state: State = empty_state(b, n, k, max(r.n_solutions for r in self.runs))
+        t = self.n_steps + 1
+        self.series = Series(
+            values=np.zeros((b, len(SERIES), t)),
+            per_gov=np.zeros((b, t, n) if history else (b, 1, 1), np.int64),
+        )
+        self.state.free_at[:] = [r.scenario.drive.build_time for r in self.runs]
+        self.groups = np.zeros((0, 2), np.int64) if groups is None else groups.astype(np.int64)
+        self.share_lag = np.zeros(0, np.int64) if share_lag is None else share_lag.astype(np.int64)
+        self.t = 0
+        record_start(self.consts, self.state, self.series)
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.n_steps
+
+    def advance(self, steps: int = 1) -> None:
+        """Advance every run by ``steps`` steps (at most to the last horizon)."""
+        t1 = min(self.t + steps, self.n_steps)
+        if t1 > self.t:
+            advance(self.consts, self.state, self.series, self.t, t1, self.groups, self.share_lag)
+            self.t = t1
+
+    def run(self) -> Batch:
+        self.advance(self.n_steps - self.t)
+        return self

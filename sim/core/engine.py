@@ -1,0 +1,214 @@
+"""One run of one rule on one seed: a view of one run of a :class:`~sim.core.batch.Batch`.
+
+An :class:`Engine` is built alone (a batch of one) and steps alone (:meth:`Engine.step`,
+as the Mesa model and the teaching app do); :func:`run_batched` steps many fresh engines
+as one batch and leaves each engine a view of its own run in that batch. Either way the
+numbers are the same (tested): runs never read each other's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from ..params import RULES, Scenario
+from ..world import World, build_world, spawn_streams
+from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
+from .batch import Batch, RunSetup, run_constants
+from .outcomes import COLUMNS, Inputs, compute_outcomes, timeseries_frame
+
+
+class RunState:
+    """Run b's state arrays, trimmed to its own governments and services (views)."""
+
+    def __init__(self, batch: Batch, b: int) -> None:
+        self._batch, self._b = batch, b
+        self.n = int(batch.consts.n[b])
+        self.k = int(batch.consts.k[b])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        value = getattr(self._batch.state, name)[self._b]
+        if value.ndim == 2 and value.shape[0] == self._batch.state.source.shape[1]:
+            return value[: self.n, : self.k]
+        if name in ("best_sol", "best_quality", "first_dev_step", "first_sol_step", "recognised"):
+            return value[: self.k]
+        return value
+
+    @property
+    def unserved(self) -> np.ndarray:
+        return self.source == Source.NONE
+
+    @property
+    def served_pairs(self) -> int:
+        return int(self._batch.state.pairs[self._b].sum())
+
+
+class Recorder:
+    """Run b's recorded columns (``data``: column -> rows 0..n_steps)."""
+
+    def __init__(self, batch: Batch, b: int) -> None:
+        self._batch, self._b = batch, b
+
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        c = self._batch.consts
+        n_steps = int(c.n_steps[self._b])
+        step = np.arange(n_steps + 1, dtype=float)
+        values = self._batch.series.values[self._b, :, : n_steps + 1]
+        out = {"step": step, "year": step * float(c.dt[self._b])}
+        out.update({name: values[i] for i, name in enumerate(SERIES)})
+        return out
+
+
+class Engine:
+    def __init__(
+        self,
+        scenario: Scenario,
+        rule: str | None = None,
+        seed: int | None = None,
+        *,
+        world: World | None = None,
+    ) -> None:
+        """``world``: the world this scenario and seed build (internal: sweeps build it once
+        per seed and share it between rules, which gives the same results as rebuilding
+        it, because the world and the events draw from separate streams)."""
+        if scenario.is_national:
+            raise BadInput.one(
+                scenario.path or scenario.name,
+                "national.source",
+                "a national scenario runs with sim.run / sim.engine_for (one batch of provinces)",
+            )
+        self.scenario = scenario
+        self.rule = scenario.rule if rule is None else rule
+        if self.rule not in RULES:
+            raise BadInput.one(
+                "rule", "", f"unknown rule {self.rule!r}; valid rules: {', '.join(RULES)}"
+            )
+        self.seed = scenario.seed if seed is None else int(seed)
+        if self.seed < 0:
+            raise BadInput.one("seed", "", f"must be >= 0 (got {self.seed})")
+        streams = spawn_streams(self.seed)
+        self.world = build_world(scenario, streams) if world is None else world
+        self.setup: RunSetup = run_constants(scenario, self.rule, self.seed, self.world, streams)
+        self.n_steps = scenario.n_steps
+        self._batch: Batch | None = None  # built when first needed (run_batched may not)
+
+    def _attach(self, batch: Batch, b: int) -> None:
+        self._batch, self.index = batch, b
+        self._state = RunState(batch, b)
+        self._recorder = Recorder(batch, b)
+
+    @property
+    def batch(self) -> Batch:
+        """The batch this run is part of (a batch of one unless run batched)."""
+        if self._batch is None:
+            self._attach(Batch([self.setup]), 0)
+        return self._batch  # type: ignore[return-value]
+
+    @property
+    def state(self) -> RunState:
+        self.batch  # noqa: B018 (attach)
+        return self._state
+
+    @property
+    def recorder(self) -> Recorder:
+        self.batch  # noqa: B018 (attach)
+        return self._recorder
+
+    @property
+    def t(self) -> int:
+        return min(self.batch.t, self.n_steps)
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.n_steps
+
+    @property
+    def down(self) -> bool:
+        return bool(self.batch.state.outage_left[self.index] > 0)
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.batch.state.settled[self.index])
+
+    def step(self) -> None:
+        if not self.done:
+            self.batch.advance(1)
+
+    def run(self) -> Engine:
+        if not self.done:
+            self.batch.advance(self.n_steps - self.batch.t)
+        return self
+
+    # ---- results -------------------------------------------------------------------------
+    def timeseries(self) -> pd.DataFrame:
+        return timeseries_frame(self.recorder.data, self.t)
+
+    def outcome_inputs(self) -> Inputs:
+        st, b = self.batch.state, self.index
+        data = self.recorder.data
+        return Inputs(
+            series={c: data[c][None, : self.t + 1] for c in COLUMNS},
+            n=np.array([self.state.n]),
+            k=np.array([self.state.k]),
+            served_end=np.array([self.state.served_pairs]),
+            developments=st.developments[b : b + 1],
+            duplicates=st.duplicates[b : b + 1],
+            reuses=st.reuses[b : b + 1],
+            cost=st.cost[b : b + 1],
+            best_quality=self.state.best_quality[None, :],
+            outages=st.outages[b : b + 1],
+        )
+
+    def outcomes(self) -> dict[str, float]:
+        return {k: float(v[0]) for k, v in compute_outcomes(self.outcome_inputs()).items()}
+
+    def agents(self) -> pd.DataFrame:
+        pop, st = self.world.population, self.state
+        source = st.source
+        served = source != Source.NONE
+        return pd.DataFrame(
+            {
+                "agent_id": range(pop.n),
+                "region": [pop.region_names[r] for r in pop.region],
+                "region_id": pop.region,
+                "is_seat": pop.is_seat,
+                "population": pop.population,
+                "capacity": pop.capacity,
+                "degree": self.world.network.degree.astype(int),
+                "coverage": served.mean(axis=1),
+                "own": (source == OWN).sum(axis=1),
+                "peer": (source == PEER).sum(axis=1),
+                "catalogue": (source == CATALOGUE).sum(axis=1),
+                "contractor": (source == CONTRACTOR).sum(axis=1),
+                "mean_quality_fit": (st.quality * st.fit).sum(axis=1)
+                / served.sum(axis=1).clip(min=1),
+                "lat": pop.lat,
+                "lon": pop.lon,
+            }
+        )
+
+
+def run_batched(
+    engines: Sequence[Engine],
+    size: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> list[Engine]:
+    """Run fresh engines as batches of at most ``size`` runs (any rules and sizes mixed);
+    each engine is left a view of its own run. ``progress(n)`` is called after each batch
+    with its number of runs. The numbers are those of running each engine alone."""
+    fresh = [e for e in engines if e._batch is None]
+    for e in engines:
+        if e._batch is not None:  # already stepped alone: finish it alone
+            e.run()
+    for lo in range(0, len(fresh), size):
+        part = fresh[lo : lo + size]
+        batch = Batch([e.setup for e in part]).run()
+        for b, e in enumerate(part):
+            e._attach(batch, b)
+        if progress is not None:
+            progress(len(part))
+    return list(engines)

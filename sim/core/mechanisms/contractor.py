@@ -1,0 +1,135 @@
+"""The general contractor (Guangdong's EPC model): build each module once, deploy everywhere.
+
+Where modules come from:
+
+* contractor rule (build mode): the contractor **builds** its own modules. The platform
+  takes ``build_time`` years; then modules are built one at a time at ``build_rate`` per
+  year in priority order, so module m (0-based) is ready at ``build_time + (m + 1) /
+  build_rate`` years (rounded up to a whole step, at least step 1). Priority blends the
+  demand rank and a random rank, weighted by ``demand_orientation``. A module build is a
+  development (a duplicate when the service already had a solution).
+* hybrid rule (adopt mode): the contractor **adopts** the solutions the province
+  recognises, one at a time at ``build_rate`` per year, in order of recognition (ties by
+  priority), not before the platform is ready: it standardises the service's best solution
+  (``costs.standardize`` each; no new solution) and deploys it as a module with the
+  contractor's fit.
+
+Common to both:
+
+* **Deploy.** ``contractor_capacity * dt`` deployments per step, the fractional remainder
+  carried; module by module in the order made, within a module to governments in
+  ``rollout_order``, only to unserved pairs (after this step's local events). Each module
+  keeps a cursor into the rollout order: pairs are never unserved again, so a government
+  passed over stays passed over, and a deployment step costs O(deployments + skipped).
+* **Outages.** Once anything is deployed, an outage starts each step with probability
+  ``1 - exp(-failure_rate * dt)``, one at a time, for ``outage_duration`` years (at least one
+  step). During one, contractor-served pairs count as unserved in the recorded coverage and
+  deployments pause; the pairs keep their contract (no local development meanwhile).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
+from .ledger import register, serve
+
+
+@njit(cache=True)
+def contractor_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
+    svc, qual, orig, ids = buf[4], buf[5], buf[6], buf[7]
+    if t == 1:
+        st.cost[b] += c.platform_cost[b]
+    # an outage starts? (start-of-step state: anything deployed?)
+    if st.outage_left[b] == 0 and st.pairs[b, 1] > 0 and c.outage_u[b, t] < c.p_fail[b]:
+        st.outage_left[b] = c.outage_steps[b]
+        st.outages[b] += 1
+    if c.adopt[b]:
+        _adopt(c, st, b, t)
+    else:
+        _build(c, st, b, t, svc, qual, orig, ids)
+    if st.outage_left[b] > 0:
+        st.lost_pair_steps[b] += st.pairs[b, 1]
+        return
+    st.carry[b] += c.rate[b]
+    todo = math.floor(st.carry[b] + 1e-9)
+    st.carry[b] -= todo
+    if todo > 0 and st.open_from[b] < st.built[b]:
+        _deploy(c, st, b, t, todo)
+
+
+@njit(cache=True)
+def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
+    kk = c.k[b]
+    start = st.built[b]
+    ready = start
+    while ready < kk and c.ready_step[b, ready] <= t:
+        ready += 1
+    if ready == start:
+        return
+    m = ready - start
+    for e in range(m):
+        svc[e] = c.modules[b, start + e]
+        qual[e] = c.contractor_quality[b]
+        orig[e] = CONTRACTOR_ORIGIN
+    register(st, b, svc, qual, orig, m, t, True, ids)
+    for e in range(m):
+        st.module_sol[b, svc[e]] = ids[e]
+        st.order[b, start + e] = svc[e]
+    st.cost[b] += c.module_cost[b] * m
+    st.built[b] = ready
+
+
+@njit(cache=True)
+def _adopt(c: Consts, st: State, b: int, t: int) -> None:
+    kk = c.k[b]
+    if st.n_recognised[b] > st.n_queued[b]:  # newly recognised services join the queue
+        enter = (t - 1) * c.dt[b]  # recognised at the start of this step
+        # in priority order (modules lists the services by priority)
+        for r in range(kk):
+            k = c.modules[b, r]
+            if st.recognised[b, k] and not st.queued[b, k]:
+                st.queued[b, k] = True
+                st.free_at[b] = max(st.free_at[b], enter) + 1.0 / c.build_rate[b]
+                step = math.ceil(min(st.free_at[b] / c.dt[b] - 1e-9, c.never[b]))
+                q = st.n_queued[b]
+                st.queue_step[b, q] = max(1, step)
+                st.order[b, q] = k
+                st.n_queued[b] = q + 1
+    while st.built[b] < st.n_queued[b] and st.queue_step[b, st.built[b]] <= t:
+        k = st.order[b, st.built[b]]
+        st.module_sol[b, k] = st.best_sol[b, k]  # the recognised service's best solution
+        st.built[b] += 1
+        st.cost[b] += c.standardize_cost[b]
+
+
+@njit(cache=True)
+def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
+    n = c.n[b]
+    done = 0
+    m = st.open_from[b]
+    while m < st.built[b] and done < todo:
+        k = st.order[b, m]
+        pos = st.cursor[b, m]
+        while pos < n and done < todo:
+            g = c.rollout[b, pos]
+            pos += 1
+            if st.source[b, g, k] == NONE:
+                serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b], t)
+                done += 1
+        st.cursor[b, m] = pos
+        m += 1
+    # fully served modules stay served: never look at them again
+    while st.open_from[b] < st.built[b] and st.cursor[b, st.open_from[b]] >= n:
+        st.open_from[b] += 1
+    st.cost[b] += c.price[b] * done
+
+
+@njit(cache=True)
+def settled(c: Consts, st: State, b: int) -> bool:
+    """True when the contractor can no longer change anything once all pairs are served."""
+    all_made = st.built[b] == (st.n_queued[b] if c.adopt[b] else c.k[b])
+    no_more_outages = c.p_fail[b] == 0.0 or st.pairs[b, 1] == 0
+    return all_made and st.outage_left[b] == 0 and no_more_outages

@@ -1,0 +1,149 @@
+"""Local diffusion: own development, peer reuse, the provincial catalogue (compiled).
+
+Every unserved pair (i, k) has a hazard, the sum of up to four channels (rates x dt):
+
+* ``dev   = innovation_rate * c_eff_i * priority_k``: own development, unless a solution for
+  k exists and the catalogue shows it (``catalog_visibility``): then catalogue reuse;
+* ``peer  = peer_learning * c_eff_i * (served neighbours / neighbours)``: copy the best
+  solution among neighbours served by a local solution;
+* ``cross = cross_learning * peer_learning * c_eff_i * foreign_share_k`` (national runs):
+  copy the best solution for k that other provinces' governments use (an imported copy);
+* ``promo = promotion_rate * c_eff_i`` once k is recognised: reuse the promoted (best)
+  solution from the catalogue.
+
+Under the contractor rule ``dev`` and ``peer`` are scaled by ``1 - crowding_out`` and the
+catalogue (visibility, promotion) is off; under the hybrid rule visibility is on and
+promotion is off. All decisions read the start-of-step state.
+
+**One clock per pair.** Each pair draws one standard exponential E when the run starts and
+fires in the first step where its cumulative hazard H exceeds E. This is the time-change
+construction of a point process with a piecewise-constant hazard, so the probability of
+firing in a step, given not fired before, is ``1 - exp(-h)`` with h the step's hazard, as
+with a fresh draw each step. Given that it fires, ``(1 - exp(-(E - H0))) / (1 - exp(-h))``
+is uniform on [0, 1) (H0: the hazard before the step) and picks the channel in proportion
+to the rates. The pair's catalogue-find uniform and development-quality normal are drawn
+with the clock, so under one seed every rule faces the same draws for the same pair
+(common random numbers), and a run's draws do not depend on what else is in its batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..arrays import CATALOGUE, CROSS, DEV, FOREIGN, NONE, OWN, PEER, PEER_CH, PROMO, Consts, State
+from .ledger import register, serve
+
+
+@njit(cache=True)
+def _best_neighbour(c: Consts, st: State, b: int, i: int, k: int) -> int:
+    """The neighbour j of i with the best local solution for k (lowest index on ties)."""
+    best, arg = -np.inf, -1
+    if c.complete[b]:
+        for j in range(c.n[b]):
+            if st.local_quality[b, j, k] > best:
+                best, arg = st.local_quality[b, j, k], j
+    else:
+        for e in range(c.indptr[b, i], c.indptr[b, i + 1]):
+            j = c.indices[b, e]
+            q = st.local_quality[b, j, k]
+            if q > best:  # indices are sorted: the first of equals is the lowest
+                best, arg = q, j
+    return arg
+
+
+@njit(cache=True)
+def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
+    """One step of local diffusion for run ``b`` (``buf``: scratch arrays, see
+    :func:`sim.core.step.scratch`)."""
+    ev_i, ev_k, ev_ch, ev_sol, svc, qual, orig, ids, lookup = buf
+    n, kk = c.n[b], c.k[b]
+    visibility = c.visibility[b]
+    m = 0
+    n_cross = 0
+    for i in range(n):
+        dev_i, peer_i = c.dev_dt[b, i], c.peer_dt[b, i]
+        for k in range(kk):
+            if st.source[b, i, k] != NONE:
+                continue
+            dev = dev_i * c.priority[b, k]
+            nb = st.local_count[b, k] if c.complete[b] else st.counts[b, i, k]
+            peer = peer_i * nb
+            promo = c.promo_dt[b, i] if st.recognised[b, k] else 0.0
+            cross = c.cross_dt[b, i] * st.foreign_share[b, k]
+            h = dev + peer + cross + promo
+            if h <= 0.0:
+                continue
+            h0 = st.hazard[b, i, k]
+            st.hazard[b, i, k] = h0 + h
+            if h0 + h <= c.clock[b, i, k]:
+                continue
+            # fired: v is uniform on [0, h) given the event; channels stacked in rate order
+            v = math.expm1(-(c.clock[b, i, k] - h0)) / math.expm1(-h) * h
+            if promo > 0.0 and v >= h - promo:
+                ch = PROMO
+            elif cross > 0.0 and v >= h - promo - cross:
+                ch = CROSS
+            elif v >= dev and nb > 0 and peer_i > 0.0:
+                ch = PEER_CH
+            else:
+                ch = DEV
+            sol = st.best_sol[b, k]  # promotion and catalogue finds take the best solution
+            if ch == PEER_CH:
+                j = _best_neighbour(c, st, b, i, k)
+                sol = st.sol[b, j, k]
+            elif ch == CROSS:
+                if lookup[k] < 0:  # one import per service and step
+                    lookup[k] = -2 - n_cross  # placeholder: resolved below
+                    n_cross += 1
+            elif ch == DEV and not (
+                visibility > 0.0 and sol >= 0 and c.find_u[b, i, k] < visibility
+            ):
+                ch = -1  # a development (resolved below); else a catalogue find
+            ev_i[m], ev_k[m], ev_ch[m], ev_sol[m] = i, k, ch, sol
+            m += 1
+    if m == 0:
+        return
+    # 1. imports (national runs): one copy per service, in service order
+    if n_cross:
+        r = 0
+        for k in range(kk):
+            if lookup[k] < -1:
+                svc[r], qual[r], orig[r] = k, st.foreign_quality[b, k], FOREIGN
+                r += 1
+        register(st, b, svc, qual, orig, r, t, False, ids)
+        st.imported[b] += r
+        r = 0
+        for k in range(kk):
+            if lookup[k] < -1:
+                lookup[k] = ids[r]
+                r += 1
+    # 2. developments, in pair order
+    n_dev = 0
+    for e in range(m):
+        if ev_ch[e] == -1:
+            i = ev_i[e]
+            q = c.quality_mean[b, i] + c.quality_sd[b] * c.quality_z[b, i, ev_k[e]]
+            svc[n_dev], qual[n_dev], orig[n_dev] = ev_k[e], min(max(q, 0.0), 1.0), i
+            n_dev += 1
+    if n_dev:
+        register(st, b, svc, qual, orig, n_dev, t, True, ids)
+    # 3. serve every event of the step, in pair order
+    d = 0
+    for e in range(m):
+        ch, k = ev_ch[e], ev_k[e]
+        if ch == -1:
+            serve(c, st, b, ev_i[e], k, OWN, ids[d], 1.0, t)
+            d += 1
+        elif ch == CROSS:
+            st.cross_reuses[b] += 1
+            serve(c, st, b, ev_i[e], k, PEER, lookup[k], c.reuse_fit[b], t)
+        else:
+            source = PEER if ch == PEER_CH else CATALOGUE
+            serve(c, st, b, ev_i[e], k, source, ev_sol[e], c.reuse_fit[b], t)
+    if n_cross:
+        for k in range(kk):
+            lookup[k] = -1
+    st.cost[b] += n_dev * c.dev_cost[b] + (m - n_dev) * c.reuse_cost[b]

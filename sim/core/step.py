@@ -1,0 +1,94 @@
+"""The step loop, compiled: every run of a batch advances from step t0 to t1.
+
+A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
+
+0. national runs: the provinces are coupled (:mod:`sim.core.coupling`);
+1. for each run of the batch, the mechanisms of its rule act in a fixed order: the
+   province's recognition (grassroots, hybrid), local diffusion (every rule; crowded out
+   under the contractor), then the contractor (contractor, hybrid: outage draw, module
+   builds or adoptions, deployments). Local decisions read the state at the start of the
+   step; the contractor deploys to pairs still unserved after this step's local events;
+2. the recorder writes row t;
+3. an outage counts down.
+
+Once every pair is served and no mechanism can change anything again (all modules made,
+no outage possible, every service with a solution recognised), a run is *settled* (unless
+``can_settle`` is off, as for the provinces of a national run): its remaining rows repeat
+the last one, which is exactly what stepping would produce. Runs never read each other's
+state except through the coupling, so a run gives the same numbers alone or in any batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .arrays import Consts, Series, State
+from .coupling import couple
+from .mechanisms import contractor, province
+from .mechanisms.ledger import served_pairs
+from .mechanisms.local import local_step
+from .record import record, repeat
+
+
+@njit(cache=True)
+def scratch(n: int, k: int) -> tuple:
+    """Work arrays shared by the mechanisms (one set per batch, reused every step)."""
+    size = n * k + 2 * k + 1
+    return (
+        np.zeros(size, np.int64),  # ev_i
+        np.zeros(size, np.int64),  # ev_k
+        np.zeros(size, np.int64),  # ev_ch
+        np.zeros(size, np.int64),  # ev_sol
+        np.zeros(size, np.int64),  # svc
+        np.zeros(size),  # qual
+        np.zeros(size, np.int64),  # orig
+        np.zeros(size, np.int64),  # ids
+        np.full(k, -1, np.int64),  # lookup (imports per service)
+    )
+
+
+@njit(cache=True)
+def advance(
+    c: Consts,
+    st: State,
+    rec: Series,
+    t0: int,
+    t1: int,
+    groups: np.ndarray,
+    share_lag: np.ndarray,
+) -> None:
+    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is)."""
+    nb = c.n.shape[0]
+    n_max, k_max = st.source.shape[1], st.source.shape[2]
+    buf = scratch(n_max, k_max)
+    gov = np.zeros(n_max + k_max + 1, np.int64)
+    for t in range(t0 + 1, t1 + 1):
+        if groups.shape[0]:
+            couple(c, st, groups, share_lag, t, buf)
+        for b in range(nb):
+            if t > c.n_steps[b]:
+                continue
+            if st.settled[b]:
+                repeat(c, rec, b, t)
+                continue
+            if c.has_province[b]:
+                province.recognise(c, st, b, t)
+            local_step(c, st, b, t, buf)
+            if c.has_contractor[b]:
+                contractor.contractor_step(c, st, b, t, buf)
+            record(c, st, rec, b, t, gov)
+            if st.outage_left[b] > 0:
+                st.outage_left[b] -= 1
+            if c.can_settle[b] and served_pairs(st, b) == c.n[b] * c.k[b]:
+                st.settled[b] = (not c.has_province[b] or province.settled(st, b)) and (
+                    not c.has_contractor[b] or contractor.settled(c, st, b)
+                )
+
+
+@njit(cache=True)
+def record_start(c: Consts, st: State, rec: Series) -> None:
+    """Row 0 of every run: the initial state."""
+    gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
+    for b in range(c.n.shape[0]):
+        record(c, st, rec, b, 0, gov)
