@@ -21,9 +21,9 @@ import pandas as pd
 from scipy import stats
 
 from .core.engine import run_batched
-from .run import engine_for
 from .outcomes import OUTCOMES
 from .params import Scenario
+from .run import engine_for
 
 BLOCK = 64
 """Replicates of every rule run (batched) at once by :func:`compare`."""

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.engine import Engine
+from sim.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"

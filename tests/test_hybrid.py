@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.engine import Engine
-from sim.state import CONTRACTOR, OWN
+from sim.core.arrays import CONTRACTOR, OWN
+from sim.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"
@@ -59,7 +59,7 @@ def test_no_contractor_development_and_standardisation_is_costed() -> None:
         e = Engine(base, rule="hybrid", seed=seed).run()
         # developments are the local own developments only
         assert out["developments"] == e.state.by_source[OWN]
-        modules = e.components[-1].built
+        modules = int(e.state.built)
         assert out["total_cost"] - out_free["total_cost"] == pytest.approx(
             modules * base.costs.standardize
         )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.engine import Engine
+from sim.core.engine import Engine
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -221,7 +221,7 @@ def test_about_sections_and_knob_limits() -> None:
 @pytest.mark.parametrize("name", ["teaching", "zhejiang", "guangdong"])
 def test_map_positions(name: str) -> None:
     from sim import viz
-    from sim.engine import Engine
+    from sim.core.engine import Engine
 
     s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
     world = Engine(s).world

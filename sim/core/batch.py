@@ -23,7 +23,7 @@ import numpy as np
 
 from ..params import Scenario
 from ..world import World
-from .arrays import Consts, Series, State, empty_state, SERIES
+from .arrays import SERIES, Consts, Series, State, empty_state
 from .step import advance, record_start
 
 

@@ -71,10 +71,12 @@ class Engine:
         seed: int | None = None,
         *,
         world: World | None = None,
+        stream_key: tuple[int, ...] = (),
     ) -> None:
         """``world``: the world this scenario and seed build (internal: sweeps build it once
         per seed and share it between rules, which gives the same results as rebuilding
-        it, because the world and the events draw from separate streams)."""
+        it, because the world and the events draw from separate streams). ``stream_key``:
+        extra SeedSequence entropy (a province of a national run: its index)."""
         if scenario.is_national:
             raise BadInput.one(
                 scenario.path or scenario.name,
@@ -90,7 +92,7 @@ class Engine:
         self.seed = scenario.seed if seed is None else int(seed)
         if self.seed < 0:
             raise BadInput.one("seed", "", f"must be >= 0 (got {self.seed})")
-        streams = spawn_streams(self.seed)
+        streams = spawn_streams(self.seed, *stream_key)
         self.world = build_world(scenario, streams) if world is None else world
         self.setup: RunSetup = run_constants(scenario, self.rule, self.seed, self.world, streams)
         self.n_steps = scenario.n_steps

@@ -244,7 +244,7 @@ class NationalEngine:
 class _ProvinceEngine(Engine):
     """One province of a national run: a view of its run in the national batch."""
 
-    def __init__(self, batch: Batch, p: int, setup) -> None:  # noqa: D107 (no Engine setup)
+    def __init__(self, batch: Batch, p: int, setup) -> None:
         self.scenario, self.rule, self.seed = setup.scenario, setup.rule, setup.seed
         self.world, self.setup = setup.world, setup
         self.n_steps = setup.scenario.n_steps
