@@ -57,8 +57,9 @@ def compare(
     """Run every rule on seeds ``seed .. seed + replicates - 1`` (default: the scenario's).
 
     ``rules`` defaults to every rule the scenario can run under (``Scenario.valid_rules``).
-    The replicates of a rule are run batched (:func:`sim.core.engine.run_batched`: the same numbers as one by
-    one), :data:`BLOCK` replicates at a time; national scenarios run one by one."""
+    The replicates of every rule are run as one batch (:func:`sim.core.engine.run_batched`:
+    the same numbers as one by one), :data:`BLOCK` replicates at a time; national scenarios
+    run one by one."""
     rules = scenario.valid_rules if rules is None else tuple(rules)
     base = scenario.seed if seed is None else seed
     seeds = tuple(base + r for r in range(replicates))

@@ -90,7 +90,7 @@ class Job:
     replicates: int
     seed: int
     save_timeseries: bool
-    batch: bool = True  # run scenario runs batched (sim.core.engine.run_batched): same numbers, faster
+    batch: bool = True  # run scenario runs batched (core.engine.run_batched): same numbers
 
 
 _JOBS: dict[str, tuple[Job, Any]] = {}  # per worker process: key -> (job, model function)

@@ -125,9 +125,7 @@ def test_one_batch_holds_every_rule_size_horizon_and_network() -> None:
 
     def fresh() -> list[Engine]:
         out = []
-        for i, (kind, rule) in enumerate(
-            [(k, r) for k in sorted(KINDS) for r in sim.RULES]
-        ):
+        for i, (kind, rule) in enumerate([(k, r) for k in sorted(KINDS) for r in sim.RULES]):
             path, base = KINDS[kind]
             extra = {"time.years": 2.0 + i % 3, "services.count": 2 + i % 4}
             scenario = sim.load_scenario(path, {**base, **VARIATIONS[i % 5], **extra})

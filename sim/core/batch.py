@@ -126,7 +126,9 @@ def run_constants(
         "quality_sd": q.quality_sd,
         "dev_cost": costs.development,
         "reuse_fit": s.traction.reuse_fit + (1 - s.traction.reuse_fit) * std,
-        "reuse_cost": costs.development * costs.adaptation * (1 - costs.standardization_saving * std),
+        "reuse_cost": costs.development
+        * costs.adaptation
+        * (1 - costs.standardization_saving * std),
         "has_province": sw.province,
         "lag_steps": min(math.ceil(sup.recognition_lag / dt - 1e-9), never),
         "has_contractor": sw.contractor,
@@ -172,13 +174,15 @@ def _rollout(order: str, population: np.ndarray, capacity: np.ndarray, perm: np.
     return perm
 
 
-def _stack(name: str, values: list, template) -> np.ndarray:
+def _stack(values: list, dtype) -> np.ndarray:
     """Stack per-run values along a new first axis, zero-padded to the largest shape."""
     first = np.asarray(values[0])
     if first.ndim == 0:
-        return np.array(values, dtype=template)
+        return np.array(values, dtype=dtype)
+    if len(values) == 1:  # a run alone: a view, no copy
+        return first.astype(dtype, copy=False)[None]
     shape = tuple(max(np.shape(v)[d] for v in values) for d in range(first.ndim))
-    out = np.zeros((len(values), *shape), dtype=template)
+    out = np.zeros((len(values), *shape), dtype=dtype)
     for b, v in enumerate(values):
         out[(b, *tuple(slice(0, s) for s in np.shape(v)))] = v
     return out
@@ -227,7 +231,7 @@ class Batch:
         for name in Consts._fields:
             values = [r.arrays[name] for r in self.runs]
             dtype = _DTYPES.get(name, np.int64 if name in _INTS else np.float64)
-            cols[name] = _stack(name, values, dtype)
+            cols[name] = _stack(values, dtype)
         self.consts = Consts(**cols)
         b = len(self.runs)
         n, k = int(self.consts.n.max()), int(self.consts.k.max())

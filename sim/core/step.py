@@ -49,6 +49,28 @@ def scratch(n: int, k: int) -> tuple:
 
 
 @njit(cache=True)
+def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov) -> None:
+    """Step t of run b: the mechanisms of its rule in order, the recorder, the countdown."""
+    if t > c.n_steps[b]:
+        return
+    if st.settled[b]:
+        repeat(c, rec, b, t)
+        return
+    if c.has_province[b]:
+        province.recognise(c, st, b, t)
+    local_step(c, st, b, t, buf)
+    if c.has_contractor[b]:
+        contractor.contractor_step(c, st, b, t, buf)
+    record(c, st, rec, b, t, gov)
+    if st.outage_left[b] > 0:
+        st.outage_left[b] -= 1
+    if c.can_settle[b] and served_pairs(st, b) == c.n[b] * c.k[b]:
+        st.settled[b] = (not c.has_province[b] or province.settled(st, b)) and (
+            not c.has_contractor[b] or contractor.settled(c, st, b)
+        )
+
+
+@njit(cache=True)
 def advance(
     c: Consts,
     st: State,
@@ -58,32 +80,24 @@ def advance(
     groups: np.ndarray,
     share_lag: np.ndarray,
 ) -> None:
-    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is)."""
+    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is).
+
+    Uncoupled runs are advanced one after another, each through all its steps (its arrays
+    stay in cache); the provinces of national runs advance in lockstep, coupled before
+    each step. Either way each run's numbers are the same."""
     nb = c.n.shape[0]
     n_max, k_max = st.source.shape[1], st.source.shape[2]
     buf = scratch(n_max, k_max)
     gov = np.zeros(n_max + k_max + 1, np.int64)
-    for t in range(t0 + 1, t1 + 1):
-        if groups.shape[0]:
-            couple(c, st, groups, share_lag, t, buf)
+    if groups.shape[0] == 0:
         for b in range(nb):
-            if t > c.n_steps[b]:
-                continue
-            if st.settled[b]:
-                repeat(c, rec, b, t)
-                continue
-            if c.has_province[b]:
-                province.recognise(c, st, b, t)
-            local_step(c, st, b, t, buf)
-            if c.has_contractor[b]:
-                contractor.contractor_step(c, st, b, t, buf)
-            record(c, st, rec, b, t, gov)
-            if st.outage_left[b] > 0:
-                st.outage_left[b] -= 1
-            if c.can_settle[b] and served_pairs(st, b) == c.n[b] * c.k[b]:
-                st.settled[b] = (not c.has_province[b] or province.settled(st, b)) and (
-                    not c.has_contractor[b] or contractor.settled(c, st, b)
-                )
+            for t in range(t0 + 1, t1 + 1):
+                step_run(c, st, rec, b, t, buf, gov)
+        return
+    for t in range(t0 + 1, t1 + 1):
+        couple(c, st, groups, share_lag, t, buf)
+        for b in range(nb):
+            step_run(c, st, rec, b, t, buf, gov)
 
 
 @njit(cache=True)

@@ -21,7 +21,7 @@ from numba import njit
 from ..arrays import CONTRACTOR, NONE, OWN, Consts, State
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def register(
     st: State,
     b: int,
@@ -59,7 +59,7 @@ def register(
             st.best_sol[b, k] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def serve(
     c: Consts,
     st: State,

@@ -37,20 +37,23 @@ from ..arrays import CATALOGUE, CROSS, DEV, FOREIGN, NONE, OWN, PEER, PEER_CH, P
 from .ledger import register, serve
 
 
-@njit(cache=True)
-def _best_neighbour(c: Consts, st: State, b: int, i: int, k: int) -> int:
-    """The neighbour j of i with the best local solution for k (lowest index on ties)."""
+@njit(cache=True, inline="always")
+def _best_neighbour(
+    complete: bool, n: int, indptr: np.ndarray, indices: np.ndarray, lq: np.ndarray, i: int, k: int
+) -> int:
+    """The neighbour j of i with the best local solution for k (lowest index on ties);
+    ``lq``: the run's local quality (N x K). Takes arrays, not the batch's named tuples:
+    passing those to a compiled call costs a reference count per array."""
     best, arg = -np.inf, -1
-    if c.complete[b]:
-        for j in range(c.n[b]):
-            if st.local_quality[b, j, k] > best:
-                best, arg = st.local_quality[b, j, k], j
+    if complete:
+        for j in range(n):
+            if lq[j, k] > best:
+                best, arg = lq[j, k], j
     else:
-        for e in range(c.indptr[b, i], c.indptr[b, i + 1]):
-            j = c.indices[b, e]
-            q = st.local_quality[b, j, k]
-            if q > best:  # indices are sorted: the first of equals is the lowest
-                best, arg = q, j
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            if lq[j, k] > best:  # indices are sorted: the first of equals is the lowest
+                best, arg = lq[j, k], j
     return arg
 
 
@@ -63,25 +66,32 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     visibility = c.visibility[b]
     m = 0
     n_cross = 0
+    # local names for the arrays of the hot loop (lets the compiler hoist their lookups)
+    source, hazard, clock = st.source[b], st.hazard[b], c.clock[b]
+    counts, recognised, share = st.counts[b], st.recognised[b], st.foreign_share[b]
+    local_count, priority = st.local_count[b], c.priority[b]
+    complete = c.complete[b]
+    indptr, indices, lq = c.indptr[b], c.indices[b], st.local_quality[b]
     for i in range(n):
         dev_i, peer_i = c.dev_dt[b, i], c.peer_dt[b, i]
+        promo_i, cross_i = c.promo_dt[b, i], c.cross_dt[b, i]
         for k in range(kk):
-            if st.source[b, i, k] != NONE:
+            if source[i, k] != NONE:
                 continue
-            dev = dev_i * c.priority[b, k]
-            nb = st.local_count[b, k] if c.complete[b] else st.counts[b, i, k]
+            dev = dev_i * priority[k]
+            nb = local_count[k] if complete else counts[i, k]
             peer = peer_i * nb
-            promo = c.promo_dt[b, i] if st.recognised[b, k] else 0.0
-            cross = c.cross_dt[b, i] * st.foreign_share[b, k]
+            promo = promo_i if recognised[k] else 0.0
+            cross = cross_i * share[k]
             h = dev + peer + cross + promo
             if h <= 0.0:
                 continue
-            h0 = st.hazard[b, i, k]
-            st.hazard[b, i, k] = h0 + h
-            if h0 + h <= c.clock[b, i, k]:
+            h0 = hazard[i, k]
+            hazard[i, k] = h0 + h
+            if h0 + h <= clock[i, k]:
                 continue
             # fired: v is uniform on [0, h) given the event; channels stacked in rate order
-            v = math.expm1(-(c.clock[b, i, k] - h0)) / math.expm1(-h) * h
+            v = math.expm1(-(clock[i, k] - h0)) / math.expm1(-h) * h
             if promo > 0.0 and v >= h - promo:
                 ch = PROMO
             elif cross > 0.0 and v >= h - promo - cross:
@@ -92,7 +102,7 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
                 ch = DEV
             sol = st.best_sol[b, k]  # promotion and catalogue finds take the best solution
             if ch == PEER_CH:
-                j = _best_neighbour(c, st, b, i, k)
+                j = _best_neighbour(complete, n, indptr, indices, lq, i, k)
                 sol = st.sol[b, j, k]
             elif ch == CROSS:
                 if lookup[k] < 0:  # one import per service and step
