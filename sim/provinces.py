@@ -50,7 +50,14 @@ class ProvinceTable:
         return self.frame["local_governments"].to_numpy(int)
 
     def prefecture_table(self, p: int) -> PrefectureTable:
-        """Province ``p`` as ``prefectures`` equal prefectures (no seat coordinates)."""
+        """Province ``p`` as ``prefectures`` equal prefectures (no seat coordinates); made
+        once per table (every national run reads all of them)."""
+        cache = self.__dict__.setdefault("_prefecture_tables", {})
+        if p not in cache:
+            cache[p] = self._prefecture_table(p)
+        return cache[p]
+
+    def _prefecture_table(self, p: int) -> PrefectureTable:
         row = self.frame.iloc[p]
         regions = int(row["prefectures"])
         n = int(row["local_governments"])

@@ -242,7 +242,7 @@ class Batch:
             values=np.zeros((b, len(SERIES), t)),
             per_gov=np.zeros((b, t, n) if history else (b, 1, 1), np.int64),
         )
-        self.state.free_at[:] = [r.scenario.drive.build_time for r in self.runs]
+        self.state.free_at[:] = self.consts.build_time
         self.groups = np.zeros((0, 2), np.int64) if groups is None else groups.astype(np.int64)
         self.share_lag = np.zeros(0, np.int64) if share_lag is None else share_lag.astype(np.int64)
         self.t = 0
