@@ -9,8 +9,8 @@ Usage (from the repository root)::
 Every sweep runs each arm (a rule, possibly with extra overrides) on the same seeds
 ``scenario.seed + r`` for r = 0 .. R - 1 at every grid value, so differences between arms,
 and between neighbouring grid values of one arm, are paired by replicate (common random
-numbers, as in :mod:`sim.compare`). Intervals are two-sided 95% Student-t intervals of the
-mean (:func:`sim.compare.interval`).
+numbers, as in :mod:`sim.experiments.compare`). Intervals are two-sided 95% Student-t
+intervals of the mean (:func:`sim.experiments.compare.interval`).
 
 Figures: ``docs/figures/facts-*.png``; rows are outcomes, columns scenarios; lines are arm
 means with 95% CI bands. The background marks, grid value by grid value, where the paired
@@ -39,7 +39,7 @@ import numpy as np
 from matplotlib.patches import Patch
 
 import sim
-from sim.compare import COLOURS, interval
+from sim.experiments.compare import COLOURS, interval
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures"
@@ -417,7 +417,7 @@ DEFAULT_OUTCOMES = (
 
 def defaults_block(scenarios: list[str], replicates: int) -> str:
     """Both rules at each scenario's own parameters: means and the paired difference."""
-    from sim.compare import compare
+    from sim.experiments.compare import compare
 
     lines = [f"Each scenario at its own parameters; {replicates} paired replicates (seeds "
              "`scenario.seed + r`); `g - c` is the mean paired difference [95% CI].", "",

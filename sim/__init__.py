@@ -20,7 +20,7 @@ from .run import RunResult, run, run_outcomes
 from .scenario import load_scenario
 
 if TYPE_CHECKING:
-    from .model import DiffusionModel
+    from .interactive.model import DiffusionModel
 
 __version__ = "0.1.0"
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "DiffusionModel":  # mesa is heavy to import; only load it when asked for
-        from .model import DiffusionModel
+        from .interactive.model import DiffusionModel
 
         return DiffusionModel
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -132,8 +132,8 @@ def compare(
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
 
-    from .compare import compare as run_compare
-    from .compare import plot
+    from .experiments.compare import compare as run_compare
+    from .experiments.compare import plot
     from .io import write_csv, write_json
     from .provenance import provenance
 
@@ -273,9 +273,9 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from .executors import executor_for
-    from .experiment import load_experiment
-    from .sweep import sweep as run_sweep
+    from .experiments.executors import executor_for
+    from .experiments.experiment import load_experiment
+    from .experiments.sweep import sweep as run_sweep
 
     try:
         exp = load_experiment(experiment)
@@ -362,7 +362,7 @@ def merge(
     ] = True,
 ) -> None:
     """Combine the shards of a sharded sweep into DIR/runs.parquet (then analyse it)."""
-    from .sweep import merge as run_merge
+    from .experiments.sweep import merge as run_merge
 
     try:
         result = run_merge(folder)
@@ -472,7 +472,7 @@ def viz(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]
-    from .app import serve
+    from .interactive.app import serve
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     out.print(f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)", highlight=False)
@@ -497,8 +497,8 @@ def animate(
 ) -> None:
     """Animate the map and the curves for slides (GIF, or MP4 when ffmpeg is installed)."""
 
-    from .animate import animate as run_animate
-    from .animate import check_output
+    from .interactive.animate import animate as run_animate
+    from .interactive.animate import check_output
 
     try:
         if side_by_side and rule is not None:

@@ -30,11 +30,7 @@ from pydantic import (
     field_validator,
 )
 
-RULES: tuple[str, ...] = ("grassroots", "contractor", "hybrid")
-"""The allocation rules this version implements (see :mod:`sim.core.batch`, RULE_SWITCHES)."""
-
-MIXED = "mixed"
-"""National scenarios only: every province follows its own rule from ``national.rules``."""
+from .rules import MIXED, RULES
 
 RuleName = Literal["grassroots", "contractor", "hybrid"]
 
@@ -396,7 +392,7 @@ class Scenario(Section):
 
     @property
     def prefectures(self) -> Any:
-        """The :class:`sim.population.PrefectureTable` of a CSV source, else None."""
+        """The :class:`sim.world.population.PrefectureTable` of a CSV source, else None."""
         return self._prefectures
 
     @property

@@ -10,7 +10,7 @@ import pandas as pd
 from .core.engine import Engine
 from .core.national import NationalEngine
 from .params import Scenario
-from .world import World
+from .world.build import World
 
 
 @dataclass(frozen=True)

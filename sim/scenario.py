@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .errors import BadInput, Problem, did_you_mean
 from .params import SECTIONS, Scenario, parameter_keys
-from .population import read_prefectures
+from .world.population import read_prefectures
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -57,7 +57,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
             )
         scenario._prefectures = table
     if scenario.is_national:
-        from .provinces import read_provinces
+        from .world.provinces import read_provinces
 
         scenario._provinces = read_provinces(scenario, scenario_file=source)
     return scenario

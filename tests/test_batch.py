@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import sim
 from sim.core.engine import Engine, run_batched
-from sim.experiment import load_experiment
-from sim.sweep import read_runs, sweep
+from sim.experiments.experiment import load_experiment
+from sim.experiments.sweep import read_runs, sweep
 
 from .test_invariants import scenarios
 
@@ -172,7 +172,7 @@ def test_runs_of_different_sizes_share_a_padded_batch(rule: str) -> None:
 
 
 def test_compare_runs_batched_with_the_numbers_of_single_runs() -> None:
-    from sim.compare import compare
+    from sim.experiments.compare import compare
 
     s = sim.load_scenario(TEACHING)
     ticks: list[int] = []

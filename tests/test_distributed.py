@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import BadInput
-from sim.sweep import covered, merge, read_runs, sweep
+from sim.experiments.sweep import covered, merge, read_runs, sweep
 
 from .test_sweep import write_experiment
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.errors import BadInput
-from sim.experiment import load_experiment
+from sim.experiments.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-import sim.network
+import sim.world.network
 from sim.outcomes import COLUMNS, OUTCOMES
 from sim.params import Scenario
 
@@ -302,7 +302,7 @@ def test_same_seed_same_run(s, rule, seed):
     s=scenarios(),
     rule=st.sampled_from(sim.RULES),
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(sim.network.DENSE_LIMIT + 1, sim.network.DENSE_LIMIT + 100),
+    n=st.integers(sim.world.network.DENSE_LIMIT + 1, sim.world.network.DENSE_LIMIT + 100),
     network=st.sampled_from(["hierarchy", "small_world"]),
 )
 def test_invariants_sparse_networks(s, rule, seed, n, network):
@@ -317,7 +317,7 @@ def test_sparse_and_dense_networks_agree(s, rule, seed):
     """The dense fast path of a small network gives exactly the run of the sparse path."""
     dense = sim.run(s, rule=rule, seed=seed)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim.network, "DENSE_LIMIT", 0)
+        mp.setattr(sim.world.network, "DENSE_LIMIT", 0)
         sparse = sim.run(s, rule=rule, seed=seed)
     pd.testing.assert_frame_equal(dense.timeseries, sparse.timeseries, check_exact=True)
     pd.testing.assert_frame_equal(dense.agents, sparse.agents, check_exact=True)

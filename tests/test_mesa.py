@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.agents import LocalGovernment
+from sim.interactive.agents import LocalGovernment
 
 ROOT = Path(__file__).resolve().parent.parent
 

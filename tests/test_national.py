@@ -303,7 +303,7 @@ def test_a_country_of_one_province_runs_as_that_province(tmp_path: Path) -> None
 def test_sweep_over_a_country(country: Path, tmp_path: Path) -> None:
     """A national scenario sweeps like any other: its rules may include mixed, the workers
     get the province table, and every run equals the same run made directly."""
-    from sim.sweep import read_runs, sweep
+    from sim.experiments.sweep import read_runs, sweep
 
     exp_file = tmp_path / "exp.toml"
     exp_file.write_text(

@@ -6,7 +6,7 @@ province, the network and the random streams (common random numbers) and their o
 can be differenced replicate by replicate.
 
 Tolerance. A fact is asserted when the two-sided 95% Student-t interval of the mean paired
-difference lies entirely on the fact's side of zero (:func:`sim.compare.interval`, the
+difference lies entirely on the fact's side of zero (:func:`sim.experiments.compare.interval`, the
 same interval the doc reports). The seeds are fixed, so each test is deterministic; what
 the interval buys is robustness: every region below was chosen (docs/make_facts.py) so
 that the mean difference is at least ~4.5 half-widths of the interval from zero (most
@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.compare import interval
+from sim.experiments.compare import interval
 
 TEACHING = Path(__file__).resolve().parents[1] / "scenarios" / "teaching.toml"
 SEED = 1000
@@ -178,8 +178,11 @@ def test_fact4_balancing_narrows_the_lagging_gap(rule: str, region: dict) -> Non
 def test_fact4_balancing_widens_a_reversed_gap() -> None:
     # Reversal: a lagging-first contractor puts the bottom quartile ahead (gap < 0);
     # balancing lifts the bottom's local channels too and pushes the gap further below 0.
-    kw = {"drive__rollout_order": "lagging", "drive__crowding_out": 0.5,
-          "drive__contractor_capacity": 40.0}
+    kw = {
+        "drive__rollout_order": "lagging",
+        "drive__crowding_out": 0.5,
+        "drive__contractor_capacity": 40.0,
+    }
     before = outcome("contractor", "lagging_gap", collaboration__balancing=0.0, **kw)
     after = outcome("contractor", "lagging_gap", collaboration__balancing=1.0, **kw)
     assert ci(before)[2] < 0, "lagging-first rollout: the bottom quartile leads"

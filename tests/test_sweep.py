@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import BadInput
-from sim.sweep import covered, read_runs, run_seed, sweep
+from sim.experiments.sweep import covered, read_runs, sweep
+from sim.experiments.worker import run_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import sim
-from sim.animate import frame_steps
 from sim.cli import app as cli
+from sim.interactive.animate import frame_steps
 from sim.params import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ def _solara():
         import solara
     except ImportError:  # pragma: no cover - a setup error, reported as a failure
         pytest.fail("the viz extra is not installed: pip install -e '.[dev,viz]'")
-    from sim import app
+    from sim.interactive import app
 
     return solara, ipyvuetify, ipywidgets, app
 
@@ -220,8 +220,8 @@ def test_about_sections_and_knob_limits() -> None:
 # ---- drawing --------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["teaching", "zhejiang", "guangdong"])
 def test_map_positions(name: str) -> None:
-    from sim import viz
     from sim.core.engine import Engine
+    from sim.interactive import viz
 
     s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
     world = Engine(s).world

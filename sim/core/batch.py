@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..params import Scenario
-from ..world import World
+from ..world.build import World
 from .arrays import SERIES, Consts, Series, State, empty_state
 from .step import advance, record_start
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import BadInput
 from ..params import RULES, Scenario
-from ..world import World, build_world, spawn_streams
+from ..world.build import World, build_world, spawn_streams
 from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
 from .outcomes import COLUMNS, Inputs, compute_outcomes, timeseries_frame

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInput
-from ..network import build_network
 from ..params import MIXED, RULES, NationalParams, Scenario
-from ..population import build_population
-from ..provinces import ProvinceTable
-from ..world import World, service_demand, spawn_streams
+from ..world.build import World, service_demand, spawn_streams
+from ..world.network import build_network
+from ..world.population import build_population
+from ..world.provinces import ProvinceTable
 from .arrays import FOREIGN
 from .batch import Batch, run_constants
 from .engine import Engine

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..params import Scenario, ServicesParams
 from .network import Network, build_network
-from .params import Scenario, ServicesParams
 from .population import Population, build_population
 
 STREAMS: tuple[str, ...] = ("population", "network", "services", "local", "choices", "contractor")

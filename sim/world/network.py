@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .params import PopulationParams
+from ..params import PopulationParams
 
 DENSE_LIMIT = 600
 """Below this many governments a dense copy of the adjacency is kept: a BLAS product on a

@@ -1,8 +1,9 @@
 """Drawing for teaching: the map of local governments and the live curves, in matplotlib.
 
-Shared by the browser app (:mod:`sim.app`) and ``sim animate`` (:mod:`sim.animate`), so a
-slide shows exactly what the class saw. Figures are built with :class:`matplotlib.figure.Figure`
-directly (no pyplot), which is safe in the app's worker threads.
+Shared by the browser app (:mod:`sim.interactive.app`) and ``sim animate``
+(:mod:`sim.interactive.animate`), so a slide shows exactly what the class saw. Figures are
+built with :class:`matplotlib.figure.Figure` directly (no pyplot), which is safe in the
+app's worker threads.
 
 The map places each local government near its prefecture seat when the scenario has seat
 coordinates (a small sunflower around the seat, nudged apart where prefectures crowd each
@@ -27,14 +28,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .compare import COLOURS
-from .core.arrays import Source
+from ..core.arrays import Source
+from ..rules import COLOURS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .core.engine import Engine
-    from .world import World
+    from ..core.engine import Engine
+    from ..world.build import World
 
 SOURCES: tuple[Source, ...] = (Source.OWN, Source.PEER, Source.CATALOGUE, Source.CONTRACTOR)
 MARKERS: dict[int, str] = {

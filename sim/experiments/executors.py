@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Executor
 
-from .errors import BadInput
+from ..errors import BadInput
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """The provinces of a national scenario: the data file, and one province as a prefecture table.
 
 A national scenario (``national.source``) names a CSV with one row per province (see
-:data:`PROVINCE_COLUMNS`). Each province becomes a :class:`~sim.population.PrefectureTable`
+:data:`PROVINCE_COLUMNS`). Each province becomes a :class:`~sim.world.population.PrefectureTable`
 of ``prefectures`` equal rows that share the province's population and GDP per capita, so
-that :func:`sim.population.build_population` draws its local governments exactly as for a
+that :func:`sim.world.population.build_population` draws its local governments exactly as for a
 province scenario: populations split by Dirichlet draws, capacity
 ``(GDP per capita / highest in the country) ^ elasticity`` times lognormal noise. The
 reference is the richest *province*, so capacities are comparable across the country.
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import BadInput, Problem, did_you_mean
+from ..errors import BadInput, Problem, did_you_mean
 from .population import PrefectureTable, read_data_csv
 
 if TYPE_CHECKING:
-    from .params import Scenario
+    from ..params import Scenario
 
 PROVINCE_COLUMNS: dict[str, str] = {
     "name": "province name (unique; the keys of national.rules)",

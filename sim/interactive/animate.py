@@ -2,7 +2,8 @@
 
 One frame per time step (or every ``every``-th step, always ending on the last one): the
 map of local governments on the left (one per rule with ``side_by_side``) and the coverage,
-duplicate and cost curves up to that step. Drawn with :mod:`sim.viz`, like the browser app.
+duplicate and cost curves up to that step. Drawn with :mod:`sim.interactive.viz`, like the
+browser app.
 GIFs are written with matplotlib's Pillow writer; MP4 needs ``ffmpeg`` on the PATH.
 """
 
@@ -14,11 +15,11 @@ from pathlib import Path
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from ..core.engine import Engine
+from ..errors import BadInput
+from ..io import atomic_write
+from ..params import Scenario
 from . import viz
-from .core.engine import Engine
-from .errors import BadInput
-from .io import atomic_write
-from .params import Scenario
 
 FORMATS = (".gif", ".mp4")
 

@@ -27,11 +27,13 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .analysis import TIE, Figures, figure_name, grid_axis
-from .io import atomic_write
+from ..io import atomic_write
+from .report import Figures, figure_name
+from .sweeps import TIE
+from .wins import grid_axis
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from .indices import Analysis
 
 KINDS = ("indices", "morris", "convergence", "scatter", "selection")
 MAX_SCATTER_POINTS = 2000
@@ -45,16 +47,16 @@ BARS = {
 }
 
 
-
 MORRIS_LABELS = 8
 """Parameters named in a Morris plot (the largest mu*); the rest are unlabelled points."""
 
 
 def rule_colour(rule: str, k: int) -> object:
-    """The rule's colour everywhere in the project (sim.compare.COLOURS), else tab10."""
-    from .compare import COLOURS
+    """The rule's colour everywhere in the project (:data:`sim.rules.COLOURS`), else tab10."""
+    from ..rules import COLOURS
 
     return COLOURS.get(rule, colormaps["tab10"](k % 10))
+
 
 def _save(fig: Figure, path: Path) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
@@ -299,8 +301,7 @@ def selection_figure(a: Analysis, outcome: str) -> Figure | None:
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     better = "higher" if sweep.higher_is_better.get(outcome, True) else "lower"
     fig.suptitle(
-        f"Best rule on {outcome} ({better} is better)\n"
-        "shade and label: margin over the runner-up",
+        f"Best rule on {outcome} ({better} is better)\nshade and label: margin over the runner-up",
         fontsize=10,
     )
     return fig

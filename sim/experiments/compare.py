@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core.engine import run_batched
-from .outcomes import OUTCOMES
-from .params import Scenario
-from .run import engine_for
+from ..core.engine import run_batched
+from ..outcomes import OUTCOMES
+from ..params import Scenario
+from ..rules import COLOURS
+from ..run import engine_for
 
 BLOCK = 64
 """Replicates of every rule run (batched) at once by :func:`compare`."""
@@ -127,12 +128,6 @@ def summarise(outcomes: pd.DataFrame, rules: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-COLOURS = {
-    "grassroots": "#2a9d8f",
-    "contractor": "#e76f51",
-    "hybrid": "#6a4c93",
-    "mixed": "#1d6fa5",
-}
 LABELS = {
     "coverage": "coverage (share of pairs served)",
     "duplicate_developments": "duplicate developments (cumulative)",
@@ -160,7 +155,7 @@ def plot(cmp: Comparison, path: Path, columns: Sequence[str] = ("coverage",)) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .io import atomic_write
+    from ..io import atomic_write
 
     ncol = min(2, len(columns))
     nrow = int(np.ceil(len(columns) / ncol))

@@ -16,10 +16,10 @@ from functools import partial
 
 import mesa
 
+from ..core.engine import Engine
+from ..outcomes import COLUMNS
+from ..params import Scenario
 from .agents import LocalGovernment
-from .core.engine import Engine
-from .outcomes import COLUMNS
-from .params import Scenario
 
 INT_COLUMNS = frozenset(
     {"step", "developments", "duplicate_developments", "reuses", "outage", "lost_pairs"}

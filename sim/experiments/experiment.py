@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import BadInput, Problem, did_you_mean
-from .outcomes import OUTCOMES
-from .params import SECTIONS, Scenario, parameter_keys
-from .scenario import _problem, load_scenario
+from ..errors import BadInput, Problem, did_you_mean
+from ..outcomes import OUTCOMES
+from ..params import SECTIONS, Scenario, parameter_keys
+from ..scenario import _problem, load_scenario
+from .design import Design, build_design, points_per_base
 
 METHODS = ("sobol", "morris", "lhs", "grid", "fast")
 DISTS: dict[str, int] = {"unif": 2, "triang": 3, "norm": 2, "truncnorm": 4, "lognorm": 2}
@@ -196,6 +197,15 @@ class Experiment:
                 g if g is not None else n for g, n in zip(groups, self.names, strict=True)
             ]
         return problem
+
+    def build_design(self, n: int | None) -> Design:
+        """The design of base size ``n`` (ignored by grids): :func:`design.build_design` on
+        this experiment's spec."""
+        levels = [p.values or () for p in self.spec.parameters.values()]
+        return build_design(self.design, self.problem(), self.names, levels, n)
+
+    def points_per_base(self) -> int:
+        return points_per_base(self.design, self.problem())
 
     def fingerprint(self) -> str:
         """Identifies the experiment and its resolved scenario, but not the design size
@@ -429,9 +439,7 @@ def _check_design_values(exp: Experiment, where: str) -> None:
     value), then every design row as a whole, which catches combinations that break a
     cross-field rule (e.g. capacity_spread against capacity_mean).
     """
-    from .design import build_design
-
-    design = build_design(exp, exp.design.n)
+    design = exp.build_design(exp.design.n)
     problems: dict[str, Problem] = {}
     base = exp.scenario.model_dump()  # type: ignore[union-attr]
     for j, name in enumerate(exp.names):

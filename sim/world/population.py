@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import BadInput, Problem
-from .params import PopulationParams
+from ..errors import BadInput, Problem
+from ..params import PopulationParams
 
 CSV_COLUMNS: dict[str, str] = {
     "name": "prefecture name",

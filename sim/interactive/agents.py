@@ -2,28 +2,33 @@
 
 Agents hold no state of their own: the engine's arrays are the single source of truth, so
 the Mesa model and :func:`sim.run` cannot drift apart. Agents do not step themselves; the
-engine advances all of them at once (see :class:`sim.model.DiffusionModel`).
+engine advances all of them at once (see :class:`sim.interactive.model.DiffusionModel`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import mesa
 import numpy as np
 
-from .core.arrays import Source
+from ..core.arrays import Source
+from ..core.engine import Engine
 
-if TYPE_CHECKING:
-    from .model import DiffusionModel
+
+class EngineModel(Protocol):
+    """What an agent needs of its model (the agents receive their model; they do not
+    import the model's module, which imports them)."""
+
+    engine: Engine
 
 
 class LocalGovernment(mesa.Agent):
     """A county-level local government (row ``index`` of the engine's arrays)."""
 
-    model: DiffusionModel
+    model: EngineModel
 
-    def __init__(self, model: DiffusionModel, index: int) -> None:
+    def __init__(self, model: EngineModel, index: int) -> None:
         super().__init__(model)
         self.index = index
 

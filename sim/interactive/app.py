@@ -35,16 +35,16 @@ import mesa
 import solara
 import solara.lab
 
+from ..errors import BadInput
+from ..params import RULES, SECTIONS, Scenario
+from ..rules import COLOURS
+from ..scenario import load_scenario
 from . import viz
-from .compare import COLOURS
-from .errors import BadInput
 from .model import DiffusionModel
-from .params import RULES, SECTIONS, Scenario
-from .scenario import load_scenario
 
 SCENARIO_ENV = "SIM_VIZ_SCENARIO"
 OVERRIDES_ENV = "SIM_VIZ_SET"  # JSON object of dotted key -> value (sim viz --set)
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.toml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "teaching.toml"
 SIDE_BY_SIDE = "side by side"
 MODES: tuple[str, ...] = (*RULES, SIDE_BY_SIDE)
 MAX_STEPS_PER_FRAME = 24
@@ -571,7 +571,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     from solara.__main__ import run as solara_run
 
     args = [
-        "sim.app",
+        "sim.interactive.app",
         f"--host={host}",
         f"--port={port}",
         "--production",
