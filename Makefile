@@ -3,13 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs figures clean
+.PHONY: demo test lint bench docs figures data clean
 
 # The venv is (re)built whenever pyproject.toml changes.
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,data]"
 	touch $(BIN)/sim
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
@@ -26,6 +26,9 @@ lint: $(BIN)/sim
 
 bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
+
+data: $(BIN)/sim ## Rebuild the county tables, contiguity and boundaries under scenarios/data/
+	$(BIN)/python scenarios/data/build_counties.py
 
 docs: $(BIN)/sim ## Regenerate the parameter reference
 	$(BIN)/python -m sim.reference > docs/parameters.md
