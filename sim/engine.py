@@ -138,9 +138,16 @@ class Engine:
     def agents(self) -> pd.DataFrame:
         pop, st = self.world.population, self.state
         served = ~st.unserved
+        # -- issue 10 (sim.counties): county identity columns and t50_years -----------------
+        from .counties import agent_columns, half_served_years
+
+        county = agent_columns(pop)  # adcode, name_zh, name, prefecture, population_flag
+        t50 = half_served_years(st.step, self.scenario.dt)
+        # -- end issue 10 ------------------------------------------------------------------
         return pd.DataFrame(
             {
                 "agent_id": range(pop.n),
+                **county,
                 "region": [pop.region_names[r] for r in pop.region],
                 "region_id": pop.region,
                 "is_seat": pop.is_seat,
@@ -148,6 +155,7 @@ class Engine:
                 "capacity": pop.capacity,
                 "degree": self.world.network.degree.astype(int),
                 "coverage": served.mean(axis=1),
+                "t50_years": t50,  # issue 10: first time with half of the services
                 "own": (st.source == OWN).sum(axis=1),
                 "peer": (st.source == PEER).sum(axis=1),
                 "catalogue": (st.source == CATALOGUE).sum(axis=1),

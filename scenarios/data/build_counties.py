@@ -344,7 +344,8 @@ def main() -> None:
                 "area_km2: land polygon area in an Albers equal-area conic (lat_1 25, lat_2 47, "
                 "lon_0 105, WGS84); lat/lon: its centroid (coordinates as shipped; AMap's datum "
                 "may be GCJ-02, ~0.5 km off WGS84).",
-                "name: pinyin; seat = 1: the prefecture's government seat (county_facts.csv).",
+                "name: pinyin; seat: 1 = the prefecture's government seat, 2 = the provincial capital's "
+                "(county_facts.csv).",
                 f"population_2020: 2020 census (population_flag census, {n_census} units, source "
                 "per row) or estimated: each prefecture's census total (<province>_prefectures."
                 "csv) less its census units, split in proportion to area^b x kind factor;",
