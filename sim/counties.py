@@ -101,6 +101,19 @@ class CountyTable:
         return boundaries_path(self.path)
 
     @cached_property
+    def units(self) -> pd.DataFrame:
+        """The identity columns that ``agents.csv`` carries (:data:`AGENT_COLUMNS`)."""
+        return self.frame[list(AGENT_COLUMNS)].reset_index(drop=True)
+
+    def adjacency(self, *, hierarchy: bool) -> sp.csr_array:
+        """The contiguity network, built once per table (it depends on the data only, not on
+        the seed) and copied for each run."""
+        cache = self.__dict__.setdefault("_adjacency", {})
+        if hierarchy not in cache:
+            cache[hierarchy] = contiguity_adjacency(self, hierarchy=hierarchy)
+        return cache[hierarchy].copy()
+
+    @cached_property
     def columns(self) -> dict[str, np.ndarray]:
         f = self.frame
         return {
@@ -256,7 +269,7 @@ def build_population(
         is_seat=cols["seat"] > 0,
         lat=cols["lat"].copy(),
         lon=cols["lon"].copy(),
-        units=counties.frame[list(AGENT_COLUMNS)].reset_index(drop=True),
+        units=counties.units,
     )
 
 
@@ -283,13 +296,13 @@ def half_served_years(step: np.ndarray, dt: float) -> np.ndarray:
 # ---- networks ------------------------------------------------------------------------------
 
 
-def contiguity_adjacency(
-    counties: CountyTable, is_seat: np.ndarray, *, hierarchy: bool
-) -> sp.csr_array:
-    """The ``contiguity`` (or with ``hierarchy``, ``contiguity+hierarchy``) network."""
+def contiguity_adjacency(counties: CountyTable, *, hierarchy: bool) -> sp.csr_array:
+    """The ``contiguity`` (or with ``hierarchy``, ``contiguity+hierarchy``) network; use the
+    cached :meth:`CountyTable.adjacency`."""
     assert counties.borders is not None
     n = counties.n
     cols = counties.columns
+    is_seat = cols["seat"] > 0
     xy = _plane(cols["lat"], cols["lon"])
     edges = [counties.borders]
     degree = np.bincount(counties.borders.ravel(), minlength=n)

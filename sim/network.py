@@ -107,10 +107,8 @@ def build_network(
     if params.network == "complete":
         return Network(n, True, None)
     if params.network.startswith("contiguity"):  # real borders (sim.counties)
-        from .counties import contiguity_adjacency
-
         hierarchy = params.network == "contiguity+hierarchy"
-        return Network(n, False, contiguity_adjacency(counties, is_seat, hierarchy=hierarchy))
+        return Network(n, False, counties.adjacency(hierarchy=hierarchy))
     if params.network == "hierarchy":
         adj = _hierarchy(region, is_seat)
     else:
