@@ -56,7 +56,9 @@ COUNTY_COLUMNS: dict[str, str] = {
     "population_2020": "residents (2020)",
     "population_flag": "census or estimated",
 }
-"""Required columns of a county table; others (kind, area_km2, sources) are kept."""
+"""Required columns of a county table; others (kind, area_km2, sources) are kept. Optional
+``label_lat``/``label_lon``: a point inside the unit, used instead of the centroid for where
+the unit is (maps, ``agents.csv``, the island links)."""
 
 CONTIGUITY_COLUMNS: dict[str, str] = {
     "adcode_a": "adcode of one unit",
@@ -116,11 +118,15 @@ class CountyTable:
     @cached_property
     def columns(self) -> dict[str, np.ndarray]:
         f = self.frame
+        # where the unit is: its label point (inside its largest part) when the table has one,
+        # else the centroid (which for a unit with far islands can lie at sea)
+        label = all(c in f and f[c].notna().all() for c in ("label_lat", "label_lon"))
+        lat, lon = ("label_lat", "label_lon") if label else ("lat", "lon")
         return {
             "population": f["population_2020"].to_numpy(float),
             "seat": f["seat"].to_numpy(int),
-            "lat": f["lat"].to_numpy(float),
-            "lon": f["lon"].to_numpy(float),
+            "lat": pd.to_numeric(f[lat]).to_numpy(float),
+            "lon": pd.to_numeric(f[lon]).to_numpy(float),
         }
 
 

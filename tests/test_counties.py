@@ -296,3 +296,81 @@ def test_cli_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "population.counties" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+# ---- maps ----------------------------------------------------------------------------------
+def not_blank(path: Path) -> None:
+    """A PNG that shows something: many distinct colours, most of them not the background."""
+    from matplotlib.image import imread
+
+    image = imread(path)[..., :3]
+    colours = np.unique((image * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50
+    # the province fills over a tenth of the frame (title and legend alone: about 2 %)
+    assert (image < 0.95).any(axis=2).mean() > 0.1
+
+
+def test_sim_run_and_compare_write_county_maps(tmp_path: Path) -> None:
+    runner = CliRunner()
+    scenario = str(ROOT / "scenarios" / "guangdong.toml")
+    run = runner.invoke(
+        app, ["run", scenario, "--set", "time.years=3", "--out", str(tmp_path / "run")]
+    )
+    assert run.exit_code == 0, run.output
+    assert "map.png" in run.output
+    not_blank(tmp_path / "run" / "map.png")
+    cmp = runner.invoke(
+        app,
+        [
+            "compare",
+            scenario,
+            "--replicates",
+            "2",
+            "--rules",
+            "grassroots,contractor",
+            "--set",
+            "time.years=3",
+            "--out",
+            str(tmp_path / "cmp"),
+        ],
+    )
+    assert cmp.exit_code == 0, cmp.output
+    not_blank(tmp_path / "cmp" / "maps.png")
+
+
+def test_synthetic_scenarios_write_no_county_map(tmp_path: Path) -> None:
+    scenario = str(ROOT / "scenarios" / "zhejiang_synthetic.toml")
+    run = CliRunner().invoke(
+        app, ["run", scenario, "--set", "time.years=1", "--out", str(tmp_path / "run")]
+    )
+    assert run.exit_code == 0, run.output
+    assert not (tmp_path / "run" / "map.png").exists()
+
+
+def test_maps_colour_each_county_by_its_own_value(tmp_path: Path) -> None:
+    """The polygon of a county gets its value's colour: draw one county early, the rest late,
+    and read the pixel at that county's label point."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sim import maps
+
+    s = sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml")
+    table = s.prefectures.counties
+    shapes = maps.read_boundaries(maps.boundaries_for(s))
+    codes = table.frame["adcode"].to_numpy()
+    big = int(np.argmax(table.frame["area_km2"]))  # 淳安县, large and inland
+    values = np.full(len(codes), 9.0)
+    values[big] = 0.0
+    fig = Figure(figsize=(5, 5), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    latlon = np.column_stack([table.columns["lat"], table.columns["lon"]])
+    maps.draw_counties(ax, shapes, codes, values, np.zeros(len(codes), int), latlon, vmax=9.0)
+    canvas.draw()
+    x, y = ax.transData.transform((table.columns["lon"][big], table.columns["lat"][big]))
+    rgba = np.asarray(canvas.buffer_rgba())
+    pixel = rgba[rgba.shape[0] - round(y), round(x), :3] / 255
+    early, late = (np.array(mpl.colormaps[maps.CMAP](v)[:3]) for v in (0.0, 1.0))
+    assert np.abs(pixel - early).max() < 0.05 and np.abs(pixel - late).max() > 0.3

@@ -118,14 +118,31 @@ def contiguity(units: list[Unit]) -> pd.DataFrame:
 
 
 def geometry_table(units: list[Unit]) -> pd.DataFrame:
-    """Area (km²) and centroid (lat/lon, 5 decimals) computed in the equal-area projection."""
+    """Area (km²) and centroid (lat/lon, 5 decimals) computed in the equal-area projection,
+    and a label point: inside the unit's largest part, where a map marks the unit (the
+    centroid of a unit with far islands, e.g. 汕尾 城区 with the Dongsha atoll, lies at sea)."""
     to_lonlat = Transformer.from_crs(ALBERS, "EPSG:4326", always_xy=True)
     rows = []
     for u in units:
         c = u.projected.centroid
         lon, lat = to_lonlat.transform(c.x, c.y)
-        rows.append((u.adcode, round(u.projected.area / 1e6, 1), round(lat, 5), round(lon, 5)))
-    return pd.DataFrame(rows, columns=["adcode", "area_km2", "lat", "lon"])
+        largest = max(shapely.get_parts(u.projected), key=lambda g: g.area)
+        inside = (
+            largest.centroid if largest.contains(largest.centroid) else (largest.point_on_surface())
+        )
+        label_lon, label_lat = to_lonlat.transform(inside.x, inside.y)
+        rows.append(
+            (
+                u.adcode,
+                round(u.projected.area / 1e6, 1),
+                round(lat, 5),
+                round(lon, 5),
+                round(label_lat, 5),
+                round(label_lon, 5),
+            )
+        )
+    columns = ["adcode", "area_km2", "lat", "lon", "label_lat", "label_lon"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ---- population ------------------------------------------------------------------------------
@@ -327,6 +344,8 @@ def main() -> None:
             "area_km2",
             "lat",
             "lon",
+            "label_lat",
+            "label_lon",
             "population_2020",
             "population_source",
             "population_flag",
@@ -343,9 +362,10 @@ def main() -> None:
                 "polygons by adcode; kind from the name suffix.",
                 "area_km2: land polygon area in an Albers equal-area conic (lat_1 25, lat_2 47, "
                 "lon_0 105, WGS84); lat/lon: its centroid (coordinates as shipped; AMap's datum "
-                "may be GCJ-02, ~0.5 km off WGS84).",
-                "name: pinyin; seat: 1 = the prefecture's government seat, 2 = the provincial capital's "
-                "(county_facts.csv).",
+                "may be GCJ-02, ~0.5 km off WGS84); label_lat/label_lon: a point inside the "
+                "largest part (its centroid if inside), where maps mark the unit.",
+                "name: pinyin; seat: 1 = the prefecture's government seat, 2 = the provincial "
+                "capital's (county_facts.csv).",
                 f"population_2020: 2020 census (population_flag census, {n_census} units, source "
                 "per row) or estimated: each prefecture's census total (<province>_prefectures."
                 "csv) less its census units, split in proportion to area^b x kind factor;",
