@@ -36,6 +36,8 @@ docs: $(BIN)/sim ## Regenerate the parameter reference
 figures: demo ## Refresh the README's headline figures from the demo outputs
 	cp results/demo/zhejiang/panels.png docs/figures/headline-zhejiang.png
 	cp results/demo/guangdong/panels.png docs/figures/headline-guangdong.png
+	cp results/demo/zhejiang/maps.png docs/figures/maps-zhejiang.png
+	cp results/demo/guangdong/maps.png docs/figures/maps-guangdong.png
 	$(BIN)/sim compare scenarios/china.toml --replicates 10 --out results/china
 	cp results/china/panels.png docs/figures/headline-china.png
 
