@@ -11,6 +11,9 @@ Two sources:
 
 The prefecture seat (the link between prefectures in the ``hierarchy`` network) is the most
 populous government of each prefecture.
+
+A CSV scenario may also name a county table (``population.counties``): then the governments
+are the real county-level units, with their own populations and seats (:mod:`sim.counties`).
 """
 
 from __future__ import annotations
