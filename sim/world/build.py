@@ -58,6 +58,12 @@ def service_demand(p: ServicesParams, rng: np.random.Generator) -> np.ndarray:
 
 def build_world(scenario: Scenario, streams: dict[str, np.random.Generator]) -> World:
     pop = build_population(scenario.population, scenario.prefectures, streams["population"])
-    net = build_network(scenario.population, pop.region, pop.is_seat, streams["network"])
+    net = build_network(
+        scenario.population,
+        pop.region,
+        pop.is_seat,
+        streams["network"],
+        counties=scenario.prefectures.counties if scenario.prefectures is not None else None,
+    )
     demand = service_demand(scenario.services, streams["services"])
     return World(pop, net, demand, demand * len(demand))

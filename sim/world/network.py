@@ -1,6 +1,6 @@
 """Who learns from whom: the peer network, as a sparse adjacency with fast paths.
 
-Three topologies (``population.network``):
+Topologies (``population.network``):
 
 * ``complete``    everyone is everyone's neighbour (the Bass-model limit);
 * ``hierarchy``   governments of one prefecture all know each other, and prefecture seats
@@ -9,7 +9,9 @@ Three topologies (``population.network``):
   a ring lattice of degree ``mean_degree``, each edge's far end rewired with probability
   ``rewiring`` to a uniform node other than itself; edges that coincide are merged, so a
   few nodes have one link fewer than in networkx's generator (which redraws the endpoint
-  instead). The saving: no Python loop over edges.
+  instead). The saving: no Python loop over edges;
+* ``contiguity`` and ``contiguity+hierarchy``: real borders of county-level units, with the
+  prefecture seats (:mod:`sim.world.counties`).
 
 The two operations a step needs are vectorised over all governments and services:
 :meth:`Network.neighbour_counts` (one matrix product) and :meth:`Network.best_neighbour`
@@ -19,6 +21,7 @@ The two operations a step needs are vectorised over all governments and services
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,11 +95,20 @@ class Network:
 
 
 def build_network(
-    params: PopulationParams, region: np.ndarray, is_seat: np.ndarray, rng: np.random.Generator
+    params: PopulationParams,
+    region: np.ndarray,
+    is_seat: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    counties: Any = None,
 ) -> Network:
+    """``counties``: the scenario's :class:`~sim.world.counties.CountyTable` (contiguity)."""
     n = len(region)
     if params.network == "complete":
         return Network(n, True, None)
+    if params.network.startswith("contiguity"):  # real borders (sim.world.counties)
+        hierarchy = params.network == "contiguity+hierarchy"
+        return Network(n, False, counties.adjacency(hierarchy=hierarchy))
     if params.network == "hierarchy":
         adj = _hierarchy(region, is_seat)
     else:

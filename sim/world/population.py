@@ -11,6 +11,9 @@ Two sources:
 
 The prefecture seat (the link between prefectures in the ``hierarchy`` network) is the most
 populous government of each prefecture.
+
+A CSV scenario may also name a county table (``population.counties``): then the governments
+are the real county-level units, with their own populations and seats (:mod:`sim.world.counties`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class PrefectureTable:
     path: str
     frame: pd.DataFrame
     gdp_reference: float | None = None  # GDP per capita of capacity 1; None: the richest row
+    counties: Any = None  # sim.world.counties.CountyTable when population.counties names one
 
     @property
     def gdp_per_capita(self) -> np.ndarray:
@@ -73,8 +77,9 @@ class Population:
     population: np.ndarray  # float, residents
     capacity: np.ndarray  # float in (0, 1]
     is_seat: np.ndarray  # bool, the prefecture seat
-    lat: np.ndarray  # float, seat latitude of the prefecture (NaN for synthetic)
+    lat: np.ndarray  # float, seat latitude of the prefecture (NaN for synthetic; counties: own)
     lon: np.ndarray
+    units: pd.DataFrame | None = None  # counties only: adcode, names, prefecture, flag per row
 
     @property
     def n(self) -> int:
@@ -143,6 +148,10 @@ def build_population(
     """Draw the local governments from the population stream."""
     if table is None:
         return _synthetic(params, rng)
+    if table.counties is not None:  # real county-level units (population.counties)
+        from .counties import build_population as from_counties
+
+        return from_counties(params, table, rng)
     return _from_table(params, table, rng)
 
 
@@ -180,21 +189,27 @@ def _from_table(
         shares = rng.dirichlet(np.full(u, p.split_concentration)) if u > 1 else np.ones(1)
         population[start : start + u] = pop * shares
         start += u
+    return Population(
+        region=region,
+        region_names=cols["names"],
+        population=population,
+        capacity=prefecture_capacity(p, table, region, rng),
+        is_seat=_seats(region, population),
+        lat=cols["lat"][region],
+        lon=cols["lon"][region],
+    )
+
+
+def prefecture_capacity(
+    p: PopulationParams, table: PrefectureTable, region: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``(g / g_max) ** elasticity`` of each government's prefecture, times lognormal noise."""
     g = table.gdp_per_capita
     g_max = g.max() if table.gdp_reference is None else table.gdp_reference
     base = (g / g_max) ** p.capacity_elasticity
     s = p.capacity_spread
     noise = np.exp(s * rng.standard_normal(len(region)) - s**2 / 2) if s > 0 else 1.0
-    capacity = np.clip(base[region] * noise, p.capacity_floor, 1.0)
-    return Population(
-        region=region,
-        region_names=cols["names"],
-        population=population,
-        capacity=capacity,
-        is_seat=_seats(region, population),
-        lat=cols["lat"][region],
-        lon=cols["lon"][region],
-    )
+    return np.clip(base[region] * noise, p.capacity_floor, 1.0)
 
 
 def _seats(region: np.ndarray, population: np.ndarray) -> np.ndarray:
