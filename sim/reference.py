@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from .outcomes import COLUMNS, OUTCOMES
+from .outcomes import COLUMNS, REGISTRY
 from .params import SECTIONS, Scenario
 
 INTRO = """# Parameter reference
@@ -76,8 +76,20 @@ def markdown() -> str:
         if cls.__doc__ and not cls.__doc__.startswith("Base"):
             parts += [cls.__doc__.strip().splitlines()[0], ""]
         parts += [*_table(cls.model_fields, f"{table}."), ""]
-    parts += ["## Outcomes of every run", "", "| outcome | meaning |", "|---|---|"]
-    parts += [f"| `{k}` | {v} |" for k, v in OUTCOMES.items()]
+    parts += [
+        "## Outcomes of every run",
+        "",
+        "From the outcome registry (`sim/core/outcomes.py`). Direction: `max` = higher is "
+        "better, `min` = lower is better (used by comparisons, win shares and selection maps).",
+        "",
+        "| outcome | meaning | unit | direction | count | national run |",
+        "|---|---|---|---|---|---|",
+    ]
+    parts += [
+        f"| `{o.name}` | {o.meaning} | {o.unit} | {o.direction} | "
+        f"{'yes' if o.integer else 'no'} | {o.national} |"
+        for o in REGISTRY
+    ]
     parts += ["", "## Time-series columns", "", ", ".join(f"`{c}`" for c in COLUMNS), ""]
     return "\n".join(parts)
 

@@ -72,7 +72,10 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     local_count, priority = st.local_count[b], c.priority[b]
     complete = c.complete[b]
     indptr, indices, lq = c.indptr[b], c.indices[b], st.local_quality[b]
+    per_gov = st.per_gov[b]
     for i in range(n):
+        if per_gov[0, i] + per_gov[1, i] == kk:
+            continue  # every service of i is served
         dev_i, peer_i = c.dev_dt[b, i], c.peer_dt[b, i]
         promo_i, cross_i = c.promo_dt[b, i], c.cross_dt[b, i]
         for k in range(kk):
