@@ -21,9 +21,31 @@ from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
 from .outcomes import COLUMNS, Inputs, compute_outcomes, timeseries_frame
 
+_PAIR_FIELDS = frozenset(
+    ("source", "sol", "quality", "fit", "step", "local_quality", "hazard", "counts")
+)
+_SERVICE_FIELDS = frozenset(
+    (
+        "local_count",
+        "local_best",
+        "best_sol",
+        "best_quality",
+        "first_dev_step",
+        "first_sol_step",
+        "recognised",
+        "module_sol",
+        "order",
+        "foreign_share",
+        "foreign_quality",
+        "recognised_at",
+    )
+)
+
 
 class RunState:
-    """Run b's state arrays, trimmed to its own governments and services (views)."""
+    """Run b's state (:class:`~sim.core.arrays.State`) as views trimmed to its own
+    governments and services: ``source`` is N x K, ``best_quality`` K, ``developments`` a
+    number, and so on."""
 
     def __init__(self, batch: Batch, b: int) -> None:
         self._batch, self._b = batch, b
@@ -31,11 +53,15 @@ class RunState:
         self.k = int(batch.consts.k[b])
 
     def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):
+            raise AttributeError(name)
         value = getattr(self._batch.state, name)[self._b]
-        if value.ndim == 2 and value.shape[0] == self._batch.state.source.shape[1]:
+        if name in _PAIR_FIELDS:
             return value[: self.n, : self.k]
-        if name in ("best_sol", "best_quality", "first_dev_step", "first_sol_step", "recognised"):
+        if name in _SERVICE_FIELDS:
             return value[: self.k]
+        if name == "per_gov":
+            return value[:, : self.n]
         return value
 
     @property
