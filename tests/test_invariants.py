@@ -302,25 +302,37 @@ def test_same_seed_same_run(s, rule, seed):
     s=scenarios(),
     rule=st.sampled_from(sim.RULES),
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(sim.world.network.DENSE_LIMIT + 1, sim.world.network.DENSE_LIMIT + 100),
+    n=st.integers(601, 700),
     network=st.sampled_from(["hierarchy", "small_world"]),
 )
-def test_invariants_sparse_networks(s, rule, seed, n, network):
-    """Above DENSE_LIMIT governments the network takes its sparse code path."""
+def test_invariants_larger_networks(s, rule, seed, n, network):
+    """The invariants hold for hundreds of governments too."""
     population = s.population.model_copy(update={"n_agents": n, "network": network})
     check_run(s.model_copy(update={"population": population}), rule, seed)
 
 
 @settings(max_examples=20, deadline=None)
 @given(s=scenarios(), rule=st.sampled_from(sim.RULES), seed=st.integers(0, 2**16))
-def test_sparse_and_dense_networks_agree(s, rule, seed):
-    """The dense fast path of a small network gives exactly the run of the sparse path."""
-    dense = sim.run(s, rule=rule, seed=seed)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim.world.network, "DENSE_LIMIT", 0)
-        sparse = sim.run(s, rule=rule, seed=seed)
-    pd.testing.assert_frame_equal(dense.timeseries, sparse.timeseries, check_exact=True)
-    pd.testing.assert_frame_equal(dense.agents, sparse.agents, check_exact=True)
+def test_complete_graph_fast_path_equals_its_edge_list(s, rule, seed):
+    """The kernels' complete-graph path (no edge list) gives exactly the run of the same
+    graph given as an explicit edge list (CSR)."""
+    import scipy.sparse as sp
+
+    from sim.core.engine import Engine
+    from sim.world import build_world, spawn_streams
+    from sim.world.build import World
+    from sim.world.network import Network
+
+    s = s.model_copy(update={"population": s.population.model_copy(update={"network": "complete"})})
+    world = build_world(s, spawn_streams(seed))
+    n = world.n
+    full = sp.csr_array(np.ones((n, n)) - np.eye(n))
+    full.sort_indices()
+    listed = World(world.population, Network(n, False, full), world.demand, world.priority)
+    fast = Engine(s, rule, seed, world=world).run()
+    slow = Engine(s, rule, seed, world=listed).run()
+    pd.testing.assert_frame_equal(fast.timeseries(), slow.timeseries(), check_exact=True)
+    pd.testing.assert_frame_equal(fast.agents(), slow.agents(), check_exact=True)
 
 
 @pytest.mark.parametrize("rule", sim.RULES)

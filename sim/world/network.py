@@ -13,9 +13,9 @@ Topologies (``population.network``):
 * ``contiguity`` and ``contiguity+hierarchy``: real borders of county-level units, with the
   prefecture seats (:mod:`sim.world.counties`).
 
-The two operations a step needs are vectorised over all governments and services:
-:meth:`Network.neighbour_counts` (one matrix product) and :meth:`Network.best_neighbour`
-(a segmented arg-max over the CSR rows of the selected governments).
+The engine reads the adjacency as CSR arrays (``indptr``, ``indices``; neighbours sorted)
+in its compiled kernels (:mod:`sim.core.mechanisms`); a complete graph has no edge list,
+the kernels treat it as everyone's neighbour.
 """
 
 from __future__ import annotations
@@ -28,18 +28,13 @@ import scipy.sparse as sp
 
 from ..params import PopulationParams
 
-DENSE_LIMIT = 600
-"""Below this many governments a dense copy of the adjacency is kept: a BLAS product on a
-small dense matrix costs less than scipy's sparse-product overhead (see benchmarks/)."""
-
 
 @dataclass
 class Network:
     n: int
     complete: bool
-    adjacency: sp.csr_array | None  # None for complete graphs (built on demand)
+    adjacency: sp.csr_array | None  # None for complete graphs
     degree: np.ndarray = field(init=False)
-    _dense: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.complete:
@@ -47,44 +42,6 @@ class Network:
         else:
             assert self.adjacency is not None
             self.degree = np.diff(self.adjacency.indptr).astype(float)
-            if self.n <= DENSE_LIMIT:
-                self._dense = self.adjacency.toarray()
-
-    def neighbour_counts(self, served: np.ndarray) -> np.ndarray:
-        """For an N x K 0/1 matrix, how many neighbours of each i have k (N x K)."""
-        if self.complete:
-            return served.sum(axis=0, keepdims=True) - served
-        if self._dense is not None:
-            return self._dense @ served
-        return self.adjacency @ served  # type: ignore[operator]
-
-    def best_neighbour(self, rows: np.ndarray, cols: np.ndarray, score: np.ndarray) -> np.ndarray:
-        """For each selected (row i, column k), the neighbour j maximising ``score[j, k]``.
-
-        ``score`` is N x K with ``-inf`` where a neighbour is not eligible. Ties go to the
-        lowest index. Callers only select pairs with at least one eligible neighbour.
-        """
-        if len(rows) == 0:
-            return rows
-        if self.complete:
-            # i itself is unserved (score -inf), so the column's best is its best neighbour.
-            return np.argmax(score, axis=0)[cols]
-        if self._dense is not None:
-            cand = np.where(self._dense[rows] > 0, score[:, cols].T, -np.inf)
-            return np.argmax(cand, axis=1)
-        adj = self.adjacency
-        assert adj is not None
-        starts = adj.indptr[rows]
-        lens = adj.indptr[rows + 1] - starts
-        # (ndarray methods and ufuncs, not np.* wrappers: this runs every step)
-        offsets = lens.cumsum() - lens
-        flat = np.arange(np.add.reduce(lens)) - (offsets - starts).repeat(lens)
-        nbr = adj.indices[flat]
-        values = score[nbr, cols.repeat(lens)]
-        best = np.maximum.reduceat(values, offsets)
-        hit = (values == best.repeat(lens)).nonzero()[0]
-        first = hit.searchsorted(offsets)  # first hit at or after each segment start
-        return nbr[hit[first]]
 
     def to_networkx(self):  # pragma: no cover - convenience for users and the viz
         import networkx as nx
