@@ -246,7 +246,13 @@ class Batch:
         self.groups = np.zeros((0, 2), np.int64) if groups is None else groups.astype(np.int64)
         self.share_lag = np.zeros(0, np.int64) if share_lag is None else share_lag.astype(np.int64)
         self.t = 0
-        record_start(self.consts, self.state, self.series)
+        self._started = False  # row 0 recorded (by the first advance, or by start())
+
+    def start(self) -> None:
+        """Record row 0 (the initial state) if no step has done it yet."""
+        if not self._started:
+            record_start(self.consts, self.state, self.series)
+            self._started = True
 
     @property
     def done(self) -> bool:
@@ -255,8 +261,10 @@ class Batch:
     def advance(self, steps: int = 1) -> None:
         """Advance every run by ``steps`` steps (at most to the last horizon)."""
         t1 = min(self.t + steps, self.n_steps)
-        if t1 > self.t:
-            advance(self.consts, self.state, self.series, self.t, t1, self.groups, self.share_lag)
+        if t1 > self.t or not self._started:
+            args = (self.groups, self.share_lag, not self._started)
+            advance(self.consts, self.state, self.series, self.t, t1, *args)
+            self._started = True
             self.t = t1
 
     def run(self) -> Batch:

@@ -81,6 +81,7 @@ class Recorder:
 
     @property
     def data(self) -> dict[str, np.ndarray]:
+        self._batch.start()
         c = self._batch.consts
         n_steps = int(c.n_steps[self._b])
         step = np.arange(n_steps + 1, dtype=float)

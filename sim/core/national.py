@@ -148,6 +148,7 @@ class NationalEngine:
     # ---- results -------------------------------------------------------------------------
     def series(self) -> dict[str, np.ndarray]:
         """The national time series (:data:`sim.core.outcomes.COLUMNS`), steps 0..t."""
+        self.batch.start()
         parts = [e.recorder.data for e in self.engines]
         n = self._sizes.astype(float)
         pairs = n / n.sum()  # pair weights (every province has the same K services)

@@ -79,8 +79,10 @@ def advance(
     t1: int,
     groups: np.ndarray,
     share_lag: np.ndarray,
+    start: bool,
 ) -> None:
-    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is).
+    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is);
+    ``start``: record row 0 (the initial state) first.
 
     Uncoupled runs are advanced one after another, each through all its steps (its arrays
     stay in cache); the provinces of national runs advance in lockstep, coupled before
@@ -89,6 +91,9 @@ def advance(
     n_max, k_max = st.source.shape[1], st.source.shape[2]
     buf = scratch(n_max, k_max)
     gov = np.zeros(n_max + k_max + 1, np.int64)
+    if start:
+        for b in range(nb):
+            record(c, st, rec, b, 0, gov)
     if groups.shape[0] == 0:
         for b in range(nb):
             for t in range(t0 + 1, t1 + 1):
