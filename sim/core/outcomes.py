@@ -301,10 +301,10 @@ def compute_outcomes(x: Inputs) -> dict[str, np.ndarray]:
 
 def timeseries_frame(data: dict[str, np.ndarray], t: int) -> pd.DataFrame:
     """Rows 0..t of the recorded columns as a DataFrame (counts as integers)."""
-    frame = pd.DataFrame({c: data[c][: t + 1] for c in COLUMNS})
-    for c in INTEGER_COLUMNS:
-        frame[c] = frame[c].astype("int64")
-    return frame
+    ints = set(INTEGER_COLUMNS)
+    return pd.DataFrame(
+        {c: data[c][: t + 1].astype(np.int64) if c in ints else data[c][: t + 1] for c in COLUMNS}
+    )
 
 
 def gini_rows(counts: np.ndarray, k: int) -> np.ndarray:
