@@ -205,7 +205,7 @@ class Engine:
             {
                 "agent_id": range(pop.n),
                 **county,
-                "region": [pop.region_names[r] for r in pop.region],
+                "region": np.asarray(pop.region_names, dtype=object)[pop.region],
                 "region_id": pop.region,
                 "is_seat": pop.is_seat,
                 "population": pop.population,
@@ -225,23 +225,40 @@ class Engine:
         )
 
 
+MAX_BATCH_PAIRS = 2_000_000
+"""Pairs (governments x services, summed over runs) stepped in one batch at most: about
+200 MB of state and draws, so that batching never costs much more memory than one run."""
+
+
 def run_batched(
     engines: Sequence[Engine],
     size: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> list[Engine]:
-    """Run fresh engines as batches of at most ``size`` runs (any rules and sizes mixed);
-    each engine is left a view of its own run. ``progress(n)`` is called after each batch
-    with its number of runs. The numbers are those of running each engine alone."""
-    fresh = [e for e in engines if e._batch is None]
+    """Run fresh engines as batches of at most ``size`` runs and :data:`MAX_BATCH_PAIRS`
+    pairs (any rules and sizes mixed); each engine is left a view of its own run.
+    ``progress(n)`` is called after each batch with its number of runs. The numbers are
+    those of running each engine alone."""
     for e in engines:
         if e._batch is not None:  # already stepped alone: finish it alone
             e.run()
-    for lo in range(0, len(fresh), size):
-        part = fresh[lo : lo + size]
-        batch = Batch([e.setup for e in part]).run()
-        for b, e in enumerate(part):
-            e._attach(batch, b)
-        if progress is not None:
-            progress(len(part))
+    part: list[Engine] = []
+    pairs = 0
+    for e in [e for e in engines if e._batch is None]:
+        n_pairs = e.world.n * e.world.k
+        if part and (len(part) >= size or pairs + n_pairs > MAX_BATCH_PAIRS):
+            _run_part(part, progress)
+            part, pairs = [], 0
+        part.append(e)
+        pairs += n_pairs
+    if part:
+        _run_part(part, progress)
     return list(engines)
+
+
+def _run_part(part: list[Engine], progress: Callable[[int], None] | None) -> None:
+    batch = Batch([e.setup for e in part]).run()
+    for b, e in enumerate(part):
+        e._attach(batch, b)
+    if progress is not None:
+        progress(len(part))
