@@ -123,7 +123,7 @@ class TeachingModel(mesa.Model):
             raise BadInput.one("rule", "", f"unknown rule {rule!r}; valid: {', '.join(MODES)}")
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        self.scenario = scenario
+        self.params = scenario  # not self.scenario: Mesa's own since Mesa 3.5
         self.mode = rule
         self.seed = seed
         rules = RULES if rule == SIDE_BY_SIDE else (rule,)
@@ -151,20 +151,23 @@ class TeachingModel(mesa.Model):
 
     @property
     def n_steps(self) -> int:
-        return self.scenario.n_steps
+        return self.params.n_steps
 
     @property
     def year(self) -> float:
-        return self.t * self.scenario.dt
+        return self.t * self.params.dt
 
     def coverage(self) -> dict[str, float]:
         return {rule: run.coverage for rule, run in self.runs.items()}
 
     def release(self) -> None:
-        """Forget this model in Mesa's class-level agent-id registry (Mesa 3.3.1 keeps every
-        model that ever created an agent alive there); call when the page drops it."""
-        for run in self.runs.values():
-            mesa.Agent._ids.pop(run, None)
+        """Forget this model in Mesa's class-level agent-id registry; call when the page drops
+        it. Mesa up to 3.4.1 keeps every model that ever created an agent alive in
+        ``Agent._ids``; Mesa 3.4.2 removed that registry (nothing to do there)."""
+        ids = getattr(mesa.Agent, "_ids", None)
+        if ids is not None:
+            for run in self.runs.values():
+                ids.pop(run, None)
 
 
 # ---- per-session state ------------------------------------------------------------------
@@ -252,7 +255,7 @@ class Session:
     def play(self, cancel: threading.Event) -> None:
         """Step at ``speed`` simulated years per second until paused, done or cancelled."""
         model = self.model.value
-        dt = model.scenario.dt
+        dt = model.params.dt
         due, last = 0.0, time.monotonic()
         while self.playing.value and not cancel.is_set() and model is self.model.value:
             if not model.running:
@@ -408,7 +411,7 @@ def Status(session: Session) -> None:
     )
     solara.HTML(
         unsafe_innerHTML=(
-            f'<div class="sim-status">Year <b>{model.year:.1f}</b> of {model.scenario.time.years:g}'
+            f'<div class="sim-status">Year <b>{model.year:.1f}</b> of {model.params.time.years:g}'
             f" (step {model.t} of {model.n_steps}) &nbsp; coverage: {chips}{alarm}</div>"
         )
     )

@@ -129,16 +129,16 @@ def test_slider_changes_the_model_parameter(page) -> None:
     slider = _slider(rc, "Catalogue visibility")
     slider.v_model = 0.9
     model = session.model.value
-    assert model.scenario.support.catalog_visibility == pytest.approx(0.9)
+    assert model.params.support.catalog_visibility == pytest.approx(0.9)
     assert model.t == 0  # a new parameter starts the run again
     assert str(_slider(rc, "Catalogue visibility").label).endswith("0.90")
     _slider(rc, "Contractor capacity").v_model = 40.0
-    assert session.model.value.scenario.drive.contractor_capacity == pytest.approx(40.0)
-    assert session.model.value.scenario.support.catalog_visibility == pytest.approx(0.9)
+    assert session.model.value.params.drive.contractor_capacity == pytest.approx(40.0)
+    assert session.model.value.params.support.catalog_visibility == pytest.approx(0.9)
     _slider(rc, "Seed").v_model = 3
     assert session.model.value.seed == 3
     _button(rc, "Scenario values").click()
-    assert session.model.value.scenario.support.catalog_visibility == pytest.approx(0.5)
+    assert session.model.value.params.support.catalog_visibility == pytest.approx(0.5)
     assert session.model.value.seed == session.base.seed
 
 
@@ -215,6 +215,23 @@ def test_about_sections_and_knob_limits() -> None:
     assert low == 0 and high >= 3 * base.drive.contractor_capacity and 0 < step <= high / 20
     assert [k.main for k in app.KNOBS].count(True) == 4
     assert {k.dimension for k in app.KNOBS if k.main} == set(app.DIMENSIONS)
+
+
+def test_release_frees_the_models() -> None:
+    """After ``release()`` nothing in Mesa keeps a dropped teaching model alive (Mesa up to
+    3.4.1 holds every model in the class-level ``Agent._ids``; 3.4.2 removed it)."""
+    import gc
+    import weakref
+
+    _, _, _, app = _solara()
+    s = sim.load_scenario(ROOT / "scenarios" / "teaching.toml")
+    model = app.TeachingModel(s, "side by side", seed=1)
+    model.step()
+    refs = [weakref.ref(run) for run in model.runs.values()]
+    model.release()
+    del model
+    gc.collect()
+    assert all(r() is None for r in refs)
 
 
 # ---- drawing --------------------------------------------------------------------------
