@@ -459,6 +459,9 @@ def viz(
     # Solara reads its settings when imported: no telemetry, no banner over the plots
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
+    # a browser session whose connection dropped (laptop closed, no "tab closed" signal)
+    # ends after 10 minutes, not Solara's 24 hours: its models are released (sim.app)
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "10m")
     try:
         import solara  # noqa: F401
     except ImportError:

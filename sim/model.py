@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import mesa
+import numpy as np
 
 from .agents import LocalGovernment
 from .engine import Engine
@@ -65,6 +66,26 @@ class DiffusionModel(mesa.Model):
         self.engine.step()
         self.datacollector.collect(self)
         self.running = not self.engine.done
+
+    # -- the state views draw (the browser app, sim.live): kept to these three accessors so
+    # that a new engine only has to provide them --
+    @property
+    def t(self) -> int:
+        """Steps done so far (0 before the first step)."""
+        return int(self.engine.t)
+
+    @property
+    def sources(self) -> np.ndarray:
+        """How each government offers each service now: an N x K array of
+        :class:`sim.state.Source` codes (0: not yet). A read-only view: copy to keep it."""
+        view = self.engine.state.source.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def outage(self) -> bool:
+        """Whether the latest step was spent in an outage of the contractor's platform."""
+        return bool(self.engine.recorder.data["outage"][self.engine.t] > 0)
 
     @property
     def coverage(self) -> float:

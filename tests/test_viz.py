@@ -64,9 +64,20 @@ def _choose_rule(rc, mode: str) -> None:
     toggle.widget.v_model = app.MODES.index(mode)
 
 
-def _images(rc) -> list[bytes]:
-    _, _, widgets, _ = _solara()
-    return [bytes(w.value) for w in rc.find(widgets.Image).widgets]
+def _view(rc):
+    """The browser widget of the map and curves (its ``scene`` and latest ``frame``)."""
+    from sim.live_view import LiveView
+
+    found = rc.find(LiveView)
+    found.assert_single()
+    return found.widget
+
+
+def _drawn(rc) -> tuple:
+    """What the browser draws now: the step, and each rule's services and main sources."""
+    frame = _view(rc).frame
+    runs = frame["runs"]
+    return frame["step"], {r: (tuple(v["served"]), tuple(v["main"])) for r, v in runs.items()}
 
 
 def _slider(rc, label_start: str):
@@ -82,8 +93,10 @@ def test_page_renders_controls_view_and_about(page) -> None:
     _, v, _, app = _solara()
     for label in ("▶ Play", "Step", "To the end", "Reset", *app.MODES):
         _button(rc, label)
-    assert len(_images(rc)) == 2  # the map and the curves
-    assert all(img.startswith(b"\x89PNG") for img in _images(rc))
+    view = _view(rc)  # the map and the curves: drawn by the browser from scene and frame
+    assert view.scene["rules"] == ["grassroots"] and view.scene["n"] == 60
+    assert view.frame["layout"] == view.scene["id"] and view.frame["step"] == 0
+    assert len(view.scene["x"]) == 60 and len(view.frame["runs"]["grassroots"]["served"]) == 60
     labels = [w.label for w in rc.find(v.Slider).widgets]
     for knob in app.KNOBS:
         assert any(str(label).startswith(knob.label) for label in labels), knob
@@ -96,30 +109,42 @@ def test_page_renders_controls_view_and_about(page) -> None:
 
 def test_step_advances_the_model_and_redraws(page) -> None:
     session, rc = page
-    before = _images(rc)
+    before = _drawn(rc)
     model = session.model.value
     step = _button(rc, "Step")
-    for _ in range(6):
+    points: dict[str, list[float]] = {c: [] for c in ("year", "coverage", "cost")}
+    for c in points:
+        points[c] += _view(rc).frame["runs"]["grassroots"]["series"][c]
+    for i in range(1, 7):
         step.click()
+        frame = _view(rc).frame
+        assert frame["step"] == i and frame["from"] == i  # one click, one step, new points only
+        for c in points:
+            points[c] += frame["runs"]["grassroots"]["series"][c]
     assert session.model.value is model and model.t == 6
-    engine = model.engines["grassroots"]
-    assert (engine.state.source != 0).any()
+    assert (model.runs["grassroots"].sources != 0).any()
     reference = sim.run(sim.load_scenario(TEACHING), rule="grassroots").timeseries
     assert model.runs["grassroots"].coverage == pytest.approx(reference["coverage"][6])
-    after = _images(rc)
-    assert after[0] != before[0] and after[1] != before[1]
+    for c, got in points.items():  # the browser's curves, put together from the frames
+        assert got == list(reference[c][:7]), c
+    served = np.array(_view(rc).frame["runs"]["grassroots"]["served"])
+    assert np.array_equal(served, (model.runs["grassroots"].sources != 0).sum(axis=1))
+    assert _drawn(rc) != before
 
 
 def test_reset_restores_the_initial_state(page) -> None:
     session, rc = page
-    initial = _images(rc)
+    initial = _drawn(rc)
+    first_scene = _view(rc).scene["id"]
     for _ in range(5):
         _button(rc, "Step").click()
     _button(rc, "Reset").click()
     model = session.model.value
     assert model.t == 0
-    assert not (model.engines["grassroots"].state.source != 0).any()
-    assert _images(rc) == initial  # same seed: the same picture, pixel for pixel
+    assert not (model.runs["grassroots"].sources != 0).any()
+    assert _view(rc).scene["id"] != first_scene  # a new run: the browser starts afresh
+    assert _view(rc).frame["from"] == 0
+    assert _drawn(rc) == initial  # same seed: the same map
 
 
 def test_slider_changes_the_model_parameter(page) -> None:
@@ -152,8 +177,9 @@ def test_side_by_side_runs_every_rule_on_the_same_seed(page) -> None:
     worlds = [e.world for e in model.engines.values()]
     for w in worlds[1:]:
         assert np.array_equal(w.population.capacity, worlds[0].population.capacity)
-    assert {e.t for e in model.engines.values()} == {4}
-    assert len(_images(rc)) == 2
+    assert {run.t for run in model.runs.values()} == {4}
+    assert _view(rc).scene["rules"] == list(RULES)
+    assert set(_view(rc).frame["runs"]) == set(RULES)
     _choose_rule(rc, "contractor")
     assert tuple(session.model.value.runs) == ("contractor",)
 
@@ -188,14 +214,60 @@ def test_each_session_has_its_own_model() -> None:
     solara, _, _, app = _solara()
     _, rc_a = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     _, rc_b = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
-    before_b = _images(rc_b)
+    before_b = _drawn(rc_b)
     for _ in range(4):
         _button(rc_a, "Step").click()
-    assert _images(rc_b) == before_b
-    assert _images(rc_a) != before_b
+    assert _drawn(rc_b) == before_b and before_b[0] == 0
+    assert _drawn(rc_a)[0] == 4
     rc_a.close()
     rc_b.close()
 
+
+
+def test_closing_the_page_ends_the_session() -> None:
+    """When Solara closes a browser session's page, its session stops playing and releases
+    its models: nothing but the page kept them (on Mesa <= 3.4.1 Mesa's Agent._ids did)."""
+    import gc
+    import weakref
+
+    import mesa
+
+    solara, _, _, app = _solara()
+    session = app.Session(TEACHING, {"time.years": 20})
+    _, rc = solara.render(solara.AppLayout(children=[app.Teaching(session)]), handle_error=False)
+    runs = [weakref.ref(r) for r in session.model.value.runs.values()]
+    session.speed.value = 4.0
+    session.playing.value = True  # the page's play thread starts
+    time.sleep(0.5)
+    rc.close()
+    assert session.closed
+    t = session.model.value.t
+    assert 0 < t < session.model.value.n_steps
+    time.sleep(0.5)
+    assert session.model.value.t == t  # the play thread has stopped
+    registry = getattr(mesa.Agent, "_ids", {})
+    assert not any(r() in registry for r in runs)
+    del session, rc
+    gc.collect()
+    # the test's own kernel context still holds the reactive values; the server's page
+    # ends its context too (tests/test_browser.py checks the models are gone there)
+    assert all(r() is None or r() not in registry for r in runs)
+
+
+def test_frames_after_a_gap_resend_the_history() -> None:
+    """A frame says from which step its points are; a browser that lacks earlier points
+    asks again (a reconnect) and gets the whole history."""
+    _, _, _, app = _solara()
+    session = app.Session(TEACHING)
+    for _ in range(3):
+        session.step()
+    years = session.frame["runs"]["grassroots"]["series"]["year"]
+    assert session.frame["from"] == 3 and len(years) == 1
+    session.resync()
+    years = session.frame["runs"]["grassroots"]["series"]["year"]
+    assert session.frame["from"] == 0 and len(years) == 4
+    assert years[-1] == pytest.approx(3 * session.base.dt)
+    session.close()
 
 def test_about_sections_and_knob_limits() -> None:
     _, _, _, app = _solara()
