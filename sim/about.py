@@ -5,6 +5,7 @@ and open it from students' machines."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .params import Scenario
 
@@ -33,6 +34,16 @@ Pick a rule, or **side by side** to run all three on the same random numbers. **
 again. Moving a slider or changing the seed restarts the run at year 0 with the new value.
 The curves show coverage (how much of the province is served), **duplicate developments**
 (the same service built again where a solution already existed) and cumulative **cost**.
+"""
+
+IN_CLASS = """
+Start the page with `sim viz --host 0.0.0.0` on the teacher's machine: the terminal then
+prints the addresses students type (such as `http://192.168.1.20:8765/`, the machine's
+address on the classroom network; `127.0.0.1` only works on the teacher's own machine) and
+a QR code of the first one for phones and tablets. Students must be on the same network,
+and the machine's firewall must let the port in. Each browser gets its own run: students
+never step each other's model. No internet is needed. Hover over a local government on the
+map to see its name and services.
 """
 
 _SECTION = re.compile(r"(What it shows|How it works|Things to notice|Things to try)\s*:", re.I)
@@ -66,7 +77,8 @@ def _code_keys(text: str) -> str:
     return re.sub(r"\b([a-z_]+\.[a-z_]+)\b", r"`\1`", text)
 
 
-def about_markdown(scenario: Scenario) -> str:
+def about_markdown(scenario: Scenario, *, urls: Sequence[str] = ()) -> str:
+    """The About tab; ``urls``: the addresses students can open (``sim viz`` knows them)."""
     sections = about_sections(scenario.description)
     out = [f"## {scenario.name}: what is it?", sections.pop("What is it?", "")]
     if "What it shows" in sections:
@@ -79,6 +91,9 @@ def about_markdown(scenario: Scenario) -> str:
     for heading, body in sections.items():
         out += [f"### {heading}", body]
     out += ["### How to use this page", HOW_TO_USE.strip()]
+    out += ["### Opening this page in a classroom", IN_CLASS.strip()]
+    if urls:
+        out += ["Students open: " + ", ".join(f"**{url}**" for url in urls)]
     out += [
         "### Credits",
         "reform-diffusion-sim; the rules follow Qi Zhiwei and Zhang Liying (2025), "

@@ -47,6 +47,7 @@ from .scenario import load_scenario
 
 SCENARIO_ENV = "SIM_VIZ_SCENARIO"
 OVERRIDES_ENV = "SIM_VIZ_SET"  # JSON object of dotted key -> value (sim viz --set)
+URLS_ENV = "SIM_VIZ_URLS"  # JSON list of the addresses students open (sim viz --host)
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "teaching.toml"
 SIDE_BY_SIDE = "side by side"
 MODES: tuple[str, ...] = (*RULES, SIDE_BY_SIDE)
@@ -557,7 +558,10 @@ def Teaching(session: Session) -> None:
                 RuleChooser(session)
                 View(session)
             with solara.lab.Tab("About"):
-                solara.Markdown(about_markdown(session.base), style={"font-size": "17px"})
+                solara.Markdown(
+                    about_markdown(session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")),
+                    style={"font-size": "17px"},
+                )
 
 
 @solara.component

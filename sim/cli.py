@@ -475,10 +475,11 @@ def viz(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]
+    from . import room
     from .app import serve
 
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    out.print(f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)", highlight=False)
+    os.environ["SIM_VIZ_URLS"] = json.dumps(room.urls(host, port) if host in room.ANY else [])
+    out.print(room.banner(host, port), markup=False, highlight=False, soft_wrap=True)
     serve(host=host, port=port)
 
 

@@ -369,3 +369,69 @@ def test_viz_bad_scenario_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "file not found" in result.output
     result = runner.invoke(cli, ["viz", TEACHING, "--set", "drive.build_rate=0"])
     assert result.exit_code == 2 and "drive.build_rate" in result.output
+
+
+# ---- serving a classroom ----------------------------------------------------------------
+def _fake_interfaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher's laptop: loopback, Wi-Fi on the classroom network, a link-local address,
+    an IPv6 address and a container bridge that is down."""
+    import socket
+    from types import SimpleNamespace as NS
+
+    import psutil
+
+    def addr(family, address):
+        return NS(family=family, address=address)
+
+    monkeypatch.setattr(
+        psutil,
+        "net_if_addrs",
+        lambda: {
+            "lo": [addr(socket.AF_INET, "127.0.0.1")],
+            "wlan0": [
+                addr(socket.AF_INET, "192.168.1.20"),
+                addr(socket.AF_INET6, "fe80::1"),
+                addr(socket.AF_INET, "169.254.3.4"),
+            ],
+            "docker0": [addr(socket.AF_INET, "172.17.0.1")],
+        },
+    )
+    monkeypatch.setattr(
+        psutil,
+        "net_if_stats",
+        lambda: {"lo": NS(isup=True), "wlan0": NS(isup=True), "docker0": NS(isup=False)},
+    )
+
+
+def test_classroom_addresses_and_qr_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim import room
+
+    _fake_interfaces(monkeypatch)
+    assert room.lan_addresses() == ["192.168.1.20"]
+    assert room.urls("0.0.0.0", 8765) == ["http://192.168.1.20:8765/"]
+    assert room.urls("127.0.0.1", 8800) == ["http://127.0.0.1:8800/"]
+    text = room.banner("0.0.0.0", 8765)
+    assert "http://192.168.1.20:8765/" in text and "http://127.0.0.1:8765/" in text
+    code = room.qr_code("http://192.168.1.20:8765/").splitlines()
+    assert set("".join(code)) <= {"█", "▀", "▄", " "}
+    # a QR code is square: n modules + 2 x border wide, half as many lines (two rows a line)
+    width = len(code[0])
+    assert all(len(line) == width for line in code) and len(code) == (width + 1) // 2
+    monkeypatch.setattr(room, "lan_addresses", lambda: [])
+    assert "no network address" in room.banner("0.0.0.0", 8765)
+    assert room.banner("127.0.0.1", 8765).startswith("sim viz: open http://127.0.0.1:8765/")
+
+
+def test_viz_prints_the_classroom_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, _, _, app = _solara()
+    _fake_interfaces(monkeypatch)
+    served = []
+    monkeypatch.setattr(app, "serve", lambda host, port: served.append((host, port)))
+    for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)  # sim viz sets them: restored afterwards
+    result = runner.invoke(cli, ["viz", TEACHING, "--host", "0.0.0.0", "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert served == [("0.0.0.0", 8765)]
+    assert "http://192.168.1.20:8765/" in result.output and "█" in result.output
+    about = app.about_markdown(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
+    assert "--host 0.0.0.0" in about and "http://192.168.1.20:8765/" in about
