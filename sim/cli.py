@@ -450,7 +450,8 @@ def viz(
         if not scenario.exists() and bundled.exists():
             scenario = bundled
     try:
-        _one_province(_load(scenario, set_), "viz")
+        loaded = _load(scenario, set_)
+        _one_province(loaded, "viz")
     except BadInput as exc:
         raise _fail(exc) from None
     overrides = dict(parse_assignment(a) for a in set_ or [])
@@ -471,6 +472,17 @@ def viz(
             highlight=False,
         )
         raise typer.Exit(2) from None
+    if os.environ.get("SIM_VIZ_SHAPES"):  # boundaries to draw: checked before serving
+        from . import live
+        from .app import TeachingModel
+
+        check = TeachingModel(loaded, loaded.rule)
+        try:
+            live.shapes_for(next(iter(check.runs.values())))
+        except BadInput as exc:
+            raise _fail(exc) from None
+        finally:
+            check.release()
     if port == 0:
         with socket.socket() as probe:
             probe.bind((host, 0))

@@ -16,14 +16,18 @@ Everything here reads the model through :class:`sim.DiffusionModel`'s public acc
 
 **Polygons.** :func:`layout` takes ``shapes``: a GeoJSON ``FeatureCollection`` with one
 feature per government, in the governments' order (what a county table's boundary file
-gives). Synthetic scenarios have none and are drawn as points; :func:`shapes_for` is the one
-place that decides, so the real county maps plug in there.
+gives); the browser fills each by coverage and outlines it by how most services came.
+Synthetic scenarios have none and are drawn as points; :func:`shapes_for` is the one place
+that decides, so the real county maps plug in there.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,11 +35,14 @@ from matplotlib.colors import to_hex
 
 from . import viz
 from .compare import COLOURS
+from .errors import BadInput
 from .state import Source
 
 if TYPE_CHECKING:
     from .model import DiffusionModel
 
+SHAPES_ENV = "SIM_VIZ_SHAPES"
+"""A GeoJSON file of the governments' boundaries for ``sim viz`` (see :func:`shapes_for`)."""
 SERIES: tuple[str, ...] = ("year", *viz.CURVES, "outage")
 """Time-series columns sent to the browser: the time axis, the curves, the outage flag."""
 SOURCE_NAMES: tuple[str, ...] = tuple(viz.SOURCE_LABELS[int(s)] for s in Source)
@@ -46,11 +53,43 @@ _layout_ids = itertools.count(1)
 def shapes_for(model: DiffusionModel) -> dict[str, Any] | None:
     """The polygons to draw for this model's governments, or None to draw points.
 
-    Synthetic provinces have no boundaries. When a scenario names a county table with a
-    boundary file, return its GeoJSON ``FeatureCollection`` here, one feature per
-    government in the model's order (the map matches them by position).
+    Synthetic provinces have no boundaries. ``$SIM_VIZ_SHAPES`` may name a GeoJSON file of
+    boundaries (:func:`load_shapes`). When scenarios name a county table with a boundary
+    file, this is the one place to return it from.
     """
-    return None
+    path = os.environ.get(SHAPES_ENV)
+    if not path:
+        return None
+    keys = [getattr(a, "adcode", None) for a in sorted(model.agents, key=lambda a: a.index)]
+    return load_shapes(Path(path), n=len(keys), keys=None if None in keys else keys)
+
+
+def load_shapes(path: Path, *, n: int, keys: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A GeoJSON ``FeatureCollection`` with one (Multi)Polygon per government, in the
+    governments' order: matched by the features' ``adcode`` when ``keys`` (the governments'
+    codes) are given, else taken in file order. :class:`BadInput` names what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput.one(str(path), SHAPES_ENV, f"cannot read the GeoJSON file: {exc}") from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if data.get("type") != "FeatureCollection" or not isinstance(features, list):
+        raise BadInput.one(str(path), "type", "must be a GeoJSON FeatureCollection")
+    for i, feature in enumerate(features):
+        kind = ((feature or {}).get("geometry") or {}).get("type")
+        if kind not in ("Polygon", "MultiPolygon"):
+            raise BadInput.one(str(path), f"features[{i}]", f"not a (Multi)Polygon: {kind}")
+    if keys is not None:
+        by_key = {(f.get("properties") or {}).get("adcode"): f for f in features}
+        missing = [k for k in keys if k not in by_key]
+        if missing:
+            raise BadInput.one(str(path), "adcode", f"no feature for {missing[:5]}")
+        features = [by_key[k] for k in keys]
+    elif len(features) != n:
+        raise BadInput.one(
+            str(path), "features", f"{len(features)} features for {n} local governments"
+        )
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _rounded(values: np.ndarray, digits: int = 4) -> list[float]:

@@ -297,6 +297,29 @@ def test_sessions_have_their_own_models_and_release_them(pages, server) -> None:
         time.sleep(0.5)
 
 
+
+def test_polygons_are_drawn(server, tmp_path: Path) -> None:
+    """With boundaries (here squares standing in for counties), the map is polygons filled
+    by coverage; it still changes on Step."""
+    from tests.test_viz import squares_geojson
+
+    _, _, chromium = server
+    shapes = squares_geojson(tmp_path / "squares.geojson")
+    env = {**SERVER_ENV, "SIM_VIZ_SHAPES": str(shapes)}
+    with running_viz(tmp_path / "viz.log", env=env) as url:
+        pages = Pages(url, chromium)
+        try:
+            (page,) = pages.open()
+            assert page.evaluate("document.querySelector('.sim-live').__vue__.polygons")
+            before = page.locator(".sim-map").screenshot()
+            for _ in range(12):
+                page.locator("button.sim-step").click()
+            wait_for_step(page, 12)
+            assert page.locator(".sim-map").screenshot() != before
+        finally:
+            pages.close()
+        assert not pages.failed, pages.failed[:5]
+
 # ---- screenshots for docs/teaching.md ----------------------------------------------------
 def _press_slider(page, label: str, key: str, times: int, expect: str) -> None:
     """Move a slider with the keyboard, like a teacher at the projector, and wait until the

@@ -7,6 +7,7 @@ skip, without it, so that a CI without the extra does not pass silently.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -435,3 +436,70 @@ def test_viz_prints_the_classroom_address(monkeypatch: pytest.MonkeyPatch) -> No
     assert "http://192.168.1.20:8765/" in result.output and "█" in result.output
     about = app.about_markdown(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
     assert "--host 0.0.0.0" in about and "http://192.168.1.20:8765/" in about
+
+
+# ---- polygons (real boundaries) ------------------------------------------------------------
+def squares_geojson(path: Path, *, n_missing: int = 0) -> Path:
+    """A GeoJSON file with a square around each teaching government's map position: stand-in
+    boundaries (the real county ones come with county-based scenarios)."""
+    import json
+
+    from sim import viz
+    from sim.engine import Engine
+
+    world = Engine(sim.load_scenario(TEACHING)).world
+    pos = viz.positions(world)
+    gaps = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    h = 0.4 * gaps.min(axis=1)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": f"County {i}"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[x - r, y - r], [x + r, y - r], [x + r, y + r], [x - r, y + r], [x - r, y - r]]
+                ],
+            },
+        }
+        for i, ((x, y), r) in enumerate(zip(pos.tolist(), h.tolist(), strict=True))
+    ]
+    features = features[: len(features) - n_missing]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_polygons_replace_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim import live
+    from sim.errors import BadInput
+
+    _, _, _, app = _solara()
+    good = squares_geojson(tmp_path / "squares.geojson")
+    monkeypatch.setenv(live.SHAPES_ENV, str(good))
+    session = app.Session(TEACHING)
+    scene = session.layout
+    assert scene["shapes"] is not None and scene["edges"] == []
+    features = scene["shapes"]["features"]
+    assert [f["properties"]["sim_id"] for f in features] == [f"g{i}" for i in range(60)]
+    assert scene["names"][:2] == ["County 0", "County 1"]
+    session.close()
+    with pytest.raises(BadInput, match="59 features for 60"):
+        live.load_shapes(squares_geojson(tmp_path / "short.geojson", n_missing=1), n=60)
+    (tmp_path / "broken.geojson").write_text("{")
+    with pytest.raises(BadInput, match="cannot read"):
+        live.load_shapes(tmp_path / "broken.geojson", n=60)
+    codes = list(range(100, 160))  # matched by adcode when governments have codes
+    shuffled = json.loads(good.read_text())
+    for code, f in zip(codes, shuffled["features"], strict=True):
+        f["properties"]["adcode"] = code
+    shuffled["features"].reverse()
+    (tmp_path / "coded.geojson").write_text(json.dumps(shuffled))
+    ordered = live.load_shapes(tmp_path / "coded.geojson", n=60, keys=codes)
+    assert [f["properties"]["adcode"] for f in ordered["features"]] == codes
+    monkeypatch.setenv(live.SHAPES_ENV, str(tmp_path / "short.geojson"))
+    monkeypatch.setattr(app, "serve", lambda **_: pytest.fail("served a bad file"))
+    for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(cli, ["viz", TEACHING])
+    assert result.exit_code == 2 and "short.geojson" in result.output
