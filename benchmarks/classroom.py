@@ -141,6 +141,12 @@ def open_page(browser, url: str, *, timeout: float = 180.0):
     return page, time.monotonic() - start
 
 
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
+
+
 def play(args: argparse.Namespace) -> str:
     log = Path(args.log)
     n_ws = args.sessions - 1 - args.browsers
@@ -164,7 +170,7 @@ def play(args: argparse.Namespace) -> str:
         cpu = (cpu_seconds(proc) - cpu0) / elapsed
         fps = [(len(s.frames) - m[0]) / elapsed for s, m in zip(students, marks, strict=True)]
         sps = [(s.step() - m[1]) / elapsed for s, m in zip(students, marks, strict=True)]
-        fps += [
+        drawn_fps = [
             (p.evaluate("window.__simFrames.length") - d) / elapsed
             for p, d in zip(pages, drawn, strict=True)
         ]
@@ -185,8 +191,8 @@ def play(args: argparse.Namespace) -> str:
         "",
         "| measure | value |",
         "| --- | --- |",
-        f"| frames/s per session: min / median / max | {min(fps):.1f} / "
-        f"{statistics.median(fps):.1f} / {max(fps):.1f} |",
+        f"| frames/s received per session: min / median / max | {spread(fps)} |",
+        f"| frames/s drawn per Chromium session: min / median / max | {spread(drawn_fps)} |",
         f"| steps/s per session (12 = 1 year/s): min / median | {min(sps):.1f} / "
         f"{statistics.median(sps):.1f} |",
         f"| server CPU while playing (cores) | {cpu:.2f} |",

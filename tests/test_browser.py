@@ -1,10 +1,15 @@
-"""``sim viz`` in a real browser: Debian's Chromium driven by Playwright, no network.
+"""``sim viz`` in a real browser: Debian's Chromium driven by Playwright, offline.
 
-Starts ``sim viz`` on a free port as a subprocess, loads the page headless, clicks *Step*
-several times, checks that the coverage plot changed and saves a screenshot (under pytest's
-``tmp_path``; set ``SIM_SCREENSHOTS=folder`` to keep it). Playwright's own browser download
-needs the internet, so the test uses the system Chromium (``.ci/run`` installs it with
-apt-get); it is skipped, saying so, only when no Chromium can be found.
+One ``sim viz`` subprocess for the module, with no way to fetch anything from the internet
+(Solara's asset source points at a closed port, and the browser refuses any request that
+leaves the server), and one headless Chromium; each test opens browser contexts (one per
+student). The tests check that the map and the curves (drawn by the browser, counted by
+their ``data-step``) change on Step and on Play, that 20 fast clicks make 20 steps, that the
+speed slider keeps its value and focus while playing, that 10 sessions each see their own
+model and that closing them releases their models (the server reports what is left), and
+that boundaries are drawn as polygons. Playwright's own browser download needs the
+internet, so the system Chromium is used (``.ci/run`` installs it with apt-get); the tests
+are skipped, saying so, only when no Chromium can be found.
 
 Run as a script to refresh the teaching guide's screenshots::
 
