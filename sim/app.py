@@ -13,8 +13,12 @@ slider changes only on *Reset* and cannot stop its play thread from outside, so 
 moved during play would keep stepping the new model in the old thread. Here a slider or
 rule change restarts the run at year 0 at once (same seed: what changes is the parameter).
 
-Each browser session gets its own :class:`Session` (created in :func:`Page`), so students
-on one server never step each other's model. Nothing happens at import time beyond
+The server does not draw: after each step it sends the session's browser the new state
+(:mod:`sim.live`), and the browser draws the map and the curves (:mod:`sim.live_view`,
+ECharts), so one laptop serves a class. Each browser session gets its own
+:class:`Session` (created in :func:`Page`), so students on one server never step each
+other's model, and its models are released when the session ends (tab closed, or the
+connection lost for ``SOLARA_KERNEL_CULL_TIMEOUT``). Nothing happens at import time beyond
 definitions; the scenario comes from the ``SIM_VIZ_SCENARIO`` environment variable that
 ``sim viz`` sets (default: ``scenarios/teaching.toml`` of this repository).
 """
@@ -195,10 +199,12 @@ class Session:
     """One browser session's state: the settings, the model, the play switch and what the
     browser draws (``layout`` when a run starts, ``frame`` after each step; :mod:`sim.live`).
 
-    The settings and the drawn state are Solara reactive values created for this session
-    only. Steps run under ``lock``, and each publishes one frame with the curves' points
-    since the previous frame, in order: a click on *Step* advances exactly one step.
-    :meth:`close` ends the session (the page calls it when the browser session closes).
+    The settings, the model and the play switch are Solara reactive values created for this
+    session only; ``layout`` and ``frame`` are plain values that the session sets on the
+    browser's widget itself (:meth:`attach`, :meth:`publish`). Steps run under ``lock``, and
+    each publishes one frame with the curves' points since the previous frame, in order: a
+    click on *Step* advances exactly one step. :meth:`close` ends the session (the page
+    calls it when the browser session closes).
     """
 
     def __init__(self, path: str | Path, overrides: dict[str, Any] | None = None) -> None:
