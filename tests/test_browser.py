@@ -278,7 +278,8 @@ def test_play_draws_frames_and_the_speed_slider_keeps_focus(pages) -> None:
         "() => !!document.activeElement?.closest('.v-input__slider')?.innerText.includes('Speed')"
     )
     assert focused, "the speed slider lost its focus while playing"
-    page.locator("button.sim-play").click()  # pause
+    if "Pause" in page.locator("button.sim-play").inner_text():  # not yet at the end (8 years)
+        page.locator("button.sim-play").click()
     assert page.locator(".sim-map").screenshot() != map_before
 
 
