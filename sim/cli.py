@@ -461,7 +461,8 @@ def viz(
         if not scenario.exists() and bundled.exists():
             scenario = bundled
     try:
-        _one_province(_load(scenario, set_), "viz")
+        loaded = _load(scenario, set_)
+        _one_province(loaded, "viz")
     except BadInput as exc:
         raise _fail(exc) from None
     overrides = dict(parse_assignment(a) for a in set_ or [])
@@ -470,6 +471,9 @@ def viz(
     # Solara reads its settings when imported: no telemetry, no banner over the plots
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
+    # a browser session whose connection dropped (laptop closed, no "tab closed" signal)
+    # ends after 10 minutes, not Solara's 24 hours: its models are released (sim.interactive.app)
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "10m")
     try:
         import solara  # noqa: F401
     except ImportError:
@@ -479,14 +483,26 @@ def viz(
             highlight=False,
         )
         raise typer.Exit(2) from None
+    if os.environ.get("SIM_VIZ_SHAPES"):  # boundaries to draw: checked before serving
+        from .interactive import live
+        from .interactive.app import TeachingModel
+
+        check = TeachingModel(loaded, loaded.rule)
+        try:
+            live.shapes_for(next(iter(check.runs.values())))
+        except BadInput as exc:
+            raise _fail(exc) from None
+        finally:
+            check.release()
     if port == 0:
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]
+    from .interactive import room
     from .interactive.app import serve
 
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    out.print(f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)", highlight=False)
+    os.environ["SIM_VIZ_URLS"] = json.dumps(room.urls(host, port) if host in room.ANY else [])
+    out.print(room.banner(host, port), markup=False, highlight=False, soft_wrap=True)
     serve(host=host, port=port)
 
 

@@ -1,10 +1,15 @@
-"""``sim viz`` in a real browser: Debian's Chromium driven by Playwright, no network.
+"""``sim viz`` in a real browser: Debian's Chromium driven by Playwright, offline.
 
-Starts ``sim viz`` on a free port as a subprocess, loads the page headless, clicks *Step*
-several times, checks that the coverage plot changed and saves a screenshot (under pytest's
-``tmp_path``; set ``SIM_SCREENSHOTS=folder`` to keep it). Playwright's own browser download
-needs the internet, so the test uses the system Chromium (``.ci/run`` installs it with
-apt-get); it is skipped, saying so, only when no Chromium can be found.
+One ``sim viz`` subprocess for the module, with no way to fetch anything from the internet
+(Solara's asset source points at a closed port, and the browser refuses any request that
+leaves the server), and one headless Chromium; each test opens browser contexts (one per
+student). The tests check that the map and the curves (drawn by the browser, counted by
+their ``data-step``) change on Step and on Play, that 20 fast clicks make 20 steps, that the
+speed slider keeps its value and focus while playing, that 10 sessions each see their own
+model and that closing them releases their models (the server reports what is left), and
+that boundaries are drawn as polygons. Playwright's own browser download needs the
+internet, so the system Chromium is used (``.ci/run`` installs it with apt-get); the tests
+are skipped, saying so, only when no Chromium can be found.
 
 Run as a script to refresh the teaching guide's screenshots::
 
@@ -64,10 +69,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_viz(log: Path, *extra: str, timeout: float = 40.0) -> Iterator[str]:
+def running_viz(
+    log: Path, *extra: str, timeout: float = 40.0, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """``sim viz`` in a subprocess; yields its URL once it answers; always stops it."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sim", "viz", str(TEACHING), "--port", str(port), *extra],
@@ -104,8 +111,8 @@ def running_viz(log: Path, *extra: str, timeout: float = 40.0) -> Iterator[str]:
 
 
 @contextmanager
-def browser(executable: str) -> Iterator[object]:
-    """A headless Chromium page (Playwright) at the classroom viewport."""
+def chromium_browser(executable: str) -> Iterator[object]:
+    """A headless Chromium (Playwright), closed afterwards."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - a setup error, reported as a failure
@@ -113,57 +120,210 @@ def browser(executable: str) -> Iterator[object]:
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = chromium.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(20_000)
-            yield page
+            yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def browser(executable: str) -> Iterator[object]:
+    """A headless Chromium page (Playwright) at the classroom viewport."""
+    with chromium_browser(executable) as chromium:
+        page = chromium.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(20_000)
+        yield page
 
 
 def status(page) -> str:
     return page.locator(".sim-status").inner_text()
 
 
+def drawn_step(page, what: str = ".sim-map") -> int:
+    """The step the map (or the curves) shows, as drawn by the browser (``data-step``)."""
+    return int(page.locator(what).get_attribute("data-step") or -1)
+
+
 def wait_for_step(page, step: int) -> None:
+    """Until the status line says ``step`` and the map and curves have drawn it."""
     page.wait_for_function(
-        "s => document.querySelector('.sim-status')?.innerText.includes(s)",
-        arg=f"(step {step} of",
+        """s => document.querySelector('.sim-status')?.innerText.includes(`(step ${s} of`)
+             && document.querySelector('.sim-map')?.getAttribute('data-step') === String(s)
+             && document.querySelector('.sim-curves')?.getAttribute('data-step') === String(s)""",
+        arg=step,
     )
 
 
-def test_viz_steps_in_a_real_browser(tmp_path: Path) -> None:
+# ---- the tests: one server (offline) and one Chromium for the module ----------------------
+SERVER_ENV = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/", "SOLARA_KERNEL_CULL_TIMEOUT": "2s"}
+"""Offline: where Solara would fetch an asset it does not have is a closed port, so the page
+can only work from the assets installed with the packages (a classroom with no internet).
+A browser session whose connection drops without closing its tab ends after 2 s (10 min in
+``sim viz``), so that the test sees it end."""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     executable = find_chromium()
     if executable is None:
         pytest.skip("no Chromium found: apt-get install chromium (or set SIM_CHROMIUM)")
-    failed: list[str] = []
-    with running_viz(tmp_path / "viz.log") as url, browser(executable) as page:
-        page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
-        page.on(
-            "response", lambda r: failed.append(f"{r.url}: {r.status}") if r.status >= 400 else None
-        )
-        page.goto(url)
-        page.locator("button.sim-step").wait_for()
-        wait_for_step(page, 0)
-        curves = page.locator("img.sim-curves")
-        curves.wait_for()
+    log = tmp_path_factory.mktemp("viz") / "viz.log"
+    with running_viz(log, env=SERVER_ENV) as url, chromium_browser(executable) as chromium:
+        yield url, log, chromium
+
+
+class Pages:
+    """Browser contexts (each one a student's browser session) that record any request that
+    failed or left the server; closes them all at the end."""
+
+    def __init__(self, url: str, chromium) -> None:
+        self.url, self.chromium = url, chromium
+        self.contexts: list = []
+        self.failed: list[str] = []
+
+    def open(self, count: int = 1) -> list:
+        """``count`` new browser sessions, loaded side by side (a class arriving): each in a
+        browser context of its own, as each student has a browser (tabs of one context would
+        be background tabs, which Chromium does not draw)."""
+        opened = []
+        for _ in range(count):
+            context = self.chromium.new_context(viewport=VIEWPORT)
+            self.contexts.append(context)
+            context.route("**/*", self._route)
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+            page.on(
+                "response",
+                lambda r: self.failed.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
+            )
+            page.goto(self.url, wait_until="commit")
+            opened.append(page)
+        for page in opened:
+            page.locator("button.sim-step").wait_for()
+            wait_for_step(page, 0)
+        return opened
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.url) or url.startswith("ws"):
+            route.continue_()
+        else:  # anything from the internet: refused and reported
+            self.failed.append(f"external: {url}")
+            route.abort()
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+
+
+@pytest.fixture
+def pages(server):
+    url, _, chromium = server
+    opened = Pages(url, chromium)
+    yield opened
+    opened.close()
+    assert not opened.failed, f"requests failed or left the server: {opened.failed[:5]}"
+
+
+def test_step_draws_map_and_curves_offline(pages, tmp_path: Path) -> None:
+    (page,) = pages.open()
+    curves = page.locator(".sim-curves")
+    before = curves.screenshot()
+    for step in range(1, 9):
+        page.locator("button.sim-step").click()
+        wait_for_step(page, step)
+    after = curves.screenshot()
+    assert after != before, "the curves did not change after 8 steps"
+    assert "step 8 of 96" in status(page)
+    assert "grassroots 0%" not in status(page)  # something was served
+    shot = tmp_path / "viz.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("SIM_SCREENSHOTS"):
+        keep = Path(os.environ["SIM_SCREENSHOTS"])
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, keep / "browser-test.png")
+
+
+def test_no_click_is_lost(pages) -> None:
+    (page,) = pages.open()
+    step = page.locator("button.sim-step")
+    for _ in range(20):  # as fast as Playwright clicks, without waiting for a frame
+        step.click()
+    wait_for_step(page, 20)
+    page.wait_for_timeout(1000)
+    assert drawn_step(page) == 20 and "(step 20 of 96)" in status(page)
+
+
+def test_play_draws_frames_and_the_speed_slider_keeps_focus(pages) -> None:
+    (page,) = pages.open()
+    map_before = page.locator(".sim-map").screenshot()
+    page.locator("button.sim-play").click()
+    seen = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        seen.add(drawn_step(page))
+        page.wait_for_timeout(50)
+    assert len(seen) >= 4, f"frames drawn in 3 s of play: {sorted(seen)}"
+    # the speed slider, moved with the keyboard while playing, keeps its value and focus
+    thumb = page.locator(".v-input__slider", has_text="Speed").locator(".v-slider__thumb-container")
+    thumb.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
         page.wait_for_timeout(300)
-        before = curves.screenshot()
-        for step in range(1, 9):
+    page.wait_for_timeout(1500)  # frames keep coming meanwhile
+    assert page.locator(".v-input__slider", has_text="Speed: 1.75 years/second").count() == 1
+    focused = page.evaluate(
+        "() => !!document.activeElement?.closest('.v-input__slider')?.innerText.includes('Speed')"
+    )
+    assert focused, "the speed slider lost its focus while playing"
+    if "Pause" in page.locator("button.sim-play").inner_text():  # not yet at the end (8 years)
+        page.locator("button.sim-play").click()
+    assert page.locator(".sim-map").screenshot() != map_before
+
+
+def test_sessions_have_their_own_models_and_release_them(pages, server) -> None:
+    _, log, _ = server
+    opened = pages.open(10)
+    for i, page in enumerate(opened):  # page i takes i steps
+        for _ in range(i):
             page.locator("button.sim-step").click()
-            wait_for_step(page, step)
-        page.wait_for_timeout(500)  # the new image is a fresh blob: let it load
-        after = curves.screenshot()
-        assert after != before, "the coverage plot did not change after 8 steps"
-        assert "step 8 of 96" in status(page)
-        assert "grassroots 0%" not in status(page)  # something was served
-        shot = tmp_path / "viz.png"
-        page.screenshot(path=str(shot))
-        assert shot.stat().st_size > 10_000
-        if os.environ.get("SIM_SCREENSHOTS"):
-            keep = Path(os.environ["SIM_SCREENSHOTS"])
-            keep.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, keep / "browser-test.png")
-    assert not failed, f"requests failed (is solara-assets installed?): {failed[:5]}"
+    for i, page in enumerate(opened):
+        wait_for_step(page, i)
+        assert f"(step {i} of 96)" in status(page)
+    seen = len(log.read_text())
+    for page in opened[:5]:  # five students close their tabs (the page says so)
+        page.close(run_before_unload=True)
+    pages.close()  # five browsers just go away (their connection drops)
+    deadline = time.monotonic() + 30
+    # printed by the server once the closed sessions are torn down (after a gc.collect())
+    while "sessions open: 0, models alive: 0" not in log.read_text()[seen:]:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.5)
+
+
+def test_polygons_are_drawn(server, tmp_path: Path) -> None:
+    """With boundaries (here squares standing in for counties), the map is polygons filled
+    by coverage; it still changes on Step."""
+    from tests.test_viz import squares_geojson
+
+    _, _, chromium = server
+    shapes = squares_geojson(tmp_path / "squares.geojson")
+    env = {**SERVER_ENV, "SIM_VIZ_SHAPES": str(shapes)}
+    with running_viz(tmp_path / "viz.log", env=env) as url:
+        pages = Pages(url, chromium)
+        try:
+            (page,) = pages.open()
+            assert page.evaluate("document.querySelector('.sim-live').__vue__.polygons")
+            before = page.locator(".sim-map").screenshot()
+            for _ in range(12):
+                page.locator("button.sim-step").click()
+            wait_for_step(page, 12)
+            assert page.locator(".sim-map").screenshot() != before
+        finally:
+            pages.close()
+        assert not pages.failed, pages.failed[:5]
 
 
 # ---- screenshots for docs/teaching.md ----------------------------------------------------

@@ -54,3 +54,14 @@ def test_agents_read_their_row() -> None:
         assert a.region == row["region"]
         assert a.coverage == pytest.approx(row["coverage"])
     assert model.coverage == model.datacollector.get_model_vars_dataframe()["coverage"].iloc[-1]
+
+
+def test_params_and_mesa_scenario_coexist() -> None:
+    """The project's Scenario is ``model.params``; ``model.scenario`` is left to Mesa (Mesa
+    3.5 made it a property whose setter writes ``scenario.model = self``)."""
+    s = sim.load_scenario(ROOT / "scenarios" / "teaching.toml")
+    model = sim.DiffusionModel(s, seed=2)
+    assert model.params is s
+    assert not isinstance(getattr(model, "scenario", None), type(s))
+    model.step()
+    assert model.engine.t == 1

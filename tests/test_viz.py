@@ -7,6 +7,7 @@ skip, without it, so that a CI without the extra does not pass silently.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -64,9 +65,20 @@ def _choose_rule(rc, mode: str) -> None:
     toggle.widget.v_model = app.MODES.index(mode)
 
 
-def _images(rc) -> list[bytes]:
-    _, _, widgets, _ = _solara()
-    return [bytes(w.value) for w in rc.find(widgets.Image).widgets]
+def _view(rc):
+    """The browser widget of the map and curves (its ``scene`` and latest ``frame``)."""
+    from sim.interactive.live_view import LiveView
+
+    found = rc.find(LiveView)
+    found.assert_single()
+    return found.widget
+
+
+def _drawn(rc) -> tuple:
+    """What the browser draws now: the step, and each rule's services and main sources."""
+    frame = _view(rc).frame
+    runs = frame["runs"]
+    return frame["step"], {r: (tuple(v["served"]), tuple(v["main"])) for r, v in runs.items()}
 
 
 def _slider(rc, label_start: str):
@@ -82,8 +94,10 @@ def test_page_renders_controls_view_and_about(page) -> None:
     _, v, _, app = _solara()
     for label in ("▶ Play", "Step", "To the end", "Reset", *app.MODES):
         _button(rc, label)
-    assert len(_images(rc)) == 2  # the map and the curves
-    assert all(img.startswith(b"\x89PNG") for img in _images(rc))
+    view = _view(rc)  # the map and the curves: drawn by the browser from scene and frame
+    assert view.scene["rules"] == ["grassroots"] and view.scene["n"] == 60
+    assert view.frame["layout"] == view.scene["id"] and view.frame["step"] == 0
+    assert len(view.scene["x"]) == 60 and len(view.frame["runs"]["grassroots"]["served"]) == 60
     labels = [w.label for w in rc.find(v.Slider).widgets]
     for knob in app.KNOBS:
         assert any(str(label).startswith(knob.label) for label in labels), knob
@@ -96,30 +110,42 @@ def test_page_renders_controls_view_and_about(page) -> None:
 
 def test_step_advances_the_model_and_redraws(page) -> None:
     session, rc = page
-    before = _images(rc)
+    before = _drawn(rc)
     model = session.model.value
     step = _button(rc, "Step")
-    for _ in range(6):
+    points: dict[str, list[float]] = {c: [] for c in ("year", "coverage", "cost")}
+    for c in points:
+        points[c] += _view(rc).frame["runs"]["grassroots"]["series"][c]
+    for i in range(1, 7):
         step.click()
+        frame = _view(rc).frame
+        assert frame["step"] == i and frame["from"] == i  # one click, one step, new points only
+        for c in points:
+            points[c] += frame["runs"]["grassroots"]["series"][c]
     assert session.model.value is model and model.t == 6
-    engine = model.engines["grassroots"]
-    assert (engine.state.source != 0).any()
+    assert (model.runs["grassroots"].sources != 0).any()
     reference = sim.run(sim.load_scenario(TEACHING), rule="grassroots").timeseries
     assert model.runs["grassroots"].coverage == pytest.approx(reference["coverage"][6])
-    after = _images(rc)
-    assert after[0] != before[0] and after[1] != before[1]
+    for c, got in points.items():  # the browser's curves, put together from the frames
+        assert got == list(reference[c][:7]), c
+    served = np.array(_view(rc).frame["runs"]["grassroots"]["served"])
+    assert np.array_equal(served, (model.runs["grassroots"].sources != 0).sum(axis=1))
+    assert _drawn(rc) != before
 
 
 def test_reset_restores_the_initial_state(page) -> None:
     session, rc = page
-    initial = _images(rc)
+    initial = _drawn(rc)
+    first_scene = _view(rc).scene["id"]
     for _ in range(5):
         _button(rc, "Step").click()
     _button(rc, "Reset").click()
     model = session.model.value
     assert model.t == 0
-    assert not (model.engines["grassroots"].state.source != 0).any()
-    assert _images(rc) == initial  # same seed: the same picture, pixel for pixel
+    assert not (model.runs["grassroots"].sources != 0).any()
+    assert _view(rc).scene["id"] != first_scene  # a new run: the browser starts afresh
+    assert _view(rc).frame["from"] == 0
+    assert _drawn(rc) == initial  # same seed: the same map
 
 
 def test_slider_changes_the_model_parameter(page) -> None:
@@ -129,16 +155,16 @@ def test_slider_changes_the_model_parameter(page) -> None:
     slider = _slider(rc, "Catalogue visibility")
     slider.v_model = 0.9
     model = session.model.value
-    assert model.scenario.support.catalog_visibility == pytest.approx(0.9)
+    assert model.params.support.catalog_visibility == pytest.approx(0.9)
     assert model.t == 0  # a new parameter starts the run again
     assert str(_slider(rc, "Catalogue visibility").label).endswith("0.90")
     _slider(rc, "Contractor capacity").v_model = 40.0
-    assert session.model.value.scenario.drive.contractor_capacity == pytest.approx(40.0)
-    assert session.model.value.scenario.support.catalog_visibility == pytest.approx(0.9)
+    assert session.model.value.params.drive.contractor_capacity == pytest.approx(40.0)
+    assert session.model.value.params.support.catalog_visibility == pytest.approx(0.9)
     _slider(rc, "Seed").v_model = 3
     assert session.model.value.seed == 3
     _button(rc, "Scenario values").click()
-    assert session.model.value.scenario.support.catalog_visibility == pytest.approx(0.5)
+    assert session.model.value.params.support.catalog_visibility == pytest.approx(0.5)
     assert session.model.value.seed == session.base.seed
 
 
@@ -152,8 +178,9 @@ def test_side_by_side_runs_every_rule_on_the_same_seed(page) -> None:
     worlds = [e.world for e in model.engines.values()]
     for w in worlds[1:]:
         assert np.array_equal(w.population.capacity, worlds[0].population.capacity)
-    assert {e.t for e in model.engines.values()} == {4}
-    assert len(_images(rc)) == 2
+    assert {run.t for run in model.runs.values()} == {4}
+    assert _view(rc).scene["rules"] == list(RULES)
+    assert set(_view(rc).frame["runs"]) == set(RULES)
     _choose_rule(rc, "contractor")
     assert tuple(session.model.value.runs) == ("contractor",)
 
@@ -188,13 +215,61 @@ def test_each_session_has_its_own_model() -> None:
     solara, _, _, app = _solara()
     _, rc_a = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     _, rc_b = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
-    before_b = _images(rc_b)
+    before_b = _drawn(rc_b)
     for _ in range(4):
         _button(rc_a, "Step").click()
-    assert _images(rc_b) == before_b
-    assert _images(rc_a) != before_b
+    assert _drawn(rc_b) == before_b and before_b[0] == 0
+    assert _drawn(rc_a)[0] == 4
     rc_a.close()
     rc_b.close()
+
+
+def test_closing_the_page_ends_the_session() -> None:
+    """When Solara closes a browser session's page, its session stops playing and releases
+    its models: nothing but the page kept them (on Mesa <= 3.4.1 Mesa's Agent._ids did)."""
+    import gc
+    import weakref
+
+    import mesa
+
+    solara, _, _, app = _solara()
+    session = app.Session(TEACHING, {"time.years": 20})
+    _, rc = solara.render(solara.AppLayout(children=[app.Teaching(session)]), handle_error=False)
+    runs = [weakref.ref(r) for r in session.model.value.runs.values()]
+    session.speed.value = 4.0
+    session.playing.value = True  # the page's play thread starts
+    deadline = time.monotonic() + 20  # a loaded machine may take a while for the first step
+    while session.model.value.t == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rc.close()
+    assert session.closed
+    t = session.model.value.t
+    assert 0 < t < session.model.value.n_steps
+    time.sleep(0.5)
+    assert session.model.value.t == t  # the play thread has stopped
+    registry = getattr(mesa.Agent, "_ids", {})
+    assert not any(r() in registry for r in runs)
+    del session, rc
+    gc.collect()
+    # the test's own kernel context still holds the reactive values; the server's page
+    # ends its context too (tests/test_browser.py checks the models are gone there)
+    assert all(r() is None or r() not in registry for r in runs)
+
+
+def test_frames_after_a_gap_resend_the_history() -> None:
+    """A frame says from which step its points are; a browser that lacks earlier points
+    asks again (a reconnect) and gets the whole history."""
+    _, _, _, app = _solara()
+    session = app.Session(TEACHING)
+    for _ in range(3):
+        session.step()
+    years = session.frame["runs"]["grassroots"]["series"]["year"]
+    assert session.frame["from"] == 3 and len(years) == 1
+    session.resync()
+    years = session.frame["runs"]["grassroots"]["series"]["year"]
+    assert session.frame["from"] == 0 and len(years) == 4
+    assert years[-1] == pytest.approx(3 * session.base.dt)
+    session.close()
 
 
 def test_about_sections_and_knob_limits() -> None:
@@ -215,6 +290,23 @@ def test_about_sections_and_knob_limits() -> None:
     assert low == 0 and high >= 3 * base.drive.contractor_capacity and 0 < step <= high / 20
     assert [k.main for k in app.KNOBS].count(True) == 4
     assert {k.dimension for k in app.KNOBS if k.main} == set(app.DIMENSIONS)
+
+
+def test_release_frees_the_models() -> None:
+    """After ``release()`` nothing in Mesa keeps a dropped teaching model alive (Mesa up to
+    3.4.1 holds every model in the class-level ``Agent._ids``; 3.4.2 removed it)."""
+    import gc
+    import weakref
+
+    _, _, _, app = _solara()
+    s = sim.load_scenario(ROOT / "scenarios" / "teaching.toml")
+    model = app.TeachingModel(s, "side by side", seed=1)
+    model.step()
+    refs = [weakref.ref(run) for run in model.runs.values()]
+    model.release()
+    del model
+    gc.collect()
+    assert all(r() is None for r in refs)
 
 
 # ---- drawing --------------------------------------------------------------------------
@@ -280,3 +372,136 @@ def test_viz_bad_scenario_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "file not found" in result.output
     result = runner.invoke(cli, ["viz", TEACHING, "--set", "drive.build_rate=0"])
     assert result.exit_code == 2 and "drive.build_rate" in result.output
+
+
+# ---- serving a classroom ----------------------------------------------------------------
+def _fake_interfaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher's laptop: loopback, Wi-Fi on the classroom network, a link-local address,
+    an IPv6 address and a container bridge that is down."""
+    import socket
+    from types import SimpleNamespace as NS
+
+    import psutil
+
+    def addr(family, address):
+        return NS(family=family, address=address)
+
+    monkeypatch.setattr(
+        psutil,
+        "net_if_addrs",
+        lambda: {
+            "lo": [addr(socket.AF_INET, "127.0.0.1")],
+            "wlan0": [
+                addr(socket.AF_INET, "192.168.1.20"),
+                addr(socket.AF_INET6, "fe80::1"),
+                addr(socket.AF_INET, "169.254.3.4"),
+            ],
+            "docker0": [addr(socket.AF_INET, "172.17.0.1")],
+        },
+    )
+    monkeypatch.setattr(
+        psutil,
+        "net_if_stats",
+        lambda: {"lo": NS(isup=True), "wlan0": NS(isup=True), "docker0": NS(isup=False)},
+    )
+
+
+def test_classroom_addresses_and_qr_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.interactive import room
+
+    _fake_interfaces(monkeypatch)
+    assert room.lan_addresses() == ["192.168.1.20"]
+    assert room.urls("0.0.0.0", 8765) == ["http://192.168.1.20:8765/"]
+    assert room.urls("127.0.0.1", 8800) == ["http://127.0.0.1:8800/"]
+    text = room.banner("0.0.0.0", 8765)
+    assert "http://192.168.1.20:8765/" in text and "http://127.0.0.1:8765/" in text
+    code = room.qr_code("http://192.168.1.20:8765/").splitlines()
+    assert set("".join(code)) <= {"█", "▀", "▄", " "}
+    # a QR code is square: n modules + 2 x border wide, half as many lines (two rows a line)
+    width = len(code[0])
+    assert all(len(line) == width for line in code) and len(code) == (width + 1) // 2
+    monkeypatch.setattr(room, "lan_addresses", lambda: [])
+    assert "no network address" in room.banner("0.0.0.0", 8765)
+    assert room.banner("127.0.0.1", 8765).startswith("sim viz: open http://127.0.0.1:8765/")
+
+
+def test_viz_prints_the_classroom_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, _, _, app = _solara()
+    _fake_interfaces(monkeypatch)
+    served = []
+    monkeypatch.setattr(app, "serve", lambda host, port: served.append((host, port)))
+    for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)  # sim viz sets them: restored afterwards
+    result = runner.invoke(cli, ["viz", TEACHING, "--host", "0.0.0.0", "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert served == [("0.0.0.0", 8765)]
+    assert "http://192.168.1.20:8765/" in result.output and "█" in result.output
+    about = app.about_markdown(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
+    assert "--host 0.0.0.0" in about and "http://192.168.1.20:8765/" in about
+
+
+# ---- polygons (real boundaries) ------------------------------------------------------------
+def squares_geojson(path: Path, *, n_missing: int = 0) -> Path:
+    """A GeoJSON file with a square around each teaching government's map position: stand-in
+    boundaries (the real county ones come with county-based scenarios)."""
+    import json
+
+    from sim.core.engine import Engine
+    from sim.interactive import viz
+
+    world = Engine(sim.load_scenario(TEACHING)).world
+    pos = viz.positions(world)
+    gaps = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    h = 0.4 * gaps.min(axis=1)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": f"County {i}"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[x - r, y - r], [x + r, y - r], [x + r, y + r], [x - r, y + r], [x - r, y - r]]
+                ],
+            },
+        }
+        for i, ((x, y), r) in enumerate(zip(pos.tolist(), h.tolist(), strict=True))
+    ]
+    features = features[: len(features) - n_missing]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_polygons_replace_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.errors import BadInput
+    from sim.interactive import live
+
+    _, _, _, app = _solara()
+    good = squares_geojson(tmp_path / "squares.geojson")
+    monkeypatch.setenv(live.SHAPES_ENV, str(good))
+    session = app.Session(TEACHING)
+    scene = session.layout
+    assert scene["shapes"] is not None and scene["edges"] == []
+    features = scene["shapes"]["features"]
+    assert [f["properties"]["sim_id"] for f in features] == [f"g{i}" for i in range(60)]
+    assert scene["names"][:2] == ["County 0", "County 1"]
+    session.close()
+    with pytest.raises(BadInput, match="59 features for 60"):
+        live.load_shapes(squares_geojson(tmp_path / "short.geojson", n_missing=1), n=60)
+    (tmp_path / "broken.geojson").write_text("{")
+    with pytest.raises(BadInput, match="cannot read"):
+        live.load_shapes(tmp_path / "broken.geojson", n=60)
+    codes = list(range(100, 160))  # matched by adcode when governments have codes
+    shuffled = json.loads(good.read_text())
+    for code, f in zip(codes, shuffled["features"], strict=True):
+        f["properties"]["adcode"] = code
+    shuffled["features"].reverse()
+    (tmp_path / "coded.geojson").write_text(json.dumps(shuffled))
+    ordered = live.load_shapes(tmp_path / "coded.geojson", n=60, keys=codes)
+    assert [f["properties"]["adcode"] for f in ordered["features"]] == codes
+    monkeypatch.setenv(live.SHAPES_ENV, str(tmp_path / "short.geojson"))
+    monkeypatch.setattr(app, "serve", lambda **_: pytest.fail("served a bad file"))
+    for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    result = runner.invoke(cli, ["viz", TEACHING])
+    assert result.exit_code == 2 and "short.geojson" in result.output

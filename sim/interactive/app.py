@@ -13,23 +13,29 @@ slider changes only on *Reset* and cannot stop its play thread from outside, so 
 moved during play would keep stepping the new model in the old thread. Here a slider or
 rule change restarts the run at year 0 at once (same seed: what changes is the parameter).
 
-Each browser session gets its own :class:`Session` (created in :func:`Page`), so students
-on one server never step each other's model. Nothing happens at import time beyond
-definitions; the scenario comes from the ``SIM_VIZ_SCENARIO`` environment variable that
-``sim viz`` sets (default: ``scenarios/teaching.toml`` of this repository).
+The server does not draw: after each step it sends the session's browser the new state
+(:mod:`sim.interactive.live`), and the browser draws the map and the curves
+(:mod:`sim.interactive.live_view`, ECharts), so one laptop serves a class. Each browser
+session gets its own :class:`Session` (created in :func:`Page`), so students on one server
+never step each other's model, and its models are released when the session ends (tab
+closed, or the connection lost for ``SOLARA_KERNEL_CULL_TIMEOUT``). Nothing happens at
+import time beyond definitions; the scenario comes from the ``SIM_VIZ_SCENARIO``
+environment variable that ``sim viz`` sets (default: ``scenarios/teaching.toml`` here).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
-import re
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import mesa
 import solara
@@ -39,15 +45,19 @@ from ..errors import BadInput
 from ..params import RULES, SECTIONS, Scenario
 from ..rules import COLOURS
 from ..scenario import load_scenario
-from . import viz
+from . import live, live_view, viz
+from .about import about_markdown, about_sections  # noqa: F401  (the page's API)
 from .model import DiffusionModel
 
 SCENARIO_ENV = "SIM_VIZ_SCENARIO"
 OVERRIDES_ENV = "SIM_VIZ_SET"  # JSON object of dotted key -> value (sim viz --set)
+URLS_ENV = "SIM_VIZ_URLS"  # JSON list of the addresses students open (sim viz --host)
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "teaching.toml"
 SIDE_BY_SIDE = "side by side"
 MODES: tuple[str, ...] = (*RULES, SIDE_BY_SIDE)
 MAX_STEPS_PER_FRAME = 24
+FRAMES_PER_SECOND = 5.0
+"""Frames sent per second to a playing session (30 sessions: 150 frames/s in all)."""
 
 
 # ---- parameters shown as sliders ------------------------------------------------------
@@ -118,18 +128,22 @@ class TeachingModel(mesa.Model):
     faces the same province, network and demands, so differences come from the rule alone.
     """
 
+    alive: ClassVar[weakref.WeakSet[DiffusionModel]] = weakref.WeakSet()
+    """Every run still in memory (the server reports the count as sessions close)."""
+
     def __init__(self, scenario: Scenario, rule: str = "grassroots", seed: int | None = None):
         if rule not in MODES:
             raise BadInput.one("rule", "", f"unknown rule {rule!r}; valid: {', '.join(MODES)}")
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        self.scenario = scenario
+        self.params = scenario  # not self.scenario: Mesa's own since Mesa 3.5
         self.mode = rule
         self.seed = seed
         rules = RULES if rule == SIDE_BY_SIDE else (rule,)
         self.runs: dict[str, DiffusionModel] = {
             r: DiffusionModel(scenario, rule=r, seed=seed) for r in rules
         }
+        TeachingModel.alive.update(self.runs.values())
         first = next(iter(self.runs.values())).engine
         self.positions = viz.positions(first.world)
         self.running = True
@@ -151,20 +165,23 @@ class TeachingModel(mesa.Model):
 
     @property
     def n_steps(self) -> int:
-        return self.scenario.n_steps
+        return self.params.n_steps
 
     @property
     def year(self) -> float:
-        return self.t * self.scenario.dt
+        return self.t * self.params.dt
 
     def coverage(self) -> dict[str, float]:
         return {rule: run.coverage for rule, run in self.runs.items()}
 
     def release(self) -> None:
-        """Forget this model in Mesa's class-level agent-id registry (Mesa 3.3.1 keeps every
-        model that ever created an agent alive there); call when the page drops it."""
-        for run in self.runs.values():
-            mesa.Agent._ids.pop(run, None)
+        """Forget this model in Mesa's class-level agent-id registry; call when the page drops
+        it. Mesa up to 3.4.1 keeps every model that ever created an agent alive in
+        ``Agent._ids``; Mesa 3.4.2 removed that registry (nothing to do there)."""
+        ids = getattr(mesa.Agent, "_ids", None)
+        if ids is not None:
+            for run in self.runs.values():
+                ids.pop(run, None)
 
 
 # ---- per-session state ------------------------------------------------------------------
@@ -179,9 +196,16 @@ def scenario_overrides() -> dict[str, Any]:
 
 
 class Session:
-    """One browser session's state: the settings, the model and the play switch.
+    """One browser session's state: the settings, the model, the play switch and what the
+    browser draws (``layout`` when a run starts, ``frame`` after each step;
+    :mod:`sim.interactive.live`).
 
-    All fields are Solara reactive values created for this session only.
+    The settings, the model and the play switch are Solara reactive values created for this
+    session only; ``layout`` and ``frame`` are plain values that the session sets on the
+    browser's widget itself (:meth:`attach`, :meth:`publish`). Steps run under ``lock``, and
+    each publishes one frame with the curves' points since the previous frame, in order: a
+    click on *Step* advances exactly one step. :meth:`close` ends the session (the page
+    calls it when the browser session closes).
     """
 
     def __init__(self, path: str | Path, overrides: dict[str, Any] | None = None) -> None:
@@ -191,17 +215,64 @@ class Session:
         self.mode = solara.reactive(self.base.rule)
         self.seed = solara.reactive(int(self.base.seed))
         self.values = solara.reactive(self.defaults())
-        self.model = solara.reactive(TeachingModel(self.base, self.base.rule, self.base.seed))
+        self.lock = threading.RLock()
+        self.closed = False
+        self._current = TeachingModel(self.base, self.base.rule, self.base.seed)
+        self._sent = 0  # the first step whose curve points the browser has not been sent
+        self.view: live_view.LiveView | None = None  # the browser's widget, once attached
+        self.model = solara.reactive(self._current)
+        self.layout = self._layout(self._current)
+        self.frame = self._frame(self._current, 0)
+        self.done = solara.reactive(False)
         self.playing = solara.reactive(False)
         self.speed = solara.reactive(1.0)  # simulated years per second of play
-        self.tick = solara.reactive(0)  # bumped after each step: the model changed in place
         self.error = solara.reactive(cast(str | None, None))
-        self.lock = threading.RLock()
+        with _registry_lock:
+            _OPEN.add(self)
 
     def defaults(self) -> dict[str, float]:
         return {k.key: k.default(self.base) for k in KNOBS}
 
-    # -- actions (buttons, sliders, the play thread) --
+    def _layout(self, model: TeachingModel) -> dict[str, Any]:
+        first = next(iter(model.runs.values()))
+        layout = live.layout(model.runs, model.positions, shapes=live.shapes_for(first))
+        self._layout_id = int(layout["id"])
+        return layout
+
+    def _frame(self, model: TeachingModel, since: int) -> dict[str, Any]:
+        frame = live.frame(model.runs, layout_id=self._layout_id, since=since)
+        self._sent = model.t + 1
+        return frame
+
+    # -- what the browser draws: set on its widget directly, not through a re-render of the
+    # page (Solara re-renders walk the whole page: ~8 ms a frame instead of ~0.5 ms) --
+    def attach(self, view: live_view.LiveView | None) -> None:
+        """Draw into ``view`` (None: detach); it gets the layout and the whole history."""
+        with self.lock:
+            self.view = view
+            if view is not None and not self.closed:
+                self.frame = self._frame(self._current, 0)
+                with view.hold_sync():
+                    view.scene = self.layout
+                    view.frame = self.frame
+
+    def publish(self, *, resync: bool = False) -> None:
+        """Send the browser the latest step (from step 0 if ``resync``)."""
+        with self.lock:
+            if self.closed:
+                return
+            model = self._current
+            self.frame = self._frame(model, 0 if resync else self._sent)
+            if self.view is not None:
+                self.view.frame = self.frame
+            done = not model.running
+        if self.done.value != done:
+            self.done.value = done
+
+    def resync(self) -> None:
+        """The browser lacks earlier points (it reconnected): send the whole history."""
+        self.publish(resync=True)
+
     def rebuild(self) -> None:
         """Start again at year 0 with the current rule, seed and parameter values."""
         self.playing.value = False
@@ -212,25 +283,33 @@ class Session:
             self.error.value = "; ".join(str(p) for p in exc.problems)
             return
         with self.lock:
-            old, self.model.value = self.model.value, model
+            if self.closed:
+                model.release()
+                return
+            old, self._current = self._current, model
+            self.layout = self._layout(model)
+            self.attach(self.view)
         old.release()
+        self.model.value = model
         self.error.value = None
-        self.tick.value += 1
+        if self.done.value:
+            self.done.value = False
 
     reset = rebuild
 
     def step(self, n: int = 1) -> None:
+        """Advance ``n`` steps (fewer at the end of the run) and send one frame."""
         with self.lock:
-            model = self.model.value
+            model = self._current
             for _ in range(n):
                 if not model.running:
                     break
                 model.step()
-        self.tick.value += 1
+            self.publish()
 
     def to_end(self) -> None:
         self.playing.value = False
-        self.step(self.model.value.n_steps)
+        self.step(self._current.n_steps)
 
     def set_mode(self, mode: str) -> None:
         self.mode.value = mode
@@ -250,117 +329,74 @@ class Session:
         self.rebuild()
 
     def play(self, cancel: threading.Event) -> None:
-        """Step at ``speed`` simulated years per second until paused, done or cancelled."""
-        model = self.model.value
-        dt = model.scenario.dt
+        """Step at ``speed`` simulated years per second until paused, done or cancelled,
+        sending at most :data:`FRAMES_PER_SECOND` frames a second (several steps a frame
+        when the speed asks for more)."""
+        model = self._current
+        dt = model.params.dt
         due, last = 0.0, time.monotonic()
-        while self.playing.value and not cancel.is_set() and model is self.model.value:
+        while self.playing.value and not cancel.is_set() and not self.closed:
+            if model is not self._current:
+                return
             if not model.running:
                 self.playing.value = False
                 return
             now = time.monotonic()
-            due += (now - last) * self.speed.value / dt
+            speed = max(self.speed.value, 1e-3)
+            due += (now - last) * speed / dt
             last = now
             n = min(int(due), MAX_STEPS_PER_FRAME)
-            if n == 0:
-                cancel.wait(min(0.05, (1 - due) * dt / max(self.speed.value, 1e-3)))
-                continue
-            due -= n
-            due = min(due, 1.0)  # a slow frame does not make the next one jump
-            self.step(n)
+            if n:
+                due = min(due - n, 1.0)  # a slow frame does not make the next one jump
+                self.step(n)
+            cancel.wait(max(1.0 / FRAMES_PER_SECOND, (1.0 - due) * dt / speed))
+
+    def close(self) -> None:
+        """End the session: stop playing and release its model (Mesa's registry), so that a
+        closed browser session leaves nothing behind. Idempotent."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            model = self._current
+        model.release()
+        with _registry_lock:
+            _OPEN.discard(self)
+        _report_soon()
 
 
-# ---- the About panel ------------------------------------------------------------------
-HOW_IT_WORKS = """
-Each marker is a county-level **local government**; each needs the same set of digital
-**services**. A government offers a service once it has it, by one of four routes
-(the marker shows the route most of its services took, the fill how many it has):
-
-* **own development** (▲) — it builds the service itself (likelier the richer it is);
-* **peer reuse** (●) — it copies a neighbour's solution (likelier the more neighbours have one);
-* **catalogue** (■) — it takes a solution the province recognised and listed;
-* **contractor** (◆) — the province's general contractor deploys a standard module.
-
-**Grassroots rule** (Zhejiang): governments develop and copy; after a lag the province
-recognises the best solution of each service, lists it in a catalogue and promotes it.
-**Contractor rule** (Guangdong's EPC model): one contractor first builds a platform, then
-one module after another, and deploys them at a fixed number of deployments per year; local
-activity is crowded out, and when the platform fails every service it runs goes dark at once
-(red crosses on the map, red bands on the coverage plot). **Hybrid rule**: grassroots
-innovation, and each recognised solution is standardised and deployed by the contractor.
-"""
-
-HOW_TO_USE = """
-Pick a rule, or **side by side** to run all three on the same random numbers. **▶** plays,
-**Step** advances one time step, **To the end** jumps to the last year, **Reset** starts
-again. Moving a slider or changing the seed restarts the run at year 0 with the new value.
-The curves show coverage (how much of the province is served), **duplicate developments**
-(the same service built again where a solution already existed) and cumulative **cost**.
-"""
-
-_SECTION = re.compile(r"(What it shows|How it works|Things to notice|Things to try)\s*:", re.I)
+# ---- sessions and models alive (printed by the server after a session closes) ----------
+_registry_lock = threading.Lock()
+_OPEN: weakref.WeakSet[Session] = weakref.WeakSet()
+_report_timer: threading.Timer | None = None
 
 
-def about_sections(description: str) -> dict[str, str]:
-    """Split a scenario description into NetLogo-style sections.
-
-    Text before the first heading is "What is it?"; headings recognised: "What it shows:",
-    "How it works:", "Things to notice:", "Things to try:" (case-insensitive).
-    """
-    text = " ".join(description.split())
-    parts = _SECTION.split(text)
-    sections = {"What is it?": parts[0].strip()}
-    for heading, body in zip(parts[1::2], parts[2::2], strict=True):
-        body = body.strip()
-        sections[heading.strip().capitalize()] = body[:1].upper() + body[1:]
-    return {k: v for k, v in sections.items() if v}
+def alive() -> tuple[int, int]:
+    """(open sessions, Mesa models still in memory) after a garbage collection."""
+    gc.collect()
+    with _registry_lock:
+        return len(_OPEN), len(TeachingModel.alive)
 
 
-def _bullets(text: str) -> str:
-    """Turn "a; b; c." into a Markdown list (Things to try are ;-separated in scenarios)."""
-    items = [i.strip().rstrip(".") for i in text.split(";") if i.strip()]
-    if len(items) < 2:
-        return text
-    return "\n".join(f"* {_code_keys(i)}" for i in items)
+def _report_soon(delay: float = 2.0) -> None:
+    """Print the counts once the closing sessions are torn down (one line per burst)."""
+    global _report_timer
 
+    def report() -> None:
+        global _report_timer
+        with _registry_lock:
+            _report_timer = None
+        sessions, models = alive()
+        print(f"sim viz: sessions open: {sessions}, models alive: {models}", flush=True)
 
-def _code_keys(text: str) -> str:
-    """Set dotted parameter keys (support.catalog_visibility) in code type."""
-    return re.sub(r"\b([a-z_]+\.[a-z_]+)\b", r"`\1`", text)
-
-
-def about_markdown(scenario: Scenario) -> str:
-    sections = about_sections(scenario.description)
-    out = [f"## {scenario.name}: what is it?", sections.pop("What is it?", "")]
-    if "What it shows" in sections:
-        out += ["### What it shows", sections.pop("What it shows")]
-    out += ["### How it works", sections.pop("How it works", HOW_IT_WORKS.strip())]
-    if "Things to notice" in sections:
-        out += ["### Things to notice", _bullets(sections.pop("Things to notice"))]
-    if "Things to try" in sections:
-        out += ["### Things to try", _bullets(sections.pop("Things to try"))]
-    for heading, body in sections.items():
-        out += [f"### {heading}", body]
-    out += ["### How to use this page", HOW_TO_USE.strip()]
-    out += [
-        "### Credits",
-        "reform-diffusion-sim; the rules follow Qi Zhiwei and Zhang Liying (2025), "
-        "*Practical Experience and Reform Implications of High-quality Construction of "
-        "Digital Government*. The full model description is docs/ODD.md. Built with Mesa "
-        "and Solara.",
-    ]
-    return "\n\n".join(out)
-
-
-# ---- figures ----------------------------------------------------------------------------
-def map_png(model: TeachingModel) -> bytes:
-    """The map: one panel per rule shown, a shared legend and colour scale."""
-    return viz.png(viz.map_figure(model.engines, model.positions))
-
-
-def curves_png(model: TeachingModel) -> bytes:
-    """Coverage, duplicates and cost: stacked beside one map, in a row under three."""
-    return viz.png(viz.curves_figure(model.engines))
+    with _registry_lock:
+        if _report_timer is None:
+            _report_timer = threading.Timer(delay, report)
+            _report_timer.daemon = True
+            # Solara ties every new thread to the page that creates it (its kernel context),
+            # which would keep the closing page alive while we count: detach this one
+            _report_timer.current_context = None  # type: ignore[attr-defined]
+            _report_timer.start()
 
 
 # ---- components -------------------------------------------------------------------------
@@ -390,53 +426,26 @@ CSS = (
 
 
 @solara.component
-def Status(session: Session) -> None:
-    """Year, coverage per rule (coloured like its curve) and the outage alarm."""
-    session.tick.value  # noqa: B018  (re-render after every step)
-    model = session.model.value
-    chips = " ".join(
-        f'<span class="sim-chip" style="background:{COLOURS.get(rule, "#444")}">'
-        f"{rule} {cov:.0%}</span>"
-        for rule, cov in model.coverage().items()
-    )
-    down = [rule for rule, e in model.engines.items() if viz.is_down(e)]
-    which = f" ({', '.join(down)})" if len(model.runs) > 1 else ""
-    alarm = (
-        f' <span class="sim-outage">OUTAGE{which}: every contractor-run service is down</span>'
-        if down
-        else ""
-    )
-    solara.HTML(
-        unsafe_innerHTML=(
-            f'<div class="sim-status">Year <b>{model.year:.1f}</b> of {model.scenario.time.years:g}'
-            f" (step {model.t} of {model.n_steps}) &nbsp; coverage: {chips}{alarm}</div>"
-        )
-    )
-
-
-@solara.component
 def View(session: Session) -> None:
-    """The map and the curves, re-drawn after every step."""
-    tick = session.tick.value
-    model = session.model.value
-    key = (id(model), tick, model.t)
-    map_image = solara.use_memo(lambda: map_png(model), [key])
-    curve_image = solara.use_memo(lambda: curves_png(model), [key])
-    if len(model.runs) == 1:
-        with solara.Columns([7, 5], gutters_dense=True):
-            solara.Image(map_image, width="100%", classes=["sim-map"])
-            solara.Image(curve_image, width="100%", classes=["sim-curves"])
-    else:
-        solara.Image(map_image, width="100%", classes=["sim-map"])
-        solara.Image(curve_image, width="100%", classes=["sim-curves"])
+    """The status line, map and curves: drawn by the browser from the session's frames,
+    which the session sets on this widget itself (:meth:`Session.attach`)."""
+    view = live_view.element(on_resync=session.resync)
+
+    def attach() -> Callable[[], None]:
+        widget = cast(live_view.LiveView, solara.get_widget(view))
+        session.attach(widget)
+        return lambda: session.attach(None)
+
+    solara.use_effect(attach, [session])
 
 
 @solara.component
 def Controls(session: Session) -> None:
-    session.tick.value  # noqa: B018
-    model = session.model.value
+    """Play, Step, To the end, Reset and the speed. Re-rendered only when playing starts or
+    stops or the run ends, never per frame: a re-render re-binds the buttons' click events,
+    and clicks during that moment would be lost; the speed slider keeps its focus."""
     playing = session.playing.value
-    done = not model.running
+    done = session.done.value
     with solara.Card("Run", margin=0):
         with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
             solara.Button(
@@ -538,6 +547,9 @@ def Teaching(session: Session) -> None:
         dependencies=[session.playing.value, id(session.model.value)],
         intrusive_cancel=False,
     )
+    # when the browser session ends (tab closed, or the server culls a lost connection),
+    # Solara unmounts the page: release the session's models
+    solara.use_effect(lambda: session.close, [session])
     solara.Style(CSS)
     solara.Title(f"Reform diffusion: {session.base.name}")
     with solara.AppBar():
@@ -551,10 +563,12 @@ def Teaching(session: Session) -> None:
         with solara.lab.Tabs():
             with solara.lab.Tab("Model"):
                 RuleChooser(session)
-                Status(session)
                 View(session)
             with solara.lab.Tab("About"):
-                solara.Markdown(about_markdown(session.base), style={"font-size": "17px"})
+                solara.Markdown(
+                    about_markdown(session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")),
+                    style={"font-size": "17px"},
+                )
 
 
 @solara.component

@@ -6,15 +6,20 @@ one :class:`~sim.agents.LocalGovernment` per row of its arrays, and a Mesa
 advances the engine by one step, so stepping this model and calling :func:`sim.run` give
 identical results for the same scenario, rule and seed.
 
-Batch work (replicates, sweeps) must use the bare engine: Mesa 3.3.1 keeps every model
-that ever created an agent alive through the class-level ``Agent._ids`` registry.
+The project's :class:`~sim.params.Scenario` is ``model.params``: since Mesa 3.5,
+``mesa.Model.scenario`` is Mesa's own scenario object (its setter writes
+``scenario.model = self``, which a strict pydantic model refuses).
+
+Batch work (replicates, sweeps) must use the bare engine: Mesa 3.3 (up to 3.4.1) keeps every
+model that ever created an agent alive through the class-level ``Agent._ids`` registry.
 """
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
 
 import mesa
+import numpy as np
 
 from ..core.engine import Engine
 from ..outcomes import COLUMNS
@@ -31,6 +36,12 @@ def _report(model: DiffusionModel, column: str) -> float | int:
     return int(value) if column in INT_COLUMNS else float(value)
 
 
+def _reporter(column: str) -> Callable[[DiffusionModel], float | int]:
+    """A plain-function reporter of one column. Not ``functools.partial``: Mesa 3.4.1 and
+    3.4.2 validate every reporter that is not a function by calling it with no argument."""
+    return lambda model: _report(model, column)
+
+
 class DiffusionModel(mesa.Model):
     """Mesa model of reform diffusion; see the module docstring."""
 
@@ -41,13 +52,11 @@ class DiffusionModel(mesa.Model):
         # Mesa's own generators (unused by the dynamics) are seeded from the same seed.
         super().__init__(rng=engine.seed)
         self.engine = engine
-        self.scenario = scenario
+        self.params = scenario  # not self.scenario: Mesa's own since 3.5 (module docstring)
         self.rule = engine.rule
         for i in range(engine.world.n):
             LocalGovernment(self, i)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: partial(_report, column=c) for c in COLUMNS}
-        )
+        self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in COLUMNS})
         self.datacollector.collect(self)
         self.running = True
 
@@ -55,6 +64,26 @@ class DiffusionModel(mesa.Model):
         self.engine.step()
         self.datacollector.collect(self)
         self.running = not self.engine.done
+
+    # -- the state views draw (the browser app, sim.interactive.live): kept to these three so
+    # that a new engine only has to provide them --
+    @property
+    def t(self) -> int:
+        """Steps done so far (0 before the first step)."""
+        return int(self.engine.t)
+
+    @property
+    def sources(self) -> np.ndarray:
+        """How each government offers each service now: an N x K array of
+        :class:`sim.state.Source` codes (0: not yet). A read-only view: copy to keep it."""
+        view = self.engine.state.source.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def outage(self) -> bool:
+        """Whether the latest step was spent in an outage of the contractor's platform."""
+        return bool(self.engine.recorder.data["outage"][self.engine.t] > 0)
 
     @property
     def coverage(self) -> float:

@@ -177,13 +177,22 @@ def is_down(engine: Engine) -> bool:
     return bool(engine.recorder.data["outage"][engine.t] > 0)
 
 
-def _edges(world: World, pos: np.ndarray) -> LineCollection | None:
+def edge_pairs(world: World) -> np.ndarray | None:
+    """The contact network's links as an E x 2 array of government indices (i < j), or
+    None when it is not worth drawing (complete, or over 2,000 governments)."""
     net = world.network
     if net.complete or net.adjacency is None or world.n > 2000:
         return None
     upper = net.adjacency.tocoo()
     keep = upper.row < upper.col
-    segments = np.stack([pos[upper.row[keep]], pos[upper.col[keep]]], axis=1)
+    return np.column_stack([upper.row[keep], upper.col[keep]])
+
+
+def _edges(world: World, pos: np.ndarray) -> LineCollection | None:
+    pairs = edge_pairs(world)
+    if pairs is None:
+        return None
+    segments = np.stack([pos[pairs[:, 0]], pos[pairs[:, 1]]], axis=1)
     return LineCollection(segments, colors="#9a9a9a", linewidths=0.5, alpha=0.35, zorder=1)
 
 

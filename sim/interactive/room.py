@@ -1,0 +1,78 @@
+"""Serving a classroom: the addresses students type to open ``sim viz``, and a QR code.
+
+``sim viz --host 0.0.0.0`` listens on every network interface; the address a student needs
+is the teacher's machine's address on the classroom network (``http://192.168.1.20:8765/``),
+not ``127.0.0.1``, which on a student's machine is the student's own. :func:`lan_addresses`
+lists the machine's IPv4 addresses on interfaces that are up (psutil), loopback and
+link-local ones left out; :func:`qr_code` draws the first address as a QR code in the
+terminal (segno), for phones and tablets.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import socket
+
+ANY = ("0.0.0.0", "", "::")
+"""Hosts that mean "every interface"."""
+
+
+def lan_addresses() -> list[str]:
+    """IPv4 addresses of this machine on interfaces that are up, private ones first."""
+    import psutil
+
+    stats = psutil.net_if_stats()
+    found: list[ipaddress.IPv4Address] = []
+    for name, addresses in psutil.net_if_addrs().items():
+        if name in stats and not stats[name].isup:
+            continue
+        for address in addresses:
+            if address.family != socket.AF_INET:
+                continue
+            ip = ipaddress.IPv4Address(address.address)
+            if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip in found:
+                continue
+            found.append(ip)
+    found.sort(key=lambda ip: (not ip.is_private, ip))
+    return [str(ip) for ip in found]
+
+
+def urls(host: str, port: int) -> list[str]:
+    """The addresses to open: every LAN address when listening on all interfaces (none if
+    the machine has no network), else the one host given."""
+    if host in ANY:
+        return [f"http://{address}:{port}/" for address in lan_addresses()]
+    shown = f"[{host}]" if ":" in host else host
+    return [f"http://{shown}:{port}/"]
+
+
+def qr_code(url: str) -> str:
+    """``url`` as a QR code drawn with block characters (two rows per line of text)."""
+    import segno
+
+    buffer = io.StringIO()
+    segno.make(url, error="m", micro=False).terminal(out=buffer, compact=True, border=2)
+    return buffer.getvalue()
+
+
+def banner(host: str, port: int) -> str:
+    """What ``sim viz`` prints at start: where to open the page (and a QR code for a room)."""
+    local = f"http://127.0.0.1:{port}/"
+    if host not in ANY:
+        return f"sim viz: open {urls(host, port)[0]} in a browser (Ctrl+C stops)"
+    addresses = urls(host, port)
+    if not addresses:
+        return (
+            f"sim viz: open {local} in a browser (Ctrl+C stops)\n"
+            "sim viz: this machine has no network address: students cannot reach it; "
+            "join the classroom network and start again"
+        )
+    lines = [
+        f"sim viz: on this machine open {local}; students on the same network open:",
+        *(f"    {url}" for url in addresses),
+        "sim viz: or scan this code (the first address):",
+        qr_code(addresses[0]).rstrip("\n"),
+        "sim viz: Ctrl+C stops",
+    ]
+    return "\n".join(lines)
