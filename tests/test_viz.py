@@ -505,3 +505,18 @@ def test_polygons_replace_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name, raising=False)
     result = runner.invoke(cli, ["viz", TEACHING])
     assert result.exit_code == 2 and "short.geojson" in result.output
+
+
+def test_county_scenarios_draw_their_own_boundaries() -> None:
+    """The real Zhejiang draws its 90 county polygons, in the governments' order (matched
+    by adcode); a synthetic province draws points."""
+    from sim.interactive import live
+
+    s = sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml")
+    model = sim.DiffusionModel(s, rule="grassroots", seed=1)
+    shapes = live.shapes_for(model)
+    assert shapes is not None and len(shapes["features"]) == 90
+    codes = model.engine.agents()["adcode"].tolist()
+    assert [f["properties"]["adcode"] for f in shapes["features"]] == codes
+    teaching = sim.DiffusionModel(sim.load_scenario(TEACHING), rule="grassroots", seed=1)
+    assert live.shapes_for(teaching) is None

@@ -54,15 +54,23 @@ _layout_ids = itertools.count(1)
 def shapes_for(model: DiffusionModel) -> dict[str, Any] | None:
     """The polygons to draw for this model's governments, or None to draw points.
 
-    Synthetic provinces have no boundaries. ``$SIM_VIZ_SHAPES`` may name a GeoJSON file of
-    boundaries (:func:`load_shapes`). When scenarios name a county table with a boundary
-    file, this is the one place to return it from.
+    Synthetic provinces have no boundaries (points are drawn). A county scenario draws the
+    polygons of its county table's boundary file (``<province>_counties.geojson``,
+    :mod:`sim.world.counties`), matched by adcode. ``$SIM_VIZ_SHAPES`` may name another
+    GeoJSON file of boundaries (:func:`load_shapes`), matched by adcode for county scenarios
+    and in file order otherwise.
     """
+    from ..world.counties import county_table
+
+    table = county_table(model.params)
+    keys = None if table is None else [int(a) for a in table.frame["adcode"]]
     path = os.environ.get(SHAPES_ENV)
-    if not path:
+    if path:
+        n = len(model.agents)
+        return load_shapes(Path(path), n=n, keys=keys)
+    if table is None or not table.boundaries.is_file():
         return None
-    keys = [getattr(a, "adcode", None) for a in sorted(model.agents, key=lambda a: a.index)]
-    return load_shapes(Path(path), n=len(keys), keys=None if None in keys else keys)
+    return load_shapes(table.boundaries, n=len(keys), keys=keys)
 
 
 def load_shapes(path: Path, *, n: int, keys: Sequence[Any] | None = None) -> dict[str, Any]:
