@@ -520,3 +520,23 @@ def test_county_scenarios_draw_their_own_boundaries() -> None:
     assert [f["properties"]["adcode"] for f in shapes["features"]] == codes
     teaching = sim.DiffusionModel(sim.load_scenario(TEACHING), rule="grassroots", seed=1)
     assert live.shapes_for(teaching) is None
+
+
+def test_animation_frames_draw_county_polygons() -> None:
+    """``sim animate`` on a county scenario fills the real polygons by coverage (one patch
+    per county); a synthetic scenario draws points."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+
+    from sim.core.engine import Engine
+    from sim.interactive import viz
+
+    s = sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml", {"time.years": 1})
+    shapes = viz.county_shapes(s)
+    assert shapes is not None and len(shapes[1]) == 90
+    engine = Engine(s, "grassroots", 3).run()
+    ax = Figure().add_subplot()
+    viz.draw_map(ax, engine, viz.positions(engine.world), shapes=shapes)
+    patches = [c for c in ax.collections if isinstance(c, PatchCollection)]
+    assert sum(len(c.get_paths()) for c in patches) == 90
+    assert viz.county_shapes(sim.load_scenario(TEACHING)) is None

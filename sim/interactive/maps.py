@@ -93,6 +93,7 @@ def draw_counties(
     lat_lon: np.ndarray,
     *,
     vmax: float,
+    cmap: object = CMAP,
 ) -> object:
     """Fill each county by ``values`` (NaN: grey, hatched), mark its centroid by ``main``;
     returns the mappable for a colour bar."""
@@ -108,7 +109,7 @@ def draw_counties(
         path = MplPath.make_compound_path(*(MplPath(r, closed=True) for r in shapes[int(code)]))
         (missing if np.isnan(value) else patches).append(PathPatch(path))
     norm = mpl.colors.Normalize(vmin=0.0, vmax=vmax)
-    filled = PatchCollection(patches, cmap=CMAP, norm=norm, edgecolor="white", linewidth=0.35)
+    filled = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.35)
     filled.set_array(values[~np.isnan(values)])
     ax.add_collection(filled)
     if missing:
@@ -147,7 +148,7 @@ def draw_counties(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
-    return mpl.cm.ScalarMappable(norm=norm, cmap=CMAP)
+    return mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
 
 
 def _scale(values: np.ndarray, horizon: float) -> float:
