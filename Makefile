@@ -42,6 +42,7 @@ figures: demo ## Refresh the README's headline figures from the demo outputs
 	cp results/demo/guangdong/maps.png docs/figures/maps-guangdong.png
 	$(BIN)/sim compare scenarios/china.toml --replicates 10 --out results/china
 	cp results/china/panels.png docs/figures/headline-china.png
+	cp results/china/maps.png docs/figures/maps-china.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
