@@ -24,7 +24,7 @@ import numpy as np
 from ..params import Scenario
 from ..world.build import World
 from .arrays import SERIES, Consts, Series, State, empty_state
-from .step import advance, record_start
+from .step import advance
 
 
 @dataclass(frozen=True)
@@ -250,8 +250,8 @@ class Batch:
 
     def start(self) -> None:
         """Record row 0 (the initial state) if no step has done it yet."""
-        if not self._started:
-            record_start(self.consts, self.state, self.series)
+        if not self._started:  # advance with no step: row 0 only
+            advance(self.consts, self.state, self.series, 0, 0, self.groups, self.share_lag, True)
             self._started = True
 
     @property

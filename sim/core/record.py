@@ -99,7 +99,7 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
     v[b, C_LOST, t] = st.pairs[b, 1] if down else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def repeat(c: Consts, rec: Series, b: int, t: int) -> None:
     """A settled run: row t equals row t - 1."""
     rec.values[b, :, t] = rec.values[b, :, t - 1]

@@ -103,11 +103,3 @@ def advance(
         couple(c, st, groups, share_lag, t, buf)
         for b in range(nb):
             step_run(c, st, rec, b, t, buf, gov)
-
-
-@njit(cache=True)
-def record_start(c: Consts, st: State, rec: Series) -> None:
-    """Row 0 of every run: the initial state."""
-    gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
-    for b in range(c.n.shape[0]):
-        record(c, st, rec, b, 0, gov)

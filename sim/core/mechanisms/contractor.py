@@ -60,7 +60,7 @@ def contractor_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         _deploy(c, st, b, t, todo)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     kk = c.k[b]
     start = st.built[b]
@@ -82,7 +82,7 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     st.built[b] = ready
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _adopt(c: Consts, st: State, b: int, t: int) -> None:
     kk = c.k[b]
     if st.n_recognised[b] > st.n_queued[b]:  # newly recognised services join the queue
@@ -105,7 +105,7 @@ def _adopt(c: Consts, st: State, b: int, t: int) -> None:
         st.cost[b] += c.standardize_cost[b]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
     n = c.n[b]
     done = 0
@@ -127,7 +127,7 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
     st.cost[b] += c.price[b] * done
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def settled(c: Consts, st: State, b: int) -> bool:
     """True when the contractor can no longer change anything once all pairs are served."""
     all_made = st.built[b] == (st.n_queued[b] if c.adopt[b] else c.k[b])

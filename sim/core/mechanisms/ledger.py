@@ -97,12 +97,12 @@ def serve(
                 st.counts[b, c.indices[b, e], k] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def served_pairs(st: State, b: int) -> int:
     """Pairs with a service (contractor pairs count during an outage too)."""
     return st.pairs[b, 0] + st.pairs[b, 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_unserved(st: State, b: int, i: int, k: int) -> bool:
     return st.source[b, i, k] == NONE

@@ -16,7 +16,7 @@ from numba import njit
 from ..arrays import Consts, State
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def recognise(c: Consts, st: State, b: int, t: int) -> None:
     if st.n_recognised[b] >= st.n_solution_services[b]:
         return  # the mask only changes while a service with a solution is unrecognised
@@ -30,7 +30,7 @@ def recognise(c: Consts, st: State, b: int, t: int) -> None:
     st.n_recognised[b] = count
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def settled(st: State, b: int) -> bool:
     """True when recognition can no longer change (every service with a solution is)."""
     return st.n_recognised[b] == st.n_solution_services[b]
