@@ -7,7 +7,7 @@ engine, the limit (a bare compiled kernel of the same dynamics) and the aim.
   process, all interleaved seed by seed;
 * the Sobol' sweep of Zhejiang (``sim sweep --no-analyze`` on 2 workers, then ``sim
   analyze``), each engine's own CLI in a subprocess, with the peak PSS of its process tree;
-* start-up: ``sim run scenarios/zhejiang.toml`` as a whole process, first with the Numba
+* start-up: ``sim run scenarios/zhejiang_synthetic.toml`` as a whole process, first with the Numba
   cache emptied (the ``*.nbi``/``*.nbc`` files under ``sim/**/__pycache__`` of this
   checkout are deleted: the first run after installing compiles and caches every kernel
   it needs), then again with the cache warm.
@@ -55,7 +55,7 @@ def clear_numba_cache(root: Path = ROOT) -> int:
 
 
 def sim_run_process(checkout: Checkout, out: Path) -> float:
-    """Wall seconds of one whole ``sim run scenarios/zhejiang.toml`` process."""
+    """Wall seconds of one whole ``sim run scenarios/zhejiang_synthetic.toml`` process."""
     cmd = checkout.sim("run", str(ZHEJIANG_FILE), "--out", str(out))
     t0 = time.perf_counter()
     subprocess.run(
@@ -249,7 +249,7 @@ def startup_rows(found: dict[str, tuple[float, list[float]]]) -> list[tuple[str,
     n_later = len(found["this"][1])
     return [
         (
-            "(e) first `sim run scenarios/zhejiang.toml` after installing (Numba cache "
+            "(e) first `sim run scenarios/zhejiang_synthetic.toml` after installing (Numba cache "
             "emptied), whole process",
             first("previous") + (" (no Numba)" if "previous" in found else ""),
             first("this"),

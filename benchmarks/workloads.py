@@ -17,7 +17,7 @@ import sim
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS_DIR = ROOT / "scenarios"
 BASS_FILE = SCENARIOS_DIR / "validation" / "bass.toml"
-ZHEJIANG_FILE = SCENARIOS_DIR / "zhejiang.toml"
+ZHEJIANG_FILE = SCENARIOS_DIR / "zhejiang_synthetic.toml"  # the province both engines know
 NATIONAL_FILE = SCENARIOS_DIR / "china.toml"
 BASS_STEPS = 100
 

@@ -16,4 +16,11 @@ What it holds, bottom up:
 
 May import: :mod:`sim.world`, :mod:`sim.params`, :mod:`sim.errors`; never the experiments,
 analysis or interactive layers.
+
+On import, :func:`sim.core.cache.check` drops cached kernels compiled from other sources
+(a hash of the core's files, about a millisecond).
 """
+
+from . import cache
+
+cache.check()
