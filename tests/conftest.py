@@ -55,6 +55,8 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "dev_cost": 1.0,
         "reuse_fit": 0.8,
         "reuse_cost": 0.25,
+        "dev_steps": 0,
+        "dev_slots": np.full(n, k + 1),
         "has_province": False,
         "lag_steps": 0,
         "has_contractor": False,
@@ -63,7 +65,7 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "rank": np.arange(k),
         "ready_step": np.full(k, n_steps + 1),
         "rollout": np.arange(n),
-        "contractor_fit": 0.9,
+        "contractor_fit": np.full(n, 0.9),
         "contractor_quality": 0.75,
         "price": 0.5,
         "p_fail": 0.0,
@@ -82,6 +84,11 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "find_u": np.full((n, k), 0.5),
         "quality_z": np.zeros((n, k)),
         "outage_u": np.ones(n_steps + 1),
+        "recognition_cost": 0.0,
+        "p_local": 0.0,
+        "p_local_cat": 0.0,
+        "local_outage_steps": 1,
+        "local_u": np.ones((1, 1)),
     }
     arrays.update(over)
     return arrays
