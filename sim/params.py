@@ -242,6 +242,23 @@ class SupportParams(Section):
     standardization: float = P(
         0.5, "-", "Common standards: lowers reuse adaptation cost and raises reuse fit.", ge=0, le=1
     )
+    recognition_noise: float = P(
+        0.0,
+        "-",
+        "S.d. of the province's error when it judges a solution's quality (one normal per "
+        "solution, province stream): it recognises and promotes the best *observed* solution. "
+        "0 = it sees quality exactly.",
+        ge=0,
+        le=1,
+    )
+    recognition_min_users: int = P(
+        1,
+        "governments",
+        "The province recognises a service only once one of its solutions is in use by at "
+        "least this many governments, and picks among those.",
+        ge=1,
+        le=100_000,
+    )
 
 
 class DriveParams(Section):

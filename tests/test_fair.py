@@ -15,6 +15,7 @@ from sim.cli import app
 from sim.core.arrays import C_COVERAGE, C_LOST, CATALOGUE, CONTRACTOR, OWN, PEER
 from sim.core.engine import Engine
 from sim.core.mechanisms.ledger import serve
+from sim.core.mechanisms.province import recognise
 from sim.core.outcomes import Inputs, adoption_gap_years, compute_outcomes, lifecycle_cost
 
 from .conftest import SCENARIOS, tiny_batch
@@ -52,6 +53,35 @@ def test_governments_without_local_pairs_do_not_fail() -> None:
     b = tiny_batch(n_steps=5, p_local=0.5, p_local_cat=0.5, local_u=u)
     b.advance(5)
     assert b.state.local_outages[0] == 0 and b.series.values[0, C_LOST].sum() == 0
+
+
+# ---- the province's judgement --------------------------------------------------------------
+def judged(**over):
+    b = tiny_batch(has_province=True, judge=True, **over)
+    s0 = int(reg(b, [0], [0.5], origin=0)[0])
+    s1 = int(reg(b, [0], [0.7], origin=1)[0])
+    for i, sol in ((0, s0), (2, s0), (1, s1)):
+        serve(b.consts, b.state, 0, i, 0, OWN, sol, 1.0, 0)
+    recognise(b.consts, b.state, 0, 1)
+    return b, s0, s1
+
+
+def test_the_province_recognises_among_solutions_with_enough_users() -> None:
+    b, s0, _ = judged(min_users=2, judge_z=np.zeros(8))
+    # s1 is better but used by one government only: the province picks s0
+    assert b.state.pick[0].tolist() == [s0, -1]
+    assert b.state.recognised[0].tolist() == [True, False]
+    b, _, _ = judged(min_users=3, judge_z=np.zeros(8))
+    assert b.state.pick[0].tolist() == [-1, -1] and not b.state.recognised[0].any()
+
+
+def test_the_province_picks_the_best_observed_solution() -> None:
+    b, s0, s1 = judged(min_users=1, judge_z=np.zeros(8))
+    assert b.state.pick[0, 0] == s1 == b.state.best_sol[0, 0]  # no error: the true best
+    z = np.zeros(8)
+    z[s0] = 0.3  # s0 looks like 0.8 > 0.7
+    b, s0, s1 = judged(min_users=1, judge_z=z)
+    assert b.state.pick[0, 0] == s0
 
 
 # ---- development time and the local budget ------------------------------------------------
@@ -185,6 +215,8 @@ NEUTRAL = {  # explicit neutral values of every new parameter (some other than t
     "costs.recognition": 0.0,
     "collaboration.development_time": 0.0,
     "collaboration.local_budget": 0.0,
+    "support.recognition_noise": 0.0,
+    "support.recognition_min_users": 1,
 }
 
 
@@ -238,6 +270,16 @@ def test_development_time_slows_the_grassroots_rule() -> None:
         a = Engine(base, "grassroots", seed).run().outcomes()
         b = Engine(slow, "grassroots", seed).run().outcomes()
         assert b["coverage_mean"] < a["coverage_mean"]
+
+
+def test_a_noisy_province_promotes_worse_solutions() -> None:
+    base = sim.load_scenario(TEACHING)
+    noisy = sim.load_scenario(
+        TEACHING, {"support.recognition_noise": 0.3, "support.recognition_min_users": 3}
+    )
+    a = [Engine(base, "grassroots", s).run().outcomes()["service_quality"] for s in range(6)]
+    b = [Engine(noisy, "grassroots", s).run().outcomes()["service_quality"] for s in range(6)]
+    assert np.mean(b) < np.mean(a)
 
 
 def test_local_failures_make_grassroots_lose_service_in_scattered_outages() -> None:

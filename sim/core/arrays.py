@@ -67,6 +67,9 @@ class Consts(NamedTuple):
     # the province
     has_province: np.ndarray  # (B,) bool: recognition (grassroots, hybrid)
     lag_steps: np.ndarray  # (B,) recognition lag in whole steps
+    judge: np.ndarray  # (B,) bool: the province judges with noise or a minimum of users
+    min_users: np.ndarray  # (B,)
+    judge_z: np.ndarray  # (B, S) the province's error per solution (x noise); (B, 1) if off
     # the contractor
     has_contractor: np.ndarray  # (B,) bool
     adopt: np.ndarray  # (B,) bool: modules from recognised solutions (hybrid)
@@ -132,6 +135,7 @@ class State(NamedTuple):
     first_dev_step: np.ndarray  # (B, K) first development (-1: none)
     first_sol_step: np.ndarray  # (B, K) first solution, developed or imported
     recognised: np.ndarray  # (B, K) bool
+    pick: np.ndarray  # (B, K) the solution the province recognised (judged runs)
     n_recognised: np.ndarray  # (B,)
     n_solution_services: np.ndarray  # (B,) services with at least one solution
     # counters (cumulative)
@@ -247,6 +251,7 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         first_dev_step=np.full((b, k), -1, np.int64),
         first_sol_step=np.full((b, k), -1, np.int64),
         recognised=z((b, k), np.bool_),
+        pick=np.full((b, k), -1, np.int64),
         n_recognised=z(b, np.int64),
         n_solution_services=z(b, np.int64),
         developments=z(b, np.int64),

@@ -181,6 +181,13 @@ def run_constants(
     size = n * k + 2 * k + 1
     if national:  # imported copies: at most one per pair, plus catalogue imports per step
         size += n * k + k * (n_steps + 1)
+    judge = sw.province and (sup.recognition_noise > 0 or sup.recognition_min_users > 1)
+    arrays["judge"] = judge
+    arrays["min_users"] = sup.recognition_min_users
+    # the province stream: one error per solution slot (ids are assigned in a fixed order)
+    arrays["judge_z"] = (
+        sup.recognition_noise * streams["province"].standard_normal(size) if judge else np.zeros(1)
+    )
     extra = {  # what lifecycle_cost needs (outcomes, not kernels)
         "discount_rate": costs.discount_rate,
         "operation_local": costs.operation_local,
@@ -220,6 +227,7 @@ _DTYPES = {
     "can_settle": np.bool_,
     "complete": np.bool_,
     "has_province": np.bool_,
+    "judge": np.bool_,
     "has_contractor": np.bool_,
     "adopt": np.bool_,
 }
@@ -241,6 +249,7 @@ _INTS = {
     "quartile",
     "local_outage_steps",
     "dev_steps",
+    "min_users",
     "dev_slots",
 }
 

@@ -101,7 +101,8 @@ def _adopt(c: Consts, st: State, b: int, t: int) -> None:
                 st.n_queued[b] = q + 1
     while st.built[b] < st.n_queued[b] and st.queue_step[b, st.built[b]] <= t:
         k = st.order[b, st.built[b]]
-        st.module_sol[b, k] = st.best_sol[b, k]  # the recognised service's best solution
+        # the recognised service's best solution (as the province judged it)
+        st.module_sol[b, k] = st.pick[b, k] if c.judge[b] else st.best_sol[b, k]
         st.built[b] += 1
         st.cost[b] += c.standardize_cost[b]
 

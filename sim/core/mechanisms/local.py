@@ -127,7 +127,9 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             else:
                 ch = DEV
             sol = st.best_sol[b, k]  # promotion and catalogue finds take the best solution
-            if ch == PEER_CH:
+            if ch == PROMO and c.judge[b]:
+                sol = st.pick[b, k]  # the province promotes what it judged best
+            elif ch == PEER_CH:
                 j = _best_neighbour(complete, n, indptr, indices, lq, i, k)
                 sol = st.sol[b, j, k]
             elif ch == CROSS:
