@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -311,6 +312,24 @@ def test_match_finds_the_capacity_that_equalises_speed(tmp_path: Path) -> None:
     assert m.converged and abs(m.achieved - m.target) <= 0.01 * m.target
     lo, hi = m.interval
     assert lo <= m.value <= hi or math.isnan(lo)
+
+
+def test_compare_match_writes_match_json(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "out"
+    args = ["--replicates", "4", "--rules", "grassroots,contractor", "--out", str(out)]
+    match = ["--match", "total_cost", "--by", "drive.contractor_capacity"]
+    r = CliRunner().invoke(app, ["compare", str(TEACHING), *args, *match])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "match.json").read_text())
+    assert m["rule"] == "contractor" and m["reference"] == "grassroots" and m["converged"]
+    assert abs(m["achieved"] - m["target"]) <= 0.01 * m["target"]
+    runs = pd.read_csv(out / "runs.csv")
+    # the comparison ran the contractor at the matched value: its mean is the matched mean
+    contractor = runs[runs["rule"] == "contractor"]["total_cost"].mean()
+    assert contractor == pytest.approx(m["achieved"])
+    assert "matched total_cost" in r.output
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,12 @@ and halving the scenario's value (within the parameter's declared bounds), then 
 
 The interval of the matched value is a bootstrap over replicates: each resample of the
 replicate indices gives a resampled reference mean and, from every value evaluated during
-the search (each kept with its per-replicate outcomes), a piecewise-linear curve of RULE's
+the search and at 0.6, 0.8, 1.25 and 1.6 times the match (each kept with its
+per-replicate outcomes), a piecewise-linear curve of RULE's
 resampled mean against PARAM; its crossing with the reference mean is that resample's
-matched value. The 2.5% and 97.5% quantiles of those values form the 95% interval. It
-reflects sampling over replicates, not the bisection's own 1% tolerance.
+matched value. The 2.5% and 97.5% quantiles of those values form the 95% interval (NaN
+when fewer than 90% of the resamples cross within the evaluated range). It reflects
+sampling over replicates, not the bisection's own 1% tolerance.
 """
 
 from __future__ import annotations
@@ -174,6 +176,11 @@ def match(
                 hi = mid
     if not converged:  # report the closest value evaluated
         best = min(seen, key=lambda x: abs(f(x)))
+    # a grid around the match, so that resampled curves cross the resampled target
+    for factor in (0.8, 1.25, 0.6, 1.6):
+        x = float(min(max(best * factor, lo_bound), hi_bound))
+        if x not in seen:
+            f(x)
     interval = _bootstrap(seen, ref, np.random.default_rng(base))
     return Match(
         outcome=outcome,
