@@ -242,6 +242,14 @@ class SupportParams(Section):
     standardization: float = P(
         0.5, "-", "Common standards: lowers reuse adaptation cost and raises reuse fit.", ge=0, le=1
     )
+    consolidation_rate: float = P(
+        0.0,
+        "1/year",
+        "Migration hazard of a locally served pair whose solution is worse than the standard "
+        "(the recognised service's promoted solution; under the contractor rule its module) "
+        "to that standard, at costs.migration. 0 = pairs keep their solution.",
+        ge=0,
+    )
     recognition_noise: float = P(
         0.0,
         "-",
@@ -375,6 +383,12 @@ class CostsParams(Section):
         1.0,
         "cost units",
         "Hybrid rule: the contractor standardising one recognised local solution into a module.",
+        ge=0,
+    )
+    migration: float = P(
+        0.0,
+        "cost units",
+        "Cost of migrating one pair to the standard solution (support.consolidation_rate).",
         ge=0,
     )
     crew: float = P(

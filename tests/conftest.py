@@ -92,6 +92,9 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "p_local_cat": 0.0,
         "local_outage_steps": 1,
         "local_u": np.ones((1, 1)),
+        "consolidation_dt": 0.0,
+        "migration_cost": 0.0,
+        "cons_clock": np.ones((1, 1)),
     }
     arrays.update(over)
     return arrays

@@ -85,6 +85,44 @@ def test_the_province_picks_the_best_observed_solution() -> None:
     assert b.state.pick[0, 0] == s0
 
 
+# ---- consolidation --------------------------------------------------------------------------
+def test_a_worse_local_pair_migrates_to_the_recognised_solution() -> None:
+    clock = np.full((3, 2), 5.0)
+    clock[2, 0] = 1.5  # government 2 migrates once its hazard passes 1.5 (rate 1 per step)
+    b = tiny_batch(has_province=True, consolidation_dt=1.0, migration_cost=0.3, cons_clock=clock)
+    st = b.state
+    s0 = int(reg(b, [0], [0.5], origin=0)[0])
+    s2 = int(reg(b, [0], [0.2], origin=2)[0])
+    serve(b.consts, st, 0, 0, 0, OWN, s0, 1.0, 0)
+    serve(b.consts, st, 0, 2, 0, OWN, s2, 1.0, 0)
+    b.advance(1)  # recognised in step 1 (lag 0); hazard 1 <= 1.5: no migration yet
+    assert st.recognised[0, 0] and st.sol[0, 2, 0] == s2
+    b.advance(1)  # hazard 2 > 1.5: migrates to the best solution, from the catalogue
+    assert st.sol[0, 2, 0] == s0 and st.source[0, 2, 0] == CATALOGUE
+    assert st.fit[0, 2, 0] == 0.8 and st.migrations[0] == 1 and st.cost[0] == 0.3
+    assert st.by_source[0, OWN] == 1 and st.by_source[0, CATALOGUE] == 1
+    w = 1.0 / 6
+    assert st.wquality[0, 0] == pytest.approx(w * 0.5 + w * 0.5 * 0.8)
+    assert st.cons_hazard[0, 0, 0] == 0.0  # the best solution's own pair never migrates
+
+
+def test_under_the_contractor_rule_pairs_migrate_to_the_module() -> None:
+    b = tiny_batch(
+        has_contractor=True,
+        ready_step=np.array([1, 11]),
+        consolidation_dt=1.0,
+        cons_clock=np.full((3, 2), 0.5),
+    )
+    st = b.state
+    s1 = int(reg(b, [0], [0.4], origin=1)[0])
+    serve(b.consts, st, 0, 1, 0, OWN, s1, 1.0, 0)
+    assert st.counts[0, :, 0].tolist() == [1, 0, 1]
+    b.advance(1)  # module 0 (quality 0.75) is built in step 1: the local pair migrates
+    assert st.source[0, 1, 0] == CONTRACTOR and st.sol[0, 1, 0] == st.module_sol[0, 0]
+    assert st.pairs[0].tolist() == [0, 1] and st.local_count[0, 0] == 0
+    assert st.counts[0, :, 0].tolist() == [0, 0, 0] and st.local_best[0, 0] == -np.inf
+
+
 # ---- development time and the local budget ------------------------------------------------
 def developing(**over):
     clock = np.full((3, 2), np.inf)
@@ -218,6 +256,8 @@ NEUTRAL = {  # explicit neutral values of every new parameter (some other than t
     "collaboration.local_budget": 0.0,
     "support.recognition_noise": 0.0,
     "support.recognition_min_users": 1,
+    "support.consolidation_rate": 0.0,
+    "costs.migration": 2.0,
 }
 
 

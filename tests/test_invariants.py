@@ -70,6 +70,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "standardization": draw(unit),
             "recognition_noise": draw(st.one_of(st.just(0.0), unit)),
             "recognition_min_users": draw(st.integers(1, 4)),
+            "consolidation_rate": draw(st.one_of(st.just(0.0), rate(2.0))),
         },
         "drive": {
             "build_time": draw(rate(2.0)),
@@ -154,8 +155,11 @@ def check_run(s: Scenario, rule: str, seed: int) -> None:
     assert (cov > 0).tolist() == (covw > 0).tolist()
 
     # ---- cumulative counts ----
-    for c in (*CUMULATIVE, *SERVED):
+    consolidating = s.support.consolidation_rate > 0
+    for c in CUMULATIVE if consolidating else (*CUMULATIVE, *SERVED):
         assert (np.diff(ts[c].to_numpy()) >= 0).all(), f"{c} decreases"
+    # with consolidation pairs move between sources (served_* count pairs as served now)
+    assert (np.diff(ts[list(SERVED)].sum(axis=1).to_numpy()) >= -EPS).all()
     assert (ts["cost"] >= 0).all()
     dev, dup = ts["developments"].to_numpy(), ts["duplicate_developments"].to_numpy()
     assert (dev >= dup).all() and (dup >= 0).all()
@@ -180,29 +184,32 @@ def check_run(s: Scenario, rule: str, seed: int) -> None:
         assert (lost[up] == 0).all()
         assert np.allclose(lost / nk, platform_lost, atol=EPS, rtol=0)
 
-    # reuses = pairs served by any source other than own development, at every step, less
-    # the first deployment of each contractor module (its first use, not a reuse)
-    reused_pairs = ts[["served_peer", "served_catalogue", "served_contractor"]].sum(axis=1) * nk
-    own_pairs = ts["served_own"].to_numpy() * nk
-    modules = dev - own_pairs  # contractor module builds
-    first_uses = reused_pairs.to_numpy() - ts["reuses"].to_numpy()
-    assert (first_uses >= -1e-6).all() and (first_uses <= modules + 1e-6).all()
-    if rule != "contractor":
-        assert np.allclose(first_uses, 0, atol=1e-6)
-    if rule in ("grassroots", "hybrid"):
-        # hybrid: the contractor standardises recognised solutions; it develops none
-        assert np.allclose(modules, 0, atol=1e-6)
-    else:
-        assert (modules >= -1e-6).all() and (modules <= k + 1e-6).all()
-        # module m is ready build_time + (m + 1) / build_rate years in (rounded to a step)
-        ready = s.drive.build_time + np.arange(1, k + 1) / s.drive.build_rate
-        step = ts["step"].to_numpy()
-        upper = np.searchsorted(ready, (step + 0.5) * s.dt, side="right")
-        lower = np.searchsorted(ready, (step - 0.5) * s.dt, side="right")
-        lower[step == 0] = 0
-        modules = np.rint(modules).astype(int)
-        assert (modules <= upper).all(), "modules built before they can be ready"
-        assert (modules >= lower).all(), "modules built late"
+    # Identities of the bookkeeping without consolidation (which moves pairs between
+    # sources without a new development or reuse; tested alone in tests/test_fair.py).
+    if not consolidating:
+        # reuses = pairs served by any source other than own development, at every step, less
+        # the first deployment of each contractor module (its first use, not a reuse)
+        reused_pairs = ts[["served_peer", "served_catalogue", "served_contractor"]].sum(axis=1) * nk
+        own_pairs = ts["served_own"].to_numpy() * nk
+        modules = dev - own_pairs  # contractor module builds
+        first_uses = reused_pairs.to_numpy() - ts["reuses"].to_numpy()
+        assert (first_uses >= -1e-6).all() and (first_uses <= modules + 1e-6).all()
+        if rule != "contractor":
+            assert np.allclose(first_uses, 0, atol=1e-6)
+        if rule in ("grassroots", "hybrid"):
+            # hybrid: the contractor standardises recognised solutions; it develops none
+            assert np.allclose(modules, 0, atol=1e-6)
+        else:
+            assert (modules >= -1e-6).all() and (modules <= k + 1e-6).all()
+            # module m is ready build_time + (m + 1) / build_rate years in (rounded to a step)
+            ready = s.drive.build_time + np.arange(1, k + 1) / s.drive.build_rate
+            step = ts["step"].to_numpy()
+            upper = np.searchsorted(ready, (step + 0.5) * s.dt, side="right")
+            lower = np.searchsorted(ready, (step - 0.5) * s.dt, side="right")
+            lower[step == 0] = 0
+            modules = np.rint(modules).astype(int)
+            assert (modules <= upper).all(), "modules built before they can be ready"
+            assert (modules >= lower).all(), "modules built late"
 
     # ---- monotone coverage without outages ----
     if rule == "grassroots" or s.drive.failure_rate == 0:

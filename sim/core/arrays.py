@@ -104,6 +104,10 @@ class Consts(NamedTuple):
     p_local_cat: np.ndarray  # (B,) the same, for its catalogue-served pairs (<= p_local)
     local_outage_steps: np.ndarray  # (B,)
     local_u: np.ndarray  # (B, T + 1, N) uniform (risk stream); (B, 1, 1) without failures
+    # consolidation (sim.core.mechanisms.consolidation)
+    consolidation_dt: np.ndarray  # (B,) support.consolidation_rate * dt
+    migration_cost: np.ndarray  # (B,)
+    cons_clock: np.ndarray  # (B, N, K) exponential (consolidation stream); (B, 1, 1) if off
 
 
 class State(NamedTuple):
@@ -175,6 +179,8 @@ class State(NamedTuple):
     gov_down: np.ndarray  # (B, N) steps of the government's local failure still to run
     gov_down_all: np.ndarray  # (B, N) bool: the failure takes down catalogue pairs too
     local_outages: np.ndarray  # (B,)
+    cons_hazard: np.ndarray  # (B, N, K) cumulative migration hazard
+    migrations: np.ndarray  # (B,)
 
 
 SERIES: tuple[str, ...] = (
@@ -286,4 +292,6 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         gov_down=z((b, n), np.int64),
         gov_down_all=z((b, n), np.bool_),
         local_outages=z(b, np.int64),
+        cons_hazard=z((b, n, k)),
+        migrations=z(b, np.int64),
     )

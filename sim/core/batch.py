@@ -177,6 +177,13 @@ def run_constants(
         "p_local_cat": -math.expm1(-protected * dt),
         "local_outage_steps": max(1, math.floor(min(risk.local_outage_duration / dt, never) + 0.5)),
         "local_u": local_u,
+        "consolidation_dt": sup.consolidation_rate * dt,
+        "migration_cost": costs.migration,
+        "cons_clock": (
+            streams["consolidation"].standard_exponential((n, k))
+            if sup.consolidation_rate > 0
+            else np.ones((1, 1))
+        ),
     }
     size = n * k + 2 * k + 1
     if national:  # imported copies: at most one per pair, plus catalogue imports per step

@@ -6,7 +6,8 @@ A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 1. for each run of the batch, the mechanisms of its rule act in a fixed order: the
    province's recognition (grassroots, hybrid), local diffusion (every rule; crowded out
    under the contractor), then the contractor (contractor, hybrid: outage draw, module
-   builds or adoptions, deployments), then local failures (when
+   builds or adoptions, deployments), then consolidation (when
+   ``support.consolidation_rate`` > 0) and local failures (when
    ``risk.local_failure_rate`` > 0). Local decisions read the state at the start of the
    step; the contractor deploys to pairs still unserved after this step's local events;
 2. the recorder writes row t;
@@ -27,7 +28,7 @@ from numba import njit
 
 from .arrays import Consts, Series, State
 from .coupling import couple
-from .mechanisms import contractor, province, risk
+from .mechanisms import consolidation, contractor, province, risk
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
 from .record import record, repeat
@@ -63,6 +64,8 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
     local_step(c, st, b, t, buf)
     if c.has_contractor[b]:
         contractor.contractor_step(c, st, b, t, buf)
+    if c.consolidation_dt[b] > 0.0:
+        consolidation.consolidate(c, st, b, t)
     if c.p_local[b] > 0.0:
         risk.local_failures(c, st, b, t)
     record(c, st, rec, b, t, gov)
@@ -70,7 +73,9 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
         st.outage_left[b] -= 1
     if c.p_local[b] > 0.0:
         risk.count_down(c, st, b)
-    elif c.can_settle[b] and served_pairs(st, b) == c.n[b] * c.k[b]:
+    elif (
+        c.can_settle[b] and c.consolidation_dt[b] == 0.0 and served_pairs(st, b) == c.n[b] * c.k[b]
+    ):
         st.settled[b] = (not c.has_province[b] or province.settled(st, b)) and (
             not c.has_contractor[b] or contractor.settled(c, st, b)
         )
