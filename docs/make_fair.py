@@ -7,6 +7,7 @@ contractor's capacity set so that its mean lifecycle cost equals the grassroots 
 ``grassroots - contractor`` [95% CI] per contrast, and the matched capacity.
 
     python docs/make_fair.py [--replicates 20] > /tmp/fair.md
+    python docs/make_fair.py --sweep --replicates 10 > /tmp/sweep.md   # where they reverse
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def contrast(summary, name: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--sweep", action="store_true", help="only the reversal sweep")
     args = ap.parse_args()
+    if args.sweep:
+        sweep(args.replicates)
+        return
     lines = []
     matched_notes = []
     cols = {}
@@ -77,6 +82,35 @@ def main() -> None:
     print("\n".join(lines))
     print()
     print("\n".join(matched_notes))
+
+
+SWEEPS = {
+    "drive.contractor_capacity": (0.5, 1.0, 2.0, 4.0, 8.0),  # x the scenario's value
+    "risk.local_failure_rate": (0.0, 1.0, 3.0),
+    "costs.operation_local": (0.5, 1.0, 2.0),
+}
+SWEPT = ("t50_years", "adoption_gap_years", "worst_year_loss", "service_loss", "lifecycle_cost")
+
+
+def sweep(replicates: int) -> None:
+    """Where the contrasts reverse: grassroots - contractor along one parameter at a time
+    (x the scenario's value; the others at the scenario's)."""
+    from sim.experiments.experiment import scenario_with
+
+    print("| scenario | parameter | value | " + " | ".join(f"`{n}`" for n in SWEPT) + " |")
+    print("|---|---|---|" + "---|" * len(SWEPT))
+    for name in ("zhejiang", "guangdong"):
+        s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        for param, factors in SWEEPS.items():
+            table, _, key = param.rpartition(".")
+            base = float(getattr(getattr(s, table), key))
+            for f in factors:
+                v = base * f
+                t = scenario_with(s.model_dump(), {param: v}, set())
+                t._prefectures, t._path = s.prefectures, s.path
+                summary = compare(t, rules=RULES, replicates=replicates).summary()
+                cells = " | ".join(contrast(summary, n) for n in SWEPT)
+                print(f"| {name} | `{param}` | {v:.4g} | {cells} |")
 
 
 if __name__ == "__main__":
