@@ -174,8 +174,9 @@ def match(
                 lo, flo = mid, fm
             else:
                 hi = mid
-    if not converged:  # report the closest value evaluated
+    if not converged:  # the closest value evaluated (within 1% if any was)
         best = min(seen, key=lambda x: abs(f(x)))
+        converged = close(best)
     # a grid around the match, so that resampled curves cross the resampled target
     for factor in (0.8, 1.25, 0.6, 1.6):
         x = float(min(max(best * factor, lo_bound), hi_bound))
