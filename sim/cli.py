@@ -134,25 +134,70 @@ def compare(
             "national scenarios add mixed)."
         ),
     ] = None,
+    match_: Annotated[
+        str | None,
+        typer.Option(
+            "--match",
+            help="Equal-outcome contrast: an outcome (e.g. lifecycle_cost) that --rule must "
+            "match against the first other rule, by adjusting --by (writes match.json).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(help="With --match: the parameter adjusted (e.g. drive.contractor_capacity)."),
+    ] = None,
+    rule: Annotated[
+        str, typer.Option(help="With --match: the rule whose parameter is adjusted.")
+    ] = "contractor",
 ) -> None:
-    """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
+    """Run the rules on the same seeds; print means, 95% intervals and paired differences.
+
+    With --match OUTCOME --by PARAM, first set PARAM for --rule by bisection on common random
+    numbers until its mean OUTCOME equals the first other rule's within 1%, then compare."""
 
     from .experiments.compare import compare as run_compare
     from .experiments.compare import plot
     from .io import write_csv, write_json
     from .provenance import provenance
 
+    matched = None
     try:
         s = _load(scenario, set_)
         chosen = _parse_rules(rules, s.valid_rules)
+        if match_ is not None or by is not None:
+            from .experiments.match import check_match
+
+            if match_ is None or by is None:
+                raise BadInput.one("--match", "", "--match and --by go together")
+            check_match(s, match_, by, rule, chosen)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
-    with _transient_bar() as bar:
-        task = bar.add_task("runs", total=replicates * len(chosen))
-        cmp = run_compare(
-            s, rules=chosen, replicates=replicates, seed=seed, progress=lambda: bar.advance(task)
-        )
+    if match_ is not None and by is not None:
+        from .experiments.match import compare_matched, match
+
+        with _transient_bar() as bar:
+            bar.add_task(f"matching {match_} by {by}", total=None)
+            matched = match(
+                s,
+                outcome=match_,
+                param=by,
+                rule=rule,
+                rules=chosen,
+                replicates=replicates,
+                seed=seed,
+            )
+            cmp = compare_matched(s, matched, rules=chosen, replicates=replicates, seed=seed)
+    else:
+        with _transient_bar() as bar:
+            task = bar.add_task("runs", total=replicates * len(chosen))
+            cmp = run_compare(
+                s,
+                rules=chosen,
+                replicates=replicates,
+                seed=seed,
+                progress=lambda: bar.advance(task),
+            )
     summary = cmp.summary()
     write_csv(folder / "compare.csv", summary)
     write_csv(folder / "runs.csv", cmp.outcomes)
@@ -172,6 +217,17 @@ def compare(
         f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
     files = "compare.csv, runs.csv, coverage.png, panels.png, provenance.json"
+    if matched is not None:
+        write_json(folder / "match.json", matched.as_dict())
+        lo, hi = matched.interval
+        out.print(
+            f"matched {matched.outcome}: {matched.rule} at {matched.param} = "
+            f"{_fmt(matched.value)} (95% interval {_fmt(lo)} .. {_fmt(hi)}; scenario: "
+            f"{_fmt(matched.original)}) gives {_fmt(matched.achieved)} against "
+            f"{matched.reference}'s {_fmt(matched.target)}"
+            + ("" if matched.converged else " [NOT within 1%: the closest value found]")
+        )
+        files += ", match.json"
     out.print(f"wrote {folder}/ ({files}{', maps.png' if maps else ''})")
 
 

@@ -242,6 +242,31 @@ class SupportParams(Section):
     standardization: float = P(
         0.5, "-", "Common standards: lowers reuse adaptation cost and raises reuse fit.", ge=0, le=1
     )
+    consolidation_rate: float = P(
+        0.0,
+        "1/year",
+        "Migration hazard of a locally served pair whose solution is worse than the standard "
+        "(the recognised service's promoted solution; under the contractor rule its module) "
+        "to that standard, at costs.migration. 0 = pairs keep their solution.",
+        ge=0,
+    )
+    recognition_noise: float = P(
+        0.0,
+        "-",
+        "S.d. of the province's error when it judges a solution's quality (one normal per "
+        "solution, province stream): it recognises and promotes the best *observed* solution. "
+        "0 = it sees quality exactly.",
+        ge=0,
+        le=1,
+    )
+    recognition_min_users: int = P(
+        1,
+        "governments",
+        "The province recognises a service only once one of its solutions is in use by at "
+        "least this many governments, and picks among those.",
+        ge=1,
+        le=100_000,
+    )
 
 
 class DriveParams(Section):
@@ -275,6 +300,15 @@ class DriveParams(Section):
     outage_duration: float = P(
         0.05, "years", "Length of an outage (rounded to whole steps, at least one).", ge=0
     )
+    absorption: float = P(
+        0.0,
+        "-",
+        "How much a contractor deployment's fit depends on the receiving government's "
+        "capacity: fit x (1 - absorption x (1 - c_eff)). 0 = not at all (issue 12; the time "
+        "to go live does not depend on it yet).",
+        ge=0,
+        le=1,
+    )
 
 
 class CollaborationParams(Section):
@@ -291,6 +325,22 @@ class CollaborationParams(Section):
     )
     balancing: float = P(
         0.0, "-", "Support for lagging governments: c_eff = c + balancing * (1 - c).", ge=0, le=1
+    )
+    development_time: float = P(
+        0.0,
+        "years",
+        "From starting a local development until it serves (rounded to whole steps); the pair "
+        'is "in development" meanwhile (no hazard, no contractor deployment). 0 = it serves '
+        "in the step it starts.",
+        ge=0,
+    )
+    local_budget: float = P(
+        0.0,
+        "developments",
+        "Developments a government of capacity 1 can run at once, scaled by its effective "
+        "capacity: at most max(1, round(local_budget x c_eff)); a development that fires "
+        "with no free slot waits. Binds only with development_time > 0. 0 = unlimited.",
+        ge=0,
     )
 
 
@@ -334,6 +384,77 @@ class CostsParams(Section):
         "cost units",
         "Hybrid rule: the contractor standardising one recognised local solution into a module.",
         ge=0,
+    )
+    migration: float = P(
+        0.0,
+        "cost units",
+        "Cost of migrating one pair to the standard solution (support.consolidation_rate).",
+        ge=0,
+    )
+    crew: float = P(
+        0.0,
+        "cost units / (deployment/year) / year",
+        "The contractor's crew: paid per unit of drive.contractor_capacity per year, from "
+        "the start until every pair is served (lifecycle_cost only). 0 = free.",
+        ge=0,
+    )
+    operation_local: float = P(
+        0.0,
+        "cost units / pair-year",
+        "Running cost of a locally run system (own, peer or catalogue solution) per served "
+        "pair and year (lifecycle_cost only).",
+        ge=0,
+    )
+    operation_shared: float = P(
+        0.0,
+        "cost units / pair-year",
+        "Running cost of a contractor-run (shared platform) system per served pair and year "
+        "(lifecycle_cost only).",
+        ge=0,
+    )
+    discount_rate: float = P(
+        0.0, "1/year", "Discount rate of lifecycle_cost: (1 + rate) ^ -year.", ge=0, le=1
+    )
+    recognition: float = P(
+        0.0,
+        "cost units",
+        "The province's cost of recognising one service (assessment, catalogue entry, "
+        "promotion): grassroots and hybrid rules; in total_cost and lifecycle_cost.",
+        ge=0,
+    )
+    catalogue: float = P(
+        0.0,
+        "cost units/year",
+        "The province's running cost of its catalogue, per year, under the rules that keep "
+        "one (grassroots, hybrid; lifecycle_cost only).",
+        ge=0,
+    )
+
+
+class RiskParams(Section):
+    """Failures of locally run systems (the contractor's platform: drive.failure_rate)."""
+
+    local_failure_rate: float = P(
+        0.0,
+        "1/year",
+        "Failure hazard of each government's locally run systems, independent between "
+        "governments; a failure takes down the government's locally served pairs. 0 = none.",
+        ge=0,
+    )
+    local_outage_duration: float = P(
+        0.05,
+        "years",
+        "Length of a local failure (rounded to whole steps, at least one).",
+        ge=0,
+    )
+    standard_protection: float = P(
+        0.0,
+        "-",
+        "Share of local failures that spare pairs served from the provincial catalogue "
+        "(standardised solutions): their failure hazard is local_failure_rate x "
+        "(1 - standard_protection x support.standardization).",
+        ge=0,
+        le=1,
     )
 
 
@@ -392,6 +513,7 @@ class Scenario(Section):
     collaboration: CollaborationParams = Field(default_factory=CollaborationParams)
     traction: TractionParams = Field(default_factory=TractionParams)
     costs: CostsParams = Field(default_factory=CostsParams)
+    risk: RiskParams = Field(default_factory=RiskParams)
     national: NationalParams = Field(default_factory=NationalParams, validate_default=True)
 
     # Set by the loader: the file it came from and the prefecture table read from a CSV

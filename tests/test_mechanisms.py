@@ -72,11 +72,14 @@ def test_serve_updates_neighbour_counts_and_groups() -> None:
     assert st.by_source[0, OWN] == 1 and st.reuses[0] == 0
     module = int(reg(b, [1], [0.75], origin=-1)[0])
     serve(b.consts, st, 0, 0, 1, CONTRACTOR, module, 0.9, 1)
-    # a contractor deployment is a reuse and does not count as a local neighbour
+    # a module's first deployment is its first use, not a reuse (issue 12); it does not
+    # count as a local neighbour
     assert st.counts[0, :, 1].tolist() == [0, 0, 0]
-    assert st.pairs[0].tolist() == [1, 1] and st.reuses[0] == 1
+    assert st.pairs[0].tolist() == [1, 1] and st.reuses[0] == 0
     w = 1.0 / 6
     assert st.wquality[0, 1] == pytest.approx(w * 0.75 * 0.9)
+    serve(b.consts, st, 0, 2, 1, CONTRACTOR, module, 0.9, 1)  # its second use: a reuse
+    assert st.reuses[0] == 1 and st.sol_users[0, module] == 2
 
 
 # ---- the province -------------------------------------------------------------------------

@@ -62,9 +62,14 @@ class Consts(NamedTuple):
     dev_cost: np.ndarray  # (B,)
     reuse_fit: np.ndarray  # (B,)
     reuse_cost: np.ndarray  # (B,)
+    dev_steps: np.ndarray  # (B,) steps from starting a development until it serves
+    dev_slots: np.ndarray  # (B, N) developments a government may run at once
     # the province
     has_province: np.ndarray  # (B,) bool: recognition (grassroots, hybrid)
     lag_steps: np.ndarray  # (B,) recognition lag in whole steps
+    judge: np.ndarray  # (B,) bool: the province judges with noise or a minimum of users
+    min_users: np.ndarray  # (B,)
+    judge_z: np.ndarray  # (B, S) the province's error per solution (x noise); (B, 1) if off
     # the contractor
     has_contractor: np.ndarray  # (B,) bool
     adopt: np.ndarray  # (B,) bool: modules from recognised solutions (hybrid)
@@ -72,7 +77,7 @@ class Consts(NamedTuple):
     rank: np.ndarray  # (B, K) priority rank of each service
     ready_step: np.ndarray  # (B, K) build mode: step at which modules[m] is ready
     rollout: np.ndarray  # (B, N) governments in deployment order
-    contractor_fit: np.ndarray  # (B,)
+    contractor_fit: np.ndarray  # (B, N) per receiving government (drive.absorption)
     contractor_quality: np.ndarray  # (B,)
     price: np.ndarray  # (B,) one deployment
     p_fail: np.ndarray  # (B,) outage probability per step
@@ -93,6 +98,16 @@ class Consts(NamedTuple):
     find_u: np.ndarray  # (B, N, K) uniform: does a would-be developer find the catalogue's
     quality_z: np.ndarray  # (B, N, K) standard normal: quality of the pair's development
     outage_u: np.ndarray  # (B, T + 1) uniform: does an outage start in step t
+    # the province's costs and local failures (sim.core.mechanisms.risk)
+    recognition_cost: np.ndarray  # (B,) per recognised service
+    p_local: np.ndarray  # (B,) a government's local failure probability per step
+    p_local_cat: np.ndarray  # (B,) the same, for its catalogue-served pairs (<= p_local)
+    local_outage_steps: np.ndarray  # (B,)
+    local_u: np.ndarray  # (B, T + 1, N) uniform (risk stream); (B, 1, 1) without failures
+    # consolidation (sim.core.mechanisms.consolidation)
+    consolidation_dt: np.ndarray  # (B,) support.consolidation_rate * dt
+    migration_cost: np.ndarray  # (B,)
+    cons_clock: np.ndarray  # (B, N, K) exponential (consolidation stream); (B, 1, 1) if off
 
 
 class State(NamedTuple):
@@ -105,6 +120,9 @@ class State(NamedTuple):
     step: np.ndarray  # (B, N, K) step served (-1: not yet)
     local_quality: np.ndarray  # (B, N, K) quality where served locally, -inf elsewhere
     hazard: np.ndarray  # (B, N, K) cumulative local hazard (compared with ``clock``)
+    dev_until: np.ndarray  # (B, N, K) step a development in progress serves (-1: waiting)
+    dev_active: np.ndarray  # (B, N) developments in progress
+    started: np.ndarray  # (B,) developments started (development_time > 0)
     counts: np.ndarray  # (B, N, K) neighbours served locally (sparse networks)
     local_count: np.ndarray  # (B, K) governments served locally
     local_best: np.ndarray  # (B, K) best quality among them (-inf: none)
@@ -113,6 +131,7 @@ class State(NamedTuple):
     sol_quality: np.ndarray  # (B, S)
     sol_origin: np.ndarray  # (B, S) developing government, CONTRACTOR_ORIGIN or FOREIGN
     sol_step: np.ndarray  # (B, S)
+    sol_users: np.ndarray  # (B, S) pairs ever served by the solution
     n_solutions: np.ndarray  # (B,)
     # per service
     best_sol: np.ndarray  # (B, K)
@@ -120,11 +139,13 @@ class State(NamedTuple):
     first_dev_step: np.ndarray  # (B, K) first development (-1: none)
     first_sol_step: np.ndarray  # (B, K) first solution, developed or imported
     recognised: np.ndarray  # (B, K) bool
+    pick: np.ndarray  # (B, K) the solution the province recognised (judged runs)
     n_recognised: np.ndarray  # (B,)
     n_solution_services: np.ndarray  # (B,) services with at least one solution
     # counters (cumulative)
     developments: np.ndarray  # (B,)
     duplicates: np.ndarray  # (B,)
+    module_duplicates: np.ndarray  # (B,) duplicates that are contractor module builds
     reuses: np.ndarray  # (B,)
     cost: np.ndarray  # (B,)
     by_source: np.ndarray  # (B, 5) pairs ever served, by Source
@@ -154,6 +175,12 @@ class State(NamedTuple):
     imported: np.ndarray  # (B,)
     recognised_at: np.ndarray  # (B, K) step recognised, for the national catalogue
     settled: np.ndarray  # (B,) bool
+    # local failures
+    gov_down: np.ndarray  # (B, N) steps of the government's local failure still to run
+    gov_down_all: np.ndarray  # (B, N) bool: the failure takes down catalogue pairs too
+    local_outages: np.ndarray  # (B,)
+    cons_hazard: np.ndarray  # (B, N, K) cumulative migration hazard
+    migrations: np.ndarray  # (B,)
 
 
 SERIES: tuple[str, ...] = (
@@ -213,6 +240,9 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         step=np.full((b, n, k), -1, np.int64),
         local_quality=np.full((b, n, k), -np.inf),
         hazard=z((b, n, k)),
+        dev_until=z((b, n, k), np.int64),
+        dev_active=z((b, n), np.int64),
+        started=z(b, np.int64),
         counts=z((b, n, k), np.int32),
         local_count=z((b, k), np.int64),
         local_best=np.full((b, k), -np.inf),
@@ -220,16 +250,19 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         sol_quality=z((b, n_solutions)),
         sol_origin=z((b, n_solutions), np.int64),
         sol_step=z((b, n_solutions), np.int64),
+        sol_users=z((b, n_solutions), np.int64),
         n_solutions=z(b, np.int64),
         best_sol=np.full((b, k), -1, np.int64),
         best_quality=np.full((b, k), -np.inf),
         first_dev_step=np.full((b, k), -1, np.int64),
         first_sol_step=np.full((b, k), -1, np.int64),
         recognised=z((b, k), np.bool_),
+        pick=np.full((b, k), -1, np.int64),
         n_recognised=z(b, np.int64),
         n_solution_services=z(b, np.int64),
         developments=z(b, np.int64),
         duplicates=z(b, np.int64),
+        module_duplicates=z(b, np.int64),
         reuses=z(b, np.int64),
         cost=z(b),
         by_source=z((b, len(Source)), np.int64),
@@ -256,4 +289,9 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         imported=z(b, np.int64),
         recognised_at=np.full((b, k), -1, np.int64),
         settled=z(b, np.bool_),
+        gov_down=z((b, n), np.int64),
+        gov_down_all=z((b, n), np.bool_),
+        local_outages=z(b, np.int64),
+        cons_hazard=z((b, n, k)),
+        migrations=z(b, np.int64),
     )

@@ -37,13 +37,15 @@ class Rule:
     crowded_out: bool  # local activity scaled by 1 - drive.crowding_out
     contractor: bool
     adopt: bool  # the contractor deploys recognised solutions instead of building its own
+    standards: bool = True  # the province's common standards (support.standardization)
 
 
 RULE_SWITCHES: dict[str, Rule] = {
     # Zhejiang: local development, peer learning, catalogue reuse, recognition, promotion
     "grassroots": Rule(True, True, True, False, False, False),
     # Guangdong: the contractor builds and deploys; local activity crowded out, no catalogue
-    "contractor": Rule(False, False, False, True, True, False),
+    # (the province's standards are off with its catalogue: issue 12, ODD 3.1)
+    "contractor": Rule(False, False, False, True, True, False, standards=False),
     # innovate in one place, reuse everywhere: recognised solutions deployed by the contractor
     "hybrid": Rule(True, True, False, False, True, True),
 }
@@ -105,7 +107,12 @@ def run_constants(
         indptr = net.adjacency.indptr.astype(np.int64)
         indices = net.adjacency.indices.astype(np.int64)
     weight = np.outer(pop.population, world.demand)
-    std = sup.standardization
+    std = sup.standardization if sw.standards else 0.0
+    risk = s.risk
+    p_local = -math.expm1(-risk.local_failure_rate * dt)
+    # the risk stream: one uniform per government and step (only when failures are on)
+    local_u = streams["risk"].random((n_steps + 1, n)) if p_local > 0 else np.ones((1, 1))
+    protected = risk.local_failure_rate * (1 - risk.standard_protection * std)
     arrays = {
         "n": n,
         "k": k,
@@ -126,6 +133,12 @@ def run_constants(
         "quality_sd": q.quality_sd,
         "dev_cost": costs.development,
         "reuse_fit": s.traction.reuse_fit + (1 - s.traction.reuse_fit) * std,
+        "dev_steps": max(0, math.floor(min(coll.development_time / dt, never) + 0.5)),
+        "dev_slots": (
+            np.maximum(1, np.round(coll.local_budget * c_eff)).astype(np.int64)
+            if coll.local_budget > 0
+            else np.full(n, k + 1, np.int64)
+        ),
         "reuse_cost": costs.development
         * costs.adaptation
         * (1 - costs.standardization_saving * std),
@@ -137,7 +150,10 @@ def run_constants(
         "rank": np.argsort(modules),
         "ready_step": ready,
         "rollout": _rollout(drive.rollout_order, pop.population, c, rollout_perm),
-        "contractor_fit": s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d,
+        # drive.absorption: a deployment's fit falls with the receiving government's
+        # effective capacity (exactly the scenario's fit at absorption 0)
+        "contractor_fit": (s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d)
+        * (1.0 - drive.absorption * (1.0 - c_eff)),
         "contractor_quality": drive.contractor_quality,
         "price": costs.deployment * (1 - costs.competition_discount * drive.market_competition),
         "p_fail": -math.expm1(-drive.failure_rate * dt),
@@ -156,11 +172,37 @@ def run_constants(
         "find_u": find_u,
         "quality_z": quality_z,
         "outage_u": outage_u,
+        "recognition_cost": costs.recognition if sw.province else 0.0,
+        "p_local": p_local,
+        "p_local_cat": -math.expm1(-protected * dt),
+        "local_outage_steps": max(1, math.floor(min(risk.local_outage_duration / dt, never) + 0.5)),
+        "local_u": local_u,
+        "consolidation_dt": sup.consolidation_rate * dt,
+        "migration_cost": costs.migration,
+        "cons_clock": (
+            streams["consolidation"].standard_exponential((n, k))
+            if sup.consolidation_rate > 0
+            else np.ones((1, 1))
+        ),
     }
     size = n * k + 2 * k + 1
     if national:  # imported copies: at most one per pair, plus catalogue imports per step
         size += n * k + k * (n_steps + 1)
-    return RunSetup(s, rule, seed, world, arrays, size)
+    judge = sw.province and (sup.recognition_noise > 0 or sup.recognition_min_users > 1)
+    arrays["judge"] = judge
+    arrays["min_users"] = sup.recognition_min_users
+    # the province stream: one error per solution slot (ids are assigned in a fixed order)
+    arrays["judge_z"] = (
+        sup.recognition_noise * streams["province"].standard_normal(size) if judge else np.zeros(1)
+    )
+    extra = {  # what lifecycle_cost needs (outcomes, not kernels)
+        "discount_rate": costs.discount_rate,
+        "operation_local": costs.operation_local,
+        "operation_shared": costs.operation_shared,
+        "crew": costs.crew * drive.contractor_capacity if sw.contractor else 0.0,
+        "catalogue": costs.catalogue if sw.province else 0.0,
+    }
+    return RunSetup(s, rule, seed, world, arrays, size, extra)
 
 
 def _rollout(order: str, population: np.ndarray, capacity: np.ndarray, perm: np.ndarray):
@@ -192,6 +234,7 @@ _DTYPES = {
     "can_settle": np.bool_,
     "complete": np.bool_,
     "has_province": np.bool_,
+    "judge": np.bool_,
     "has_contractor": np.bool_,
     "adopt": np.bool_,
 }
@@ -211,6 +254,10 @@ _INTS = {
     "top",
     "bottom",
     "quartile",
+    "local_outage_steps",
+    "dev_steps",
+    "min_users",
+    "dev_slots",
 }
 
 

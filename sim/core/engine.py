@@ -19,7 +19,14 @@ from ..world.build import World, build_world, spawn_streams
 from ..world.counties import agent_columns, half_served_years
 from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
-from .outcomes import COLUMNS, Inputs, compute_outcomes, timeseries_frame
+from .outcomes import (
+    COLUMNS,
+    Inputs,
+    adoption_gap_years,
+    compute_outcomes,
+    lifecycle_cost,
+    timeseries_frame,
+)
 
 _PAIR_FIELDS = frozenset(
     ("source", "sol", "quality", "fit", "step", "local_quality", "hazard", "counts")
@@ -177,9 +184,23 @@ class Engine:
     def timeseries(self) -> pd.DataFrame:
         return timeseries_frame(self.recorder.data, self.t)
 
+    def best_in_use(self) -> np.ndarray:
+        """Per service, the best quality among solutions serving a pair (-inf: none)."""
+        st = self.state
+        return np.where(st.source != Source.NONE, st.quality, -np.inf).max(axis=0)
+
+    def lifecycle_cost(self) -> float:
+        """This run's :func:`~sim.core.outcomes.lifecycle_cost` (steps 0..t)."""
+        data = {c: v[: self.t + 1] for c, v in self.recorder.data.items()}
+        return lifecycle_cost(data, pairs=self.state.n * self.state.k, **self.setup.extra)
+
     def outcome_inputs(self) -> Inputs:
         st, b = self.batch.state, self.index
         data = self.recorder.data
+        horizon = float(data["year"][self.t])
+        gap = adoption_gap_years(
+            self.state.step, self.world.population.capacity, self.scenario.dt, horizon
+        )
         return Inputs(
             series={c: data[c][None, : self.t + 1] for c in COLUMNS},
             n=np.array([self.state.n]),
@@ -189,8 +210,12 @@ class Engine:
             duplicates=st.duplicates[b : b + 1],
             reuses=st.reuses[b : b + 1],
             cost=st.cost[b : b + 1],
-            best_quality=self.state.best_quality[None, :],
+            best_quality=self.best_in_use()[None, :],
             outages=st.outages[b : b + 1],
+            module_duplicates=st.module_duplicates[b : b + 1],
+            across=np.zeros(1, np.int64),
+            adoption_gap=np.array([gap]),
+            lifecycle=np.array([self.lifecycle_cost()]),
         )
 
     def outcomes(self) -> dict[str, float]:

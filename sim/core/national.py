@@ -36,7 +36,14 @@ from ..world.provinces import ProvinceTable
 from .arrays import FOREIGN
 from .batch import Batch, run_constants
 from .engine import Engine
-from .outcomes import COLUMNS, Inputs, compute_outcomes, gini_rows, timeseries_frame
+from .outcomes import (
+    COLUMNS,
+    Inputs,
+    adoption_gap_years,
+    compute_outcomes,
+    gini_rows,
+    timeseries_frame,
+)
 
 NATIONAL_RULES: tuple[str, ...] = (MIXED, *RULES)
 """Rules a national scenario runs under: each province its own, or one rule everywhere."""
@@ -194,18 +201,26 @@ class NationalEngine:
     def outcomes(self) -> dict[str, float]:
         data = self.series()
         st = self.batch.state
-        best = np.array([e.state.best_quality for e in self.engines]).max(axis=0)
+        best = np.array([e.best_in_use() for e in self.engines]).max(axis=0)
+        national_dups = int(data["duplicate_developments"][-1])
+        steps = np.vstack([e.state.step for e in self.engines])
+        capacity = np.concatenate([e.world.population.capacity for e in self.engines])
+        gap = adoption_gap_years(steps, capacity, self.scenario.dt, float(data["year"][-1]))
         x = Inputs(
             series={c: v[None, :] for c, v in data.items()},
             n=np.array([int(self._sizes.sum())]),
             k=np.array([self.k]),
             served_end=np.array([int(st.pairs.sum())]),
             developments=np.array([int(st.developments.sum())]),
-            duplicates=np.array([int(data["duplicate_developments"][-1])]),
+            duplicates=np.array([national_dups]),
             reuses=np.array([int(st.reuses.sum())]),
             cost=np.array([float(st.cost.sum())]),
             best_quality=best[None, :],
             outages=np.array([int(st.outages.sum())]),
+            module_duplicates=np.array([int(st.module_duplicates.sum())]),
+            across=np.array([national_dups - int(st.duplicates.sum())]),
+            adoption_gap=np.array([gap]),
+            lifecycle=np.array([sum(e.lifecycle_cost() for e in self.engines)]),
         )
         return {k: float(v[0]) for k, v in compute_outcomes(x).items()}
 

@@ -45,8 +45,12 @@ class Inputs(NamedTuple):
     duplicates: np.ndarray  # (R,)
     reuses: np.ndarray  # (R,)
     cost: np.ndarray  # (R,)
-    best_quality: np.ndarray  # (R, K) best solution per service, -inf where none
+    best_quality: np.ndarray  # (R, K) best solution in use per service, -inf where none
     outages: np.ndarray  # (R,)
+    module_duplicates: np.ndarray  # (R,) duplicates that are contractor module builds
+    across: np.ndarray  # (R,) national: developments of a service first developed elsewhere
+    adoption_gap: np.ndarray  # (R,) years, see :func:`adoption_gap_years`
+    lifecycle: np.ndarray  # (R,) see :func:`lifecycle_cost`
 
 
 Direction = Literal["max", "min", "none"]
@@ -101,6 +105,87 @@ def _service_loss(x: Inputs) -> np.ndarray:
     return _ratio(lost, served + lost)
 
 
+def _last_year(x: Inputs) -> np.ndarray:
+    """Mean coverage over the rows of the last year (steps ((T - 1/dt), T]; all steps
+    after the start when the horizon is shorter)."""
+    year = x.series["year"]
+    last = year[:, -1:] - 1.0 + 1e-9
+    rows = (year > last) & (np.arange(year.shape[1]) > 0)
+    rows[:, -1] = True
+    cov = x.series["coverage"]
+    return np.where(rows, cov, 0.0).sum(axis=1) / rows.sum(axis=1)
+
+
+def _worst_year(x: Inputs) -> np.ndarray:
+    """Largest share of served pair-time lost in one calendar year of the run (step t
+    belongs to year ceil(t dt) - 1), the same ratio as ``service_loss`` within a year."""
+    year = x.series["year"]
+    index = np.maximum(np.ceil(year - 1e-9).astype(np.int64) - 1, 0)
+    served = x.series["coverage"]
+    lost = x.series["lost_pairs"] / (x.n * x.k)[:, None]
+    out = np.zeros(len(served))
+    for r in range(len(served)):
+        s = np.bincount(index[r, 1:], served[r, 1:])
+        m = np.bincount(index[r, 1:], lost[r, 1:])
+        out[r] = _ratio(m, s + m).max() if len(s) else 0.0
+    return out
+
+
+def adoption_gap_years(step: np.ndarray, capacity: np.ndarray, dt: float, horizon: float) -> float:
+    """Mean time to half coverage of the bottom capacity quartile minus the top one.
+
+    ``step``: N x K step at which each pair was served (-1: never); a government that never
+    reaches half its services counts at the horizon. Quartiles as the recorder's (stable
+    sort by capacity, floor(N / 4) governments, at least one). A distribution measure apart
+    from speed: 0 when lagging and leading governments reach half coverage together."""
+    n, k = step.shape
+    need = (k + 1) // 2
+    big = np.iinfo(np.int64).max
+    steps = np.where(step >= 0, step, big)
+    kth = np.partition(steps, need - 1, axis=1)[:, need - 1]
+    years = np.where(kth < big, kth * dt, horizon)
+    order = np.argsort(capacity, kind="stable")
+    q = max(1, n // 4)
+    return float(years[order[:q]].mean() - years[order[-q:]].mean())
+
+
+def lifecycle_cost(
+    data: dict[str, np.ndarray],
+    *,
+    pairs: int,
+    discount_rate: float,
+    operation_local: float,
+    operation_shared: float,
+    crew: float,
+    catalogue: float,
+) -> float:
+    """Discounted cost over the run: one-off costs (the ``cost`` column's increments:
+    developments, adaptations, modules, deployments, platform, recognition) plus, per step,
+    running costs ``dt x (operation_local x locally run pairs + operation_shared x
+    contractor-run pairs)``, the contractor's ``crew`` (per year) until every pair is
+    served, and the province's ``catalogue`` (per year); each step's costs discounted at
+    ``(1 + discount_rate) ^ -year`` (the end of the step). With every running cost and the
+    rate 0 it is the final ``cost``."""
+    year = data["year"]
+    if len(year) < 2:
+        return 0.0
+    dt = year[1] - year[0]
+    disc = (1.0 + discount_rate) ** -year[1:] if discount_rate > 0 else np.ones(len(year) - 1)
+    cost = data["cost"]
+    once = np.diff(cost)
+    local = (data["served_own"] + data["served_peer"] + data["served_catalogue"])[1:] * pairs
+    shared = data["served_contractor"][1:] * pairs
+    running = dt * (operation_local * local + operation_shared * shared + catalogue)
+    if crew > 0:
+        served = data["coverage"] + data["lost_pairs"] / pairs
+        full = np.flatnonzero(served[1:] >= 1.0 - 1e-12)
+        last = full[0] + 1 if len(full) else len(once)  # steps 1..last pay the crew
+        running = running + dt * crew * (np.arange(1, len(once) + 1) <= last)
+    if discount_rate == 0 and not running.any():
+        return float(cost[-1] - cost[0])  # exactly the final cost
+    return float((disc * (once + running)).sum())
+
+
 def _best_quality(x: Inputs) -> np.ndarray:
     b = np.where(np.isfinite(x.best_quality), x.best_quality, 0.0)
     return b.sum(axis=1) / x.k
@@ -120,6 +205,15 @@ REGISTRY: tuple[Outcome, ...] = (
         False,
         _DERIVED,
         lambda x: x.series["coverage"][:, -1],
+    ),
+    Outcome(
+        "coverage_last_year",
+        "coverage averaged over the steps of the last year (robust to an outage at the end)",
+        "share",
+        "max",
+        False,
+        _DERIVED,
+        _last_year,
     ),
     Outcome(
         "coverage_weighted_final",
@@ -182,6 +276,44 @@ REGISTRY: tuple[Outcome, ...] = (
         lambda x: x.duplicates.astype(float),
     ),
     Outcome(
+        "duplicate_local",
+        "duplicate developments by governments (duplicate_developments minus module ones)",
+        "solutions",
+        "min",
+        True,
+        "developments of a service already developed in the same province",
+        lambda x: (x.duplicates - x.module_duplicates - x.across).astype(float),
+    ),
+    Outcome(
+        "duplicate_modules",
+        "contractor module builds of a service for which a solution already existed",
+        "solutions",
+        "min",
+        True,
+        _SUM,
+        lambda x: x.module_duplicates.astype(float),
+    ),
+    Outcome(
+        "duplicates_within_province",
+        "developments of a service that already had a solution in the same province "
+        "(in a province run: duplicate_developments)",
+        "solutions",
+        "min",
+        True,
+        _SUM,
+        lambda x: (x.duplicates - x.across).astype(float),
+    ),
+    Outcome(
+        "duplicates_across_provinces",
+        "national runs: developments that were first in their province but of a service "
+        "already developed in another one (0 in a province run)",
+        "solutions",
+        "min",
+        True,
+        "national duplicate_developments minus duplicates_within_province",
+        lambda x: x.across.astype(float),
+    ),
+    Outcome(
         "duplicate_share",
         "duplicate_developments / developments (0 when none)",
         "share",
@@ -192,7 +324,8 @@ REGISTRY: tuple[Outcome, ...] = (
     ),
     Outcome(
         "reuses",
-        "pairs served by reuse (peer, catalogue, contractor deployment)",
+        "pairs served by a solution already in use elsewhere (peer, catalogue, contractor "
+        "deployments after a module's first; imported copies)",
         "pairs",
         "max",
         True,
@@ -227,6 +360,16 @@ REGISTRY: tuple[Outcome, ...] = (
         lambda x: x.cost / np.maximum(x.served_end, 1),
     ),
     Outcome(
+        "lifecycle_cost",
+        "discounted one-off and running costs: builds, deployments, crew, operation, "
+        "migration, the province's recognition and catalogue (see lifecycle_cost)",
+        "cost units",
+        "min",
+        False,
+        _SUM,
+        lambda x: x.lifecycle.astype(float),
+    ),
+    Outcome(
         "service_quality",
         "mean quality x fit of served pairs weighted by population x "
         "service demand, averaged over steps with any served pair",
@@ -238,11 +381,11 @@ REGISTRY: tuple[Outcome, ...] = (
     ),
     Outcome(
         "best_solution_quality",
-        "mean over services of the best solution's quality (0 if none)",
+        "mean over services of the best quality among solutions in use at the end (0 if none)",
         "0..1",
         "max",
         False,
-        "best over provinces, per service",
+        "best in use over provinces, per service",
         _best_quality,
     ),
     Outcome(
@@ -271,6 +414,25 @@ REGISTRY: tuple[Outcome, ...] = (
         False,
         _DERIVED,
         _service_loss,
+    ),
+    Outcome(
+        "worst_year_loss",
+        "largest share of served pair-time lost to outages (platform or local) in one year",
+        "share",
+        "min",
+        False,
+        _DERIVED,
+        _worst_year,
+    ),
+    Outcome(
+        "adoption_gap_years",
+        "mean years to half coverage of the bottom capacity quartile minus the top one "
+        "(horizon when never reached)",
+        "years",
+        "min",
+        False,
+        "quartiles of all governments of the country",
+        lambda x: x.adoption_gap.astype(float),
     ),
     Outcome(
         "outages",

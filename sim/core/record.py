@@ -2,11 +2,12 @@
 
 Levels at the end of the step (``coverage``, ``quality``, ...) and cumulative counts
 (``developments``, ...); the ``served_*`` columns are shares of all pairs by how they were
-ever served. During an outage contractor-served pairs count as unserved, and
-``lost_pairs`` holds how many they are. ``gini`` is the Gini coefficient of pairs served
-per government, from a histogram of the counts (values 0..K, no sort); ``lagging_gap`` is
-the coverage of the top capacity quartile minus the bottom one. Both are computed from
-integer counts, so they are exact whatever the batch.
+ever served. During an outage contractor-served pairs count as unserved, and so do
+locally run pairs during their government's local failure (:mod:`.mechanisms.risk`);
+``lost_pairs`` holds how many they are (both kinds). ``gini`` is the Gini coefficient of
+pairs served per government, from a histogram of the counts (values 0..K, no sort);
+``lagging_gap`` is the coverage of the top capacity quartile minus the bottom one. Both are
+computed from integer counts, so they are exact whatever the batch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .arrays import (
     Series,
     State,
 )
+from .mechanisms.risk import is_down
 
 
 @njit(cache=True)
@@ -76,6 +78,19 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
         wq += st.wquality[b, x]
     for i in range(n):
         gov[i] = st.per_gov[b, 0, i] + (st.per_gov[b, 1, i] if with_contractor else 0)
+    lost_local = 0
+    if c.p_local[b] > 0.0:  # locally run pairs down in a local failure
+        for i in range(n):
+            if st.gov_down[b, i] == 0:
+                continue
+            for kk in range(k):
+                if is_down(st, b, i, kk):
+                    w = c.pair_weight[b, i, kk]
+                    gov[i] -= 1
+                    lost_local += 1
+                    weight -= w
+                    wq -= w * st.quality[b, i, kk] * st.fit[b, i, kk]
+        pairs -= lost_local
     if rec.per_gov.shape[1] > 1:
         rec.per_gov[b, t, :n] = gov[:n]
     total = n * k
@@ -96,7 +111,7 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
     v[b, C_CATALOGUE, t] = st.by_source[b, CATALOGUE] / total
     v[b, C_CONTRACTOR, t] = st.by_source[b, CONTRACTOR] / total
     v[b, C_OUTAGE, t] = 1.0 if down else 0.0
-    v[b, C_LOST, t] = st.pairs[b, 1] if down else 0
+    v[b, C_LOST, t] = (st.pairs[b, 1] if down else 0) + lost_local
 
 
 @njit(cache=True, inline="always")

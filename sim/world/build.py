@@ -16,9 +16,20 @@ from ..params import Scenario, ServicesParams
 from .network import Network, build_network
 from .population import Population, build_population
 
-STREAMS: tuple[str, ...] = ("population", "network", "services", "local", "choices", "contractor")
+STREAMS: tuple[str, ...] = (
+    "population",
+    "network",
+    "services",
+    "local",
+    "choices",
+    "contractor",
+    "risk",  # local failures (issue 12); appended, so the others draw as before
+    "province",  # the province's errors of judgement (issue 12)
+    "consolidation",  # migration clocks (issue 12)
+)
 """Named child streams of the run's SeedSequence, in spawn order (never reorder: it would
-change every result for every seed)."""
+change every result for every seed; a new stream is appended, which leaves every existing
+child, ``SeedSequence.spawn`` key (i,), as it was)."""
 
 
 def spawn_streams(seed: int, *key: int) -> dict[str, np.random.Generator]:

@@ -18,7 +18,8 @@ Common to both:
 
 * **Deploy.** ``contractor_capacity * dt`` deployments per step, the fractional remainder
   carried; module by module in the order made, within a module to governments in
-  ``rollout_order``, only to unserved pairs (after this step's local events). Each module
+  ``rollout_order``, only to unserved pairs (after this step's local events) that are not
+  in a local development (``collaboration.development_time``). Each module
   keeps a cursor into the rollout order: pairs are never unserved again, so a government
   passed over stays passed over, and a deployment step costs O(deployments + skipped).
 * **Outages.** Once anything is deployed, an outage starts each step with probability
@@ -100,7 +101,8 @@ def _adopt(c: Consts, st: State, b: int, t: int) -> None:
                 st.n_queued[b] = q + 1
     while st.built[b] < st.n_queued[b] and st.queue_step[b, st.built[b]] <= t:
         k = st.order[b, st.built[b]]
-        st.module_sol[b, k] = st.best_sol[b, k]  # the recognised service's best solution
+        # the recognised service's best solution (as the province judged it)
+        st.module_sol[b, k] = st.pick[b, k] if c.judge[b] else st.best_sol[b, k]
         st.built[b] += 1
         st.cost[b] += c.standardize_cost[b]
 
@@ -116,8 +118,8 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
         while pos < n and done < todo:
             g = c.rollout[b, pos]
             pos += 1
-            if st.source[b, g, k] == NONE:
-                serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b], t)
+            if st.source[b, g, k] == NONE and st.dev_until[b, g, k] <= 0:  # not in development
+                serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b, g], t)
                 done += 1
         st.cursor[b, m] = pos
         m += 1

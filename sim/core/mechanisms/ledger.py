@@ -5,6 +5,10 @@
 * :func:`serve` makes one unserved pair served by a solution, and keeps the running sums
   that the recorder reads, so recording a step costs O(N + K), not O(N x K).
 
+A pair's serving is a *reuse* unless it is the first use of its solution (an own
+development, or a contractor module's first deployment); a copy imported from another
+province is a reuse from its first use on.
+
 A development is a *duplicate* when a solution for its service already existed in the
 province (developed or imported), or when another development of the same service came
 earlier in the same group: a group of g developments of one service counts g duplicates if
@@ -18,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import CONTRACTOR, NONE, OWN, Consts, State
+from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, FOREIGN, NONE, OWN, Consts, State
 
 
 @njit(cache=True, inline="always")
@@ -49,6 +53,8 @@ def register(
             st.n_solution_services[b] += 1
         elif developed:
             st.duplicates[b] += 1
+            if origin[e] == CONTRACTOR_ORIGIN:
+                st.module_duplicates[b] += 1
         if developed:
             st.developments[b] += 1
             if st.first_dev_step[b, k] < 0:
@@ -85,8 +91,11 @@ def serve(
     st.wquality[b, g] += w * (q * fit)
     st.per_gov[b, g, i] += 1
     st.by_source[b, source] += 1
-    if source != OWN:
+    # a reuse: serving a solution that already serves someone, or an imported copy (a
+    # contractor module's first deployment, like an own development, is its first use)
+    if source != OWN and (st.sol_users[b, sol] > 0 or st.sol_origin[b, sol] == FOREIGN):
         st.reuses[b] += 1
+    st.sol_users[b, sol] += 1
     if g == 0:
         st.local_quality[b, i, k] = q
         st.local_count[b, k] += 1

@@ -11,6 +11,15 @@ Every unserved pair (i, k) has a hazard, the sum of up to four channels (rates x
 * ``promo = promotion_rate * c_eff_i`` once k is recognised: reuse the promoted (best)
   solution from the catalogue.
 
+**Development time** (``collaboration.development_time`` > 0, ``dev_steps`` whole steps): a
+development that fires *starts*: it is paid then, the pair is "in development" (no
+hazard, no contractor deployment) and it is registered and serves ``dev_steps`` steps
+later; other governments may start the same service meanwhile (more duplicates). With
+``collaboration.local_budget`` > 0 a government runs at most ``dev_slots_i = max(1,
+round(local_budget x c_eff_i))`` developments at once; one that fires with no free slot
+waits (still no hazard) and starts when a slot frees (pairs in service order). With
+development time 0 (the default) a development serves in the step it fires, as before.
+
 Under the contractor rule ``dev`` and ``peer`` are scaled by ``1 - crowding_out`` and the
 catalogue (visibility, promotion) is off; under the hybrid rule visibility is on and
 promotion is off. All decisions read the start-of-step state.
@@ -73,6 +82,8 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     complete = c.complete[b]
     indptr, indices, lq = c.indptr[b], c.indices[b], st.local_quality[b]
     per_gov = st.per_gov[b]
+    slow = c.dev_steps[b] > 0  # collaboration.development_time
+    dev_until, active = st.dev_until[b], st.dev_active[b]
     for i in range(n):
         if per_gov[0, i] + per_gov[1, i] == kk:
             continue  # every service of i is served
@@ -80,6 +91,18 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         promo_i, cross_i = c.promo_dt[b, i], c.cross_dt[b, i]
         for k in range(kk):
             if source[i, k] != NONE:
+                continue
+            if slow and dev_until[i, k] != 0:  # in development, or waiting for a slot
+                if dev_until[i, k] > 0 and dev_until[i, k] <= t:  # completes: it serves
+                    dev_until[i, k] = 0
+                    active[i] -= 1
+                    ev_i[m], ev_k[m], ev_ch[m], ev_sol[m] = i, k, -1, -1
+                    m += 1
+                elif dev_until[i, k] < 0 and active[i] < c.dev_slots[b, i]:  # a slot is free
+                    dev_until[i, k] = t + c.dev_steps[b]
+                    active[i] += 1
+                    st.started[b] += 1
+                    st.cost[b] += c.dev_cost[b]
                 continue
             dev = dev_i * priority[k]
             nb = local_count[k] if complete else counts[i, k]
@@ -104,7 +127,9 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             else:
                 ch = DEV
             sol = st.best_sol[b, k]  # promotion and catalogue finds take the best solution
-            if ch == PEER_CH:
+            if ch == PROMO and c.judge[b]:
+                sol = st.pick[b, k]  # the province promotes what it judged best
+            elif ch == PEER_CH:
                 j = _best_neighbour(complete, n, indptr, indices, lq, i, k)
                 sol = st.sol[b, j, k]
             elif ch == CROSS:
@@ -115,6 +140,15 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
                 visibility > 0.0 and sol >= 0 and c.find_u[b, i, k] < visibility
             ):
                 ch = -1  # a development (resolved below); else a catalogue find
+                if slow:  # it starts now (or waits for a slot) and serves when complete
+                    if active[i] < c.dev_slots[b, i]:
+                        dev_until[i, k] = t + c.dev_steps[b]
+                        active[i] += 1
+                        st.started[b] += 1
+                        st.cost[b] += c.dev_cost[b]
+                    else:
+                        dev_until[i, k] = -1
+                    continue
             ev_i[m], ev_k[m], ev_ch[m], ev_sol[m] = i, k, ch, sol
             m += 1
     if m == 0:
@@ -159,4 +193,7 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     if n_cross:
         for k in range(kk):
             lookup[k] = -1
-    st.cost[b] += n_dev * c.dev_cost[b] + (m - n_dev) * c.reuse_cost[b]
+    if slow:  # developments were paid when they started
+        st.cost[b] += (m - n_dev) * c.reuse_cost[b]
+    else:
+        st.cost[b] += n_dev * c.dev_cost[b] + (m - n_dev) * c.reuse_cost[b]

@@ -7,10 +7,19 @@ national run imported from another province); from then on the province promotes
 solution (grassroots) or hands it to the contractor to standardise and deploy (hybrid).
 Recognition acts first in a step, so it reads the start-of-step state: a service whose
 first solution appears in step s is recognised from step ``s + ceil(lag / dt) + 1`` on.
+Each recognition costs the province ``costs.recognition`` (default 0).
+
+**Judging** (``support.recognition_noise`` > 0 or ``support.recognition_min_users`` > 1):
+the province sees each solution's quality with an error (one normal per solution, fixed
+when the run is built, times the noise), considers only solutions in use by at least
+``recognition_min_users`` governments, and recognises a service (after the lag) only once
+one qualifies; it promotes (grassroots) or hands to the contractor (hybrid) the best
+*observed* one, re-judged every step. Otherwise the true best solution (the default).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..arrays import Consts, State
@@ -21,13 +30,39 @@ def recognise(c: Consts, st: State, b: int, t: int) -> None:
     if st.n_recognised[b] >= st.n_solution_services[b]:
         return  # the mask only changes while a service with a solution is unrecognised
     last = t - 1 - c.lag_steps[b]
+    before = st.n_recognised[b]
+    if c.judge[b]:
+        _judge(c, st, b)
     count = 0
     for k in range(c.k[b]):
         first = st.first_sol_step[b, k]
         r = first >= 0 and first <= last
+        if c.judge[b]:
+            r = r and st.pick[b, k] >= 0
         st.recognised[b, k] = r
         count += r
     st.n_recognised[b] = count
+    if count > before and c.recognition_cost[b] > 0.0:
+        st.cost[b] += (count - before) * c.recognition_cost[b]
+
+
+@njit(cache=True)
+def _judge(c: Consts, st: State, b: int) -> None:
+    """Per service, the solution with the best *observed* quality (true quality plus the
+    province's error for that solution) among those in use by at least ``min_users``
+    governments (start-of-step state); -1 where none qualifies."""
+    kk = c.k[b]
+    best = np.full(kk, -np.inf)
+    for k in range(kk):
+        st.pick[b, k] = -1
+    for s in range(st.n_solutions[b]):
+        if st.sol_users[b, s] < c.min_users[b]:
+            continue
+        k = st.sol_service[b, s]
+        seen = st.sol_quality[b, s] + c.judge_z[b, s]
+        if seen > best[k]:
+            best[k] = seen
+            st.pick[b, k] = s
 
 
 @njit(cache=True, inline="always")
