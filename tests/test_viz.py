@@ -529,14 +529,14 @@ def test_animation_frames_draw_county_polygons() -> None:
     from matplotlib.figure import Figure
 
     from sim.core.engine import Engine
-    from sim.interactive import viz
+    from sim.interactive import maps
 
     s = sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml", {"time.years": 1})
-    shapes = viz.county_shapes(s)
+    shapes = maps.county_shapes(s)
     assert shapes is not None and len(shapes[1]) == 90
     engine = Engine(s, "grassroots", 3).run()
     ax = Figure().add_subplot()
-    viz.draw_map(ax, engine, viz.positions(engine.world), shapes=shapes)
+    maps.draw_frame(ax, engine, shapes, title="grassroots")
     patches = [c for c in ax.collections if isinstance(c, PatchCollection)]
     assert sum(len(c.get_paths()) for c in patches) == 90
-    assert viz.county_shapes(sim.load_scenario(TEACHING)) is None
+    assert maps.county_shapes(sim.load_scenario(TEACHING)) is None

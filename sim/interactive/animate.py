@@ -19,6 +19,7 @@ from ..core.engine import Engine
 from ..errors import BadInput
 from ..io import atomic_write
 from ..params import Scenario
+from . import maps as county_maps
 from . import viz
 
 FORMATS = (".gif", ".mp4")
@@ -92,7 +93,7 @@ def animate(
     engines = {rule: Engine(scenario, rule=rule, seed=seed) for rule in rules}
     first = next(iter(engines.values()))
     pos = viz.positions(first.world)
-    shapes = viz.county_shapes(scenario)  # county scenarios: their real polygons
+    shapes = county_maps.county_shapes(scenario)  # county scenarios: their real polygons
     steps = frame_steps(scenario.n_steps, every)
     fig, maps, curves = _layout(engines)
     what = "same seed" if len(engines) > 1 else "rule"
@@ -101,7 +102,10 @@ def animate(
     def draw() -> None:
         with rc_context(viz.STYLE):
             for ax, (rule, engine) in zip(maps, engines.items(), strict=True):
-                viz.draw_map(ax, engine, pos, title=rule, shapes=shapes)
+                if shapes is not None:
+                    county_maps.draw_frame(ax, engine, shapes, title=rule)
+                else:
+                    viz.draw_map(ax, engine, pos, title=rule)
             viz.draw_curves(curves, engines, short=True, xlabel_all=len(engines) > 1)
             fig.suptitle(
                 f"{scenario.name} · {what}: {names} · seed {first.seed} · "

@@ -18,13 +18,13 @@ What a map shows, per county:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from .polygons import MISSING, _save, _scale, draw_counties, read_boundaries
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 SOURCE_COLUMNS = ("own", "peer", "catalogue", "contractor")
 """Columns of ``agents.csv`` counting a government's services by source, in Source order."""
-CMAP = "viridis"
-MISSING = "#d9d9d9"
 
 
 def boundaries_for(scenario: Scenario) -> Path | None:
@@ -56,31 +54,6 @@ def boundaries_for(scenario: Scenario) -> Path | None:
     return table.boundaries
 
 
-def read_boundaries(path: Path) -> dict[int, list[np.ndarray]]:
-    """adcode -> rings (each an M x 2 array of lon, lat), exteriors counter-clockwise and
-    holes clockwise, so that matplotlib's non-zero fill leaves holes empty."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    out: dict[int, list[np.ndarray]] = {}
-    for feature in data["features"]:
-        geometry = feature["geometry"]
-        polygons = geometry["coordinates"]
-        if geometry["type"] == "Polygon":
-            polygons = [polygons]
-        rings = []
-        for polygon in polygons:
-            for k, ring in enumerate(polygon):
-                xy = np.asarray(ring, float)
-                ccw = _signed_area(xy) > 0
-                rings.append(xy if ccw == (k == 0) else xy[::-1])
-        out[int(feature["properties"]["adcode"])] = rings
-    return out
-
-
-def _signed_area(xy: np.ndarray) -> float:
-    x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
 def dominant_source(agents: pd.DataFrame) -> np.ndarray:
     """Per government, 1..4 (own, peer, catalogue, contractor) for the most common source of
     its services, 0 when none is served (ties: the first)."""
@@ -88,82 +61,6 @@ def dominant_source(agents: pd.DataFrame) -> np.ndarray:
     main = np.argmax(counts, axis=1) + 1
     main[counts.sum(axis=1) == 0] = 0
     return main
-
-
-def draw_counties(
-    ax: Axes,
-    shapes: Mapping[int, list[np.ndarray]],
-    adcodes: Sequence[int],
-    values: np.ndarray,
-    main: np.ndarray,
-    lat_lon: np.ndarray,
-    *,
-    vmax: float,
-    cmap: object = CMAP,
-) -> object:
-    """Fill each county by ``values`` (NaN: grey, hatched), mark its centroid by ``main``;
-    returns the mappable for a colour bar."""
-    import matplotlib as mpl
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
-    from .viz import MARKERS
-
-    patches, missing = [], []
-    for code, value in zip(adcodes, values, strict=True):
-        path = MplPath.make_compound_path(*(MplPath(r, closed=True) for r in shapes[int(code)]))
-        (missing if np.isnan(value) else patches).append(PathPatch(path))
-    norm = mpl.colors.Normalize(vmin=0.0, vmax=vmax)
-    filled = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.35)
-    filled.set_array(values[~np.isnan(values)])
-    ax.add_collection(filled)
-    if missing:
-        ax.add_collection(
-            PatchCollection(
-                missing, facecolor=MISSING, edgecolor="white", linewidth=0.35, hatch="////"
-            )
-        )
-    for code in range(1, 5):
-        hit = main == code
-        if hit.any():
-            ax.scatter(
-                lat_lon[hit, 1],
-                lat_lon[hit, 0],
-                marker=MARKERS[code],
-                s=14,
-                facecolor="white",
-                edgecolor="#1d1d1d",
-                linewidth=0.6,
-                zorder=3,
-            )
-    # the frame: every unit's largest part (far islets such as the Dongsha atoll, drawn as
-    # part of Shanwei's 城区, would shrink the province to a corner)
-    main_parts = np.vstack(
-        [
-            max(rings, key=lambda r: abs(_signed_area(r)))
-            for rings in (shapes[int(c)] for c in adcodes)
-        ]
-    )
-    lo, hi = main_parts.min(axis=0), main_parts.max(axis=0)
-    pad = 0.03 * float((hi - lo).max())
-    ax.set_xlim(lo[0] - pad, hi[0] + pad)
-    ax.set_ylim(lo[1] - pad, hi[1] + pad)
-    ax.set_aspect(1 / np.cos(np.radians((lo[1] + hi[1]) / 2)))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    return mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
-
-
-def _scale(values: np.ndarray, horizon: float) -> float:
-    """Top of the colour scale: the latest value rounded up to a whole year (the horizon if
-    nothing is finite), so a run where everyone is early still shows its differences."""
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return float(horizon)
-    return float(min(max(np.ceil(finite.max()), 1.0), np.ceil(horizon)))
 
 
 def _legend(fig: Figure, *, missing_label: str | None) -> None:
@@ -190,12 +87,6 @@ def _legend(fig: Figure, *, missing_label: str | None) -> None:
             Patch(facecolor=MISSING, hatch="////", edgecolor="white", label=missing_label)
         )
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=8)
-
-
-def _save(fig: Figure, path: Path) -> None:
-    from ..io import atomic_write
-
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=130, format="png"))
 
 
 def run_map(result: RunResult, scenario: Scenario, path: Path) -> None:
@@ -278,3 +169,46 @@ def compare_maps(cmp: Comparison, path: Path) -> None:
     )
     _legend(fig, missing_label=None)
     _save(fig, path)
+
+
+# ---- animation frames of county scenarios (sim animate) ---------------------------------
+def county_shapes(scenario: object) -> tuple | None:
+    """A county scenario's polygons for :func:`draw_map`: (adcode -> rings, adcodes in
+    government order, label points as lat/lon); None for synthetic scenarios."""
+    from ..world.counties import county_table
+
+    path = boundaries_for(scenario)  # type: ignore[arg-type]
+    if path is None:
+        return None
+    frame = county_table(scenario).frame  # type: ignore[union-attr]
+    lat = "label_lat" if "label_lat" in frame else "lat"
+    lon = "label_lon" if "label_lon" in frame else "lon"
+    return (
+        read_boundaries(path),
+        frame["adcode"].to_numpy(),
+        frame[[lat, lon]].to_numpy(float),
+    )
+
+
+def draw_frame(ax: Axes, engine: object, shapes: tuple, *, title: str | None = None) -> None:
+    """One run's counties on ``ax`` (cleared first), filled by coverage and marked by how
+    most services came, with the contractor's counties crossed out during an outage: the
+    polygon version of :func:`sim.interactive.viz.draw_map`."""
+    from ..core.arrays import Source
+    from ..rules import COLOURS
+    from .viz import COVERAGE_CMAP, OUTAGE_COLOUR, is_down, main_source
+
+    ax.clear()
+    rings, adcodes, lat_lon = shapes
+    source = engine.state.source  # type: ignore[attr-defined]
+    coverage = (source != Source.NONE).mean(axis=1)
+    draw_counties(
+        ax, rings, adcodes, coverage, main_source(source), lat_lon, vmax=1.0, cmap=COVERAGE_CMAP
+    )
+    down = is_down(engine)  # type: ignore[arg-type]
+    if down:
+        hit = (source == Source.CONTRACTOR).any(axis=1)
+        ax.scatter(lat_lon[hit, 1], lat_lon[hit, 0], marker="x", c=OUTAGE_COLOUR, zorder=4)
+    if title is not None:
+        colour = OUTAGE_COLOUR if down else COLOURS.get(engine.rule, "black")  # type: ignore[attr-defined]
+        ax.set_title(f"{title} — OUTAGE" if down else title, color=colour, fontweight="bold")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .maps import MISSING, _save, _scale, draw_counties, read_boundaries
+from .polygons import MISSING, _save, _scale, draw_counties, read_boundaries
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

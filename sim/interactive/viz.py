@@ -203,11 +203,9 @@ def draw_map(
     *,
     title: str | None = None,
     size: float | None = None,
-    shapes: tuple | None = None,
 ) -> None:
-    """Draw one run's local governments on ``ax`` (cleared first): points, or with
-    ``shapes`` (a county scenario's polygons, :func:`county_shapes`) the counties filled by
-    coverage."""
+    """Draw one run's local governments on ``ax`` (cleared first), as points (a county
+    scenario's polygons: :func:`sim.interactive.maps.draw_frame`)."""
     ax.clear()
     world, source = engine.world, engine.state.source
     served = source != Source.NONE
@@ -215,17 +213,10 @@ def draw_map(
     main = main_source(source)
     if size is None:
         size = float(np.clip(9000 / max(world.n, 1), 12, 110))
-    if shapes is not None:
-        from .maps import draw_counties
-
-        rings, adcodes, lat_lon = shapes
-        draw_counties(ax, rings, adcodes, coverage, main, lat_lon, vmax=1.0, cmap=COVERAGE_CMAP)
-        pos = lat_lon[:, ::-1]  # outage marks at the counties' label points
-    else:
-        edges = _edges(world, pos)
-        if edges is not None:
-            ax.add_collection(edges)
-    for code, marker in MARKERS.items() if shapes is None else ():
+    edges = _edges(world, pos)
+    if edges is not None:
+        ax.add_collection(edges)
+    for code, marker in MARKERS.items():
         mask = main == code
         if not mask.any():
             continue
@@ -254,10 +245,9 @@ def draw_map(
             linewidths=2.0,
             zorder=4,
         )
-    if shapes is None:
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.autoscale_view()
-        ax.margins(0.04)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    ax.margins(0.04)
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -266,25 +256,6 @@ def draw_map(
         colour = OUTAGE_COLOUR if down else COLOURS.get(engine.rule, "black")
         label = f"{title} — OUTAGE" if down else title
         ax.set_title(label, color=colour, fontweight="bold")
-
-
-def county_shapes(scenario: object) -> tuple | None:
-    """A county scenario's polygons for :func:`draw_map`: (adcode -> rings, adcodes in
-    government order, label points as lat/lon); None for synthetic scenarios."""
-    from ..world.counties import county_table
-    from .maps import boundaries_for, read_boundaries
-
-    path = boundaries_for(scenario)  # type: ignore[arg-type]
-    if path is None:
-        return None
-    frame = county_table(scenario).frame  # type: ignore[union-attr]
-    lat = "label_lat" if "label_lat" in frame else "lat"
-    lon = "label_lon" if "label_lon" in frame else "lon"
-    return (
-        read_boundaries(path),
-        frame["adcode"].to_numpy(),
-        frame[[lat, lon]].to_numpy(float),
-    )
 
 
 def map_legend(

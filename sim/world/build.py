@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import Scenario, ServicesParams
+from .counties import build_population as county_population
 from .network import Network, build_network
 from .population import Population, build_population
 
@@ -68,7 +69,11 @@ def service_demand(p: ServicesParams, rng: np.random.Generator) -> np.ndarray:
 
 
 def build_world(scenario: Scenario, streams: dict[str, np.random.Generator]) -> World:
-    pop = build_population(scenario.population, scenario.prefectures, streams["population"])
+    table = scenario.prefectures
+    if table is not None and table.counties is not None:  # real county-level units
+        pop = county_population(scenario.population, table, streams["population"])
+    else:
+        pop = build_population(scenario.population, table, streams["population"])
     net = build_network(
         scenario.population,
         pop.region,

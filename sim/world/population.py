@@ -145,13 +145,10 @@ def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
 def build_population(
     params: PopulationParams, table: PrefectureTable | None, rng: np.random.Generator
 ) -> Population:
-    """Draw the local governments from the population stream."""
+    """Draw the local governments from the population stream (synthetic, or from a
+    prefecture table; county tables are :func:`sim.world.counties.build_population`'s)."""
     if table is None:
         return _synthetic(params, rng)
-    if table.counties is not None:  # real county-level units (population.counties)
-        from .counties import build_population as from_counties
-
-        return from_counties(params, table, rng)
     return _from_table(params, table, rng)
 
 
