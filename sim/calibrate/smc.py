@@ -1,0 +1,366 @@
+"""ABC-SMC around ``pyabc``: priors, distance, the runs, and a seeded, batching sampler.
+
+**Runs.** :class:`Simulator` turns a list of :class:`Job` (rule, parameters, seed) into
+summary statistics through the public API only (the base scenario with the particle's
+parameters, then :func:`sim.run`). It is the one function that sees whole batches of
+particles, so it is where a batched engine plugs in later; nothing else changes.
+
+**Seeds.** Evaluation ``i`` of generation ``t`` (accepted or not; ``t = -1`` is pyabc's
+calibration sample from the prior) draws its proposal and runs its simulation from
+``SeedSequence(entropy=calibration seed, spawn_key=(t + 1, i))``: two children, one seeding
+NumPy's global generator (which pyabc draws proposals from), one giving the run's seed.
+So an evaluation's outcome depends only on (seed, t, i) and on the previous generations.
+
+**Sampler.** :class:`SeededSampler` evaluates ids 0, 1, 2, ... in batches (in this process
+or on any :class:`concurrent.futures.Executor`: local processes or a Dask cluster) and keeps
+every evaluation up to the one that brings the n-th acceptance, in id order — exactly what
+a one-at-a-time loop would keep. The posterior is therefore the same for one process, for
+N workers and for any batch size. Evaluations past that id (in flight when the generation
+filled up) are discarded.
+
+**Batches through pyabc.** pyabc's ``simulate_one()`` draws a proposal, simulates and
+decides in one call. To gather a batch, each id is first run in *collect* mode (the model
+records the job and stops the call), the batch is simulated at once, and each id is run
+again in *replay* mode from the same seed (same proposal; the model hands back the stored
+statistics; pyabc computes the distance, acceptance and weight as usual). This uses only
+pyabc's public Sampler and Model interfaces.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyabc
+from pyabc.sampler import Sampler
+
+from ..experiment import scenario_with
+
+if TYPE_CHECKING:
+    from ..experiment import ParamSpec
+    from ..params import Scenario
+    from .config import Calibration
+
+PREDICTIVE_KEY = 1 << 30
+"""spawn_key of the posterior predictive draws (far from any generation index)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run: the unit a batch is made of."""
+
+    rule: str
+    params: dict[str, float]
+    seed: int
+
+
+def evaluation_seeds(root: int, t: int, i: int) -> tuple[np.ndarray, int]:
+    """(proposal seed for NumPy's global generator, run seed) of evaluation i of generation t."""
+    proposal, run = np.random.SeedSequence(entropy=root, spawn_key=(t + 1, i)).spawn(2)
+    return proposal.generate_state(4), _int63(run)
+
+
+def predictive_seed(root: int, i: int) -> int:
+    return _int63(np.random.SeedSequence(entropy=root, spawn_key=(PREDICTIVE_KEY, i)))
+
+
+def _int63(ss: np.random.SeedSequence) -> int:
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+# ---- the runs -------------------------------------------------------------------------------
+
+
+class Simulator:
+    """Runs jobs through the public API and reads the targets' summary statistics."""
+
+    def __init__(self, calib: Calibration) -> None:
+        self.base = calib.scenario.model_dump()
+        self.prefectures = calib.scenario.prefectures
+        self.provinces = calib.scenario.provinces
+        self.integer_keys = calib.integer_keys
+        self.targets = calib.targets
+
+    def scenario(self, params: dict[str, float]) -> Scenario:
+        """The base scenario with ``params`` set (integer keys rounded), as sweeps build it."""
+        scenario = scenario_with(self.base, params, self.integer_keys)
+        scenario._prefectures = self.prefectures
+        scenario._provinces = self.provinces
+        return scenario
+
+    def summaries(self, jobs: Sequence[Job]) -> list[dict[str, float]]:
+        """The summary statistics of each job, in order. The seam for a batched engine: it
+        receives every job of a batch at once (today it runs them one by one)."""
+        from ..run import run, run_outcomes
+
+        out = []
+        for job in jobs:
+            scenario = self.scenario(job.params)
+            if self.targets.needs_timeseries:
+                result = run(scenario, rule=job.rule, seed=job.seed)
+                out.append(self.targets.summarize(result.timeseries, result.outcomes))
+            else:
+                outcomes = run_outcomes(scenario, rule=job.rule, seed=job.seed)
+                out.append(self.targets.summarize(None, outcomes))
+        return out
+
+    def timeseries(self, jobs: Sequence[Job]) -> list[Any]:
+        """Full runs (``RunResult``) for the posterior predictive bands."""
+        from ..run import run
+
+        return [run(self.scenario(j.params), rule=j.rule, seed=j.seed) for j in jobs]
+
+
+# ---- the pyabc model ------------------------------------------------------------------------
+
+
+class _Context:
+    """What the current evaluation is (per process): its mode, run seed and replay data."""
+
+    mode: str | None = None  # None: simulate now; "collect"; "replay"
+    seed: int = 0
+    pending: tuple[Job, dict[str, float]] | None = None
+
+
+_CTX = _Context()
+
+
+class _Collected(Exception):
+    """Raised by a model in collect mode: carries the job, ends simulate_one early."""
+
+    def __init__(self, job: Job, simulator: Simulator) -> None:
+        super().__init__(job.rule)
+        self.job = job
+        self.simulator = simulator
+
+
+class RuleModel(pyabc.Model):
+    """One candidate rule as a pyabc model."""
+
+    def __init__(self, rule: str, names: list[str], simulator: Simulator) -> None:
+        super().__init__(name=rule)
+        self.names = names
+        self.simulator = simulator
+
+    def sample(self, pars: Any) -> dict[str, float]:
+        job = Job(self.name, {k: float(pars[k]) for k in self.names}, _CTX.seed)
+        if _CTX.mode == "collect":
+            raise _Collected(job, self.simulator)
+        if _CTX.mode == "replay":
+            expected, stats = _CTX.pending  # type: ignore[misc]
+            if expected != job:
+                raise RuntimeError(f"replay drew {job}, collect drew {expected}")
+            return stats
+        return self.simulator.summaries([job])[0]
+
+
+def prior(spec: ParamSpec) -> pyabc.RV:
+    """A prior in experiment-file syntax as a pyabc random variable (SciPy conventions)."""
+    if spec.dist is None:
+        return pyabc.RV("uniform", spec.low, spec.high - spec.low)  # type: ignore[operator]
+    p = spec.params or []
+    if spec.dist == "unif":
+        return pyabc.RV("uniform", p[0], p[1] - p[0])
+    if spec.dist == "triang":  # SALib: lower, upper, peak as a fraction of the width
+        return pyabc.RV("triang", p[2], loc=p[0], scale=p[1] - p[0])
+    if spec.dist == "norm":
+        return pyabc.RV("norm", p[0], p[1])
+    if spec.dist == "truncnorm":  # SALib: lower, upper, mean, sd
+        lo, hi, mean, sd = p
+        return pyabc.RV("truncnorm", (lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+    if spec.dist == "lognorm":  # SALib: mean and sd of the log
+        return pyabc.RV("lognorm", p[1], scale=math.exp(p[0]))
+    raise ValueError(f"unknown distribution {spec.dist!r}")
+
+
+def distance(calib: Calibration) -> pyabc.Distance:
+    """Euclidean distance in units of each target's sd when every target has one; else
+    pyabc's adaptive weighted distance (weights = 1 / median absolute deviation of each
+    statistic among the previous generation's simulations, refitted every generation, so
+    statistics on different scales count alike)."""
+    weights = calib.targets.sd_weights
+    if weights is not None:
+        return pyabc.PNormDistance(p=2, fixed_weights=weights)
+    return pyabc.AdaptivePNormDistance(p=2)
+
+
+def build(calib: Calibration, sampler: Sampler) -> pyabc.ABCSMC:
+    simulator = Simulator(calib)
+    models = [RuleModel(rule, calib.names, simulator) for rule in calib.rules]
+    priors = [
+        pyabc.Distribution(**{n: prior(s) for n, s in calib.spec.parameters.items()})
+        for _ in calib.rules
+    ]
+    return pyabc.ABCSMC(
+        models, priors, distance(calib), population_size=calib.abc.population, sampler=sampler
+    )
+
+
+# ---- evaluating a batch of ids --------------------------------------------------------------
+
+
+def evaluate(simulate_one: Callable[[], Any], t: int, ids: Sequence[int], root: int) -> list:
+    """The particles of evaluations ``ids`` of generation ``t``, in order (see the module
+    docstring: collect, simulate the batch, replay)."""
+    seeds = [evaluation_seeds(root, t, i) for i in ids]
+    jobs: list[Job] = []
+    simulator = None
+    try:
+        for proposal_seed, run_seed in seeds:
+            np.random.seed(proposal_seed)
+            _CTX.mode, _CTX.seed = "collect", run_seed
+            try:
+                simulate_one()
+            except _Collected as c:
+                jobs.append(c.job)
+                simulator = c.simulator
+            else:
+                raise RuntimeError("simulate_one() finished without calling the model")
+        stats = simulator.summaries(jobs) if jobs else []  # type: ignore[union-attr]
+        particles = []
+        for (proposal_seed, run_seed), job, s in zip(seeds, jobs, stats, strict=True):
+            np.random.seed(proposal_seed)
+            _CTX.mode, _CTX.seed, _CTX.pending = "replay", run_seed, (job, s)
+            particles.append(simulate_one())
+        return particles
+    finally:
+        _CTX.mode, _CTX.pending = None, None
+
+
+_CACHE: dict[str, Callable] = {}  # per worker process: generation key -> simulate_one
+
+
+def evaluate_remote(blob: bytes, key: str, t: int, ids: list[int], root: int) -> list:
+    """:func:`evaluate` in a worker; ``simulate_one`` arrives pickled once per generation."""
+    if key not in _CACHE:
+        import cloudpickle
+
+        _CACHE.clear()
+        _CACHE[key] = cloudpickle.loads(blob)
+    return evaluate(_CACHE[key], t, ids, root)
+
+
+# ---- the sampler ----------------------------------------------------------------------------
+
+
+class SeededSampler(Sampler):
+    """A pyabc sampler whose population depends only on the seed (see the module docstring).
+
+    ``executor``: None evaluates in this process; else batches go to it, at most
+    ``in_flight`` at a time. ``progress(t, accepted, n)`` is called as batches finish.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        executor: Executor | None = None,
+        in_flight: int = 1,
+        batch_size: int | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.seed = seed
+        self.executor = executor
+        self.in_flight = max(1, in_flight)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.evaluated = 0  # evaluations actually run (kept and discarded), for benchmarks
+
+    def __getstate__(self) -> dict[str, Any]:  # never ship the executor or the callback
+        d = dict(self.__dict__)
+        d["executor"] = d["progress"] = None
+        return d
+
+    def _batch(self, n: int) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        if self.executor is None:
+            return 8
+        return max(2, min(32, n // (4 * self.in_flight)))
+
+    def sample_until_n_accepted(
+        self,
+        n: int,
+        simulate_one: Callable,
+        t: int,
+        *,
+        max_eval: float = np.inf,
+        all_accepted: bool = False,
+        ana_vars: Any = None,
+    ) -> Any:
+        size = self._batch(n)
+        done: dict[int, list] = {}  # batch start id -> particles
+        state = {"next": 0}
+
+        def ids() -> list[int]:
+            start = state["next"]
+            state["next"] += size
+            return list(range(start, start + size))
+
+        def settled() -> tuple[list, bool]:
+            """The kept particles (in id order up to the n-th acceptance) and whether the
+            generation is decided: n accepted, or max_eval reached without them."""
+            kept, accepted, start = [], 0, 0
+            while start in done:
+                for particle in done[start]:
+                    if len(kept) >= max_eval:
+                        return kept, True
+                    kept.append(particle)
+                    accepted += particle.accepted
+                    if accepted == n:
+                        return kept, True
+                start += size
+            if self.progress:
+                self.progress(t, accepted, n)
+            return kept, False
+
+        if self.executor is None:
+            while True:
+                batch = ids()
+                done[batch[0]] = evaluate(simulate_one, t, batch, self.seed)
+                self.evaluated += size
+                kept, finished = settled()
+                if finished:
+                    break
+        else:
+            import cloudpickle
+
+            blob = cloudpickle.dumps(simulate_one, protocol=pickle.HIGHEST_PROTOCOL)
+            key = f"{uuid.uuid4().hex}-{t}"
+            pending: dict[Future, int] = {}
+            try:
+                for _ in range(self.in_flight):
+                    batch = ids()
+                    fut = self.executor.submit(evaluate_remote, blob, key, t, batch, self.seed)
+                    pending[fut] = batch[0]
+                while True:
+                    finished_futs, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished_futs:
+                        done[pending.pop(fut)] = fut.result()
+                        self.evaluated += size
+                    kept, finished = settled()
+                    if finished:
+                        break
+                    while len(pending) < self.in_flight:
+                        batch = ids()
+                        fut = self.executor.submit(evaluate_remote, blob, key, t, batch, self.seed)
+                        pending[fut] = batch[0]
+            finally:
+                for fut in pending:
+                    fut.cancel()
+        sample = self._create_empty_sample()
+        for particle in kept:
+            sample.append(particle)
+        self.nr_evaluations_ = len(kept)
+        if sample.n_accepted < n:
+            sample.ok = False
+        if self.progress:
+            self.progress(t, sample.n_accepted, n)
+        return sample
