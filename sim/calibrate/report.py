@@ -28,7 +28,9 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 ALL = "all"
 
 
-def write_outputs(calib: Calibration, history: Any, folder: Path) -> dict[str, float]:
+def write_outputs(
+    calib: Calibration, history: Any, folder: Path, *, figures: bool = True
+) -> dict[str, float]:
     """Write every output into ``folder``; return P(rule | data) of the last generation."""
     probs = model_probabilities(calib, history)
     write_csv(folder / "model_probabilities.csv", probs)
@@ -38,15 +40,16 @@ def write_outputs(calib: Calibration, history: Any, folder: Path) -> dict[str, f
     write_csv(folder / "posterior.csv", posterior)
     predictive, curves = posterior_predictive(calib, posterior, p_rule)
     write_csv(folder / "predictive.csv", predictive)
-    figures = folder / "figures"
-    figures.mkdir(exist_ok=True)
-    plot_model_probabilities(probs, calib, figures / "model_probabilities.png")
-    for rule in calib.rules:
-        rows = posterior[posterior.rule == rule]
-        if len(rows) >= 2:
-            plot_posterior(calib, rule, rows, figures / f"posterior_{rule}.png")
-    if len(predictive):
-        plot_predictive(calib, predictive, curves, p_rule, figures / "predictive.png")
+    if figures:
+        where = folder / "figures"
+        where.mkdir(exist_ok=True)
+        plot_model_probabilities(probs, calib, where / "model_probabilities.png")
+        for rule in calib.rules:
+            rows = posterior[posterior.rule == rule]
+            if len(rows) >= 2:
+                plot_posterior(calib, rule, rows, where / f"posterior_{rule}.png")
+        if len(predictive):
+            plot_predictive(calib, predictive, curves, p_rule, where / "predictive.png")
     table = credible_table(calib, posterior, p_rule)
     write_text(folder / "report.md", report(calib, history, probs, table, predictive, p_rule))
     return p_rule

@@ -39,6 +39,7 @@ class CalibrationResult:
     generations: int  # in the history
     ran: int  # generations run by this call
     evaluations: int  # runs kept in the history by this call
+    runs: int  # runs made by this call (kept, discarded past a generation's end, predictive)
     seconds: float
     probabilities: dict[str, float]  # P(rule | data) in the last generation
     complete: bool
@@ -54,13 +55,18 @@ def calibrate(
     executor: Executor | None = None,
     in_flight: int | None = None,
     batch_size: int | None = None,
+    batched: bool | None = None,
+    figures: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> CalibrationResult:
     """Run (or continue) a calibration into ``out``; see the module docstring.
 
     ``workers``: local processes (1: this process; default: all cores); ``scheduler``: a
     Dask scheduler address or ``"local"`` (as ``sim sweep --scheduler``); ``executor``: any
-    :class:`concurrent.futures.Executor` instead. The posterior does not depend on which.
+    :class:`concurrent.futures.Executor` instead. The posterior does not depend on which,
+    nor on ``batch_size`` (ids per task) or ``batched`` (simulate each batch in one call;
+    default :attr:`~sim.calibrate.smc.Simulator.BATCHED`).
+    ``figures=False`` skips ``figures/`` (for benchmarks that repeat many calibrations).
     ``progress(generation, accepted, population)`` is called as particles are accepted.
     """
     started = time.time()
@@ -76,16 +82,17 @@ def calibrate(
             shutil.copy2(folder / DB, tmp / DB)
         with _executor(executor, scheduler, workers, in_flight) as (pool, flight):
             try:
-                history, ran, evaluations = _run(
+                history, ran, evaluations, runs = _run(
                     calib, tmp / DB, resume=old is not None, executor=pool,
-                    in_flight=flight, batch_size=batch_size, progress=progress,
+                    in_flight=flight, batch_size=batch_size, batched=batched,
+                    progress=progress,
                 )  # fmt: skip
             except KeyboardInterrupt:
                 _publish_interrupted(tmp, folder, calib)
                 raise
         from .report import write_outputs
 
-        probabilities = write_outputs(calib, history, tmp)
+        probabilities = write_outputs(calib, history, tmp, figures=figures)
         generations = history.n_populations
         _write_manifest(tmp, calib, "complete", generations)
         _copy_inputs(calib, tmp)
@@ -94,8 +101,9 @@ def calibrate(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
         raise
+    runs += calib.abc.predictive * sum(p > 0 for p in probabilities.values())
     return CalibrationResult(
-        folder, generations, ran, evaluations, time.time() - started, probabilities, True
+        folder, generations, ran, evaluations, runs, time.time() - started, probabilities, True
     )
 
 
@@ -168,16 +176,19 @@ def _run(
     executor: Executor | None,
     in_flight: int,
     batch_size: int | None,
+    batched: bool | None,
     progress: Callable[[int, int, int], None] | None,
-) -> tuple[Any, int, int]:
-    """Run the ABC-SMC generations that remain; (history, generations run, evaluations)."""
-    from .smc import SeededSampler, build
+) -> tuple[Any, int, int, int]:
+    """Run the ABC-SMC generations that remain; (history, generations run, evaluations kept,
+    evaluations run)."""
+    from .smc import SeededSampler, Simulator, build
 
     sampler = SeededSampler(
         calib.abc.seed,
         executor=executor,
         in_flight=in_flight,
         batch_size=batch_size,
+        batched=Simulator.BATCHED if batched is None else batched,
         progress=progress,
     )
     abc = build(calib, sampler)
@@ -196,7 +207,8 @@ def _run(
         if remaining > 0 and not reached:
             history = abc.run(minimum_epsilon=calib.abc.min_epsilon, max_nr_populations=remaining)
     ran = history.n_populations - before
-    return history, ran, history.total_nr_simulations - evaluations_before
+    kept = history.total_nr_simulations - evaluations_before
+    return history, ran, kept, sampler.evaluated
 
 
 def _last_epsilon(history: Any) -> float:

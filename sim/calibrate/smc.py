@@ -19,11 +19,12 @@ N workers and for any batch size. Evaluations past that id (in flight when the g
 filled up) are discarded.
 
 **Batches through pyabc.** pyabc's ``simulate_one()`` draws a proposal, simulates and
-decides in one call. To gather a batch, each id is first run in *collect* mode (the model
-records the job and stops the call), the batch is simulated at once, and each id is run
-again in *replay* mode from the same seed (same proposal; the model hands back the stored
-statistics; pyabc computes the distance, acceptance and weight as usual). This uses only
-pyabc's public Sampler and Model interfaces.
+decides in one call. To gather a batch (when :attr:`Simulator.BATCHED`), each id is first
+run in *collect* mode (the model records the job and stops the call), the batch is
+simulated at once, and each id is run again in *replay* mode from the same seed (same
+proposal; the model hands back the stored statistics; pyabc computes the distance,
+acceptance and weight as usual). This uses only pyabc's public Sampler and Model
+interfaces, and gives the same particles as simulating each id as it comes (tested).
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def _int63(ss: np.random.SeedSequence) -> int:
 
 class Simulator:
     """Runs jobs through the public API and reads the targets' summary statistics."""
+
+    BATCHED = False
+    """Whether :meth:`summaries` runs a batch faster than its jobs one by one. Today it
+    loops over :func:`sim.run`, so the sampler hands it one job at a time; set this when
+    it steps a batch as one array computation, and the sampler hands it whole batches."""
 
     def __init__(self, calib: Calibration) -> None:
         self.base = calib.scenario.model_dump()
@@ -205,13 +211,27 @@ def build(calib: Calibration, sampler: Sampler) -> pyabc.ABCSMC:
 # ---- evaluating a batch of ids --------------------------------------------------------------
 
 
-def evaluate(simulate_one: Callable[[], Any], t: int, ids: Sequence[int], root: int) -> list:
-    """The particles of evaluations ``ids`` of generation ``t``, in order (see the module
-    docstring: collect, simulate the batch, replay)."""
+def evaluate(
+    simulate_one: Callable[[], Any], t: int, ids: Sequence[int], root: int, *, batched: bool
+) -> list:
+    """The particles of evaluations ``ids`` of generation ``t``, in order.
+
+    ``batched``: collect the batch's jobs, simulate them in one :meth:`Simulator.summaries`
+    call, replay (see the module docstring). Otherwise each evaluation simulates its own
+    run as pyabc calls the model: the same particles, without drawing each proposal twice
+    (pyabc's proposal costs about a millisecond, so batching pays only with an engine whose
+    batched runs save more than that per run)."""
     seeds = [evaluation_seeds(root, t, i) for i in ids]
-    jobs: list[Job] = []
-    simulator = None
     try:
+        if not batched:
+            particles = []
+            for proposal_seed, run_seed in seeds:
+                np.random.seed(proposal_seed)
+                _CTX.mode, _CTX.seed = None, run_seed
+                particles.append(simulate_one())
+            return particles
+        jobs: list[Job] = []
+        simulator = None
         for proposal_seed, run_seed in seeds:
             np.random.seed(proposal_seed)
             _CTX.mode, _CTX.seed = "collect", run_seed
@@ -236,24 +256,59 @@ def evaluate(simulate_one: Callable[[], Any], t: int, ids: Sequence[int], root: 
 _CACHE: dict[str, Callable] = {}  # per worker process: generation key -> simulate_one
 
 
-def evaluate_remote(blob: bytes, key: str, t: int, ids: list[int], root: int) -> list:
+def evaluate_remote(
+    blob: bytes, key: str, t: int, ids: list[int], root: int, batched: bool
+) -> list:
     """:func:`evaluate` in a worker; ``simulate_one`` arrives pickled once per generation."""
     if key not in _CACHE:
         import cloudpickle
 
         _CACHE.clear()
         _CACHE[key] = cloudpickle.loads(blob)
-    return evaluate(_CACHE[key], t, ids, root)
+    return evaluate(_CACHE[key], t, ids, root, batched=batched)
 
 
 # ---- the sampler ----------------------------------------------------------------------------
 
 
+class _Prefix:
+    """The evaluations of one generation, kept in id order up to the n-th acceptance.
+
+    Batches finish in any order; only the contiguous run of finished batches from id 0 is
+    read, once, so the kept set is what a one-at-a-time loop would keep."""
+
+    def __init__(self, n: int, size: int, max_eval: float) -> None:
+        self.n, self.size, self.max_eval = n, size, max_eval
+        self.finished: dict[int, list] = {}  # batch start id -> particles
+        self.kept: list = []
+        self.accepted = 0
+        self.cursor = 0  # start id of the next batch to read
+        self.decided = False
+
+    def add(self, start: int, particles: list) -> bool:
+        """Record a finished batch; True once the generation is decided (n accepted, or
+        max_eval evaluations without them)."""
+        self.finished[start] = particles
+        while not self.decided and self.cursor in self.finished:
+            for particle in self.finished.pop(self.cursor):
+                if len(self.kept) >= self.max_eval:
+                    self.decided = True
+                    break
+                self.kept.append(particle)
+                self.accepted += bool(particle.accepted)
+                if self.accepted == self.n:
+                    self.decided = True
+                    break
+            self.cursor += self.size
+        return self.decided
+
+
 class SeededSampler(Sampler):
     """A pyabc sampler whose population depends only on the seed (see the module docstring).
 
-    ``executor``: None evaluates in this process; else batches go to it, at most
-    ``in_flight`` at a time. ``progress(t, accepted, n)`` is called as batches finish.
+    ``executor``: None evaluates in this process; else batches of ``batch_size`` ids go to
+    it, at most ``in_flight`` at a time. ``batched``: simulate each batch in one call (see
+    :func:`evaluate`). ``progress(t, accepted, n)`` is called as batches finish.
     """
 
     def __init__(
@@ -263,6 +318,7 @@ class SeededSampler(Sampler):
         executor: Executor | None = None,
         in_flight: int = 1,
         batch_size: int | None = None,
+        batched: bool = False,
         progress: Callable[[int, int, int], None] | None = None,
     ) -> None:
         super().__init__()
@@ -270,8 +326,9 @@ class SeededSampler(Sampler):
         self.executor = executor
         self.in_flight = max(1, in_flight)
         self.batch_size = batch_size
+        self.batched = batched
         self.progress = progress
-        self.evaluated = 0  # evaluations actually run (kept and discarded), for benchmarks
+        self.evaluated = 0  # evaluations run (kept and discarded), for benchmarks
 
     def __getstate__(self) -> dict[str, Any]:  # never ship the executor or the callback
         d = dict(self.__dict__)
@@ -282,7 +339,10 @@ class SeededSampler(Sampler):
         if self.batch_size is not None:
             return self.batch_size
         if self.executor is None:
-            return 8
+            return 32 if self.batched else 1
+        # enough batches per generation to balance the workers, few enough that sending
+        # them costs little; up to in_flight x size evaluations past the n-th acceptance
+        # are discarded
         return max(2, min(32, n // (4 * self.in_flight)))
 
     def sample_until_n_accepted(
@@ -296,71 +356,59 @@ class SeededSampler(Sampler):
         ana_vars: Any = None,
     ) -> Any:
         size = self._batch(n)
-        done: dict[int, list] = {}  # batch start id -> particles
-        state = {"next": 0}
+        prefix = _Prefix(n, size, max_eval)
+        next_id = 0
 
-        def ids() -> list[int]:
-            start = state["next"]
-            state["next"] += size
-            return list(range(start, start + size))
-
-        def settled() -> tuple[list, bool]:
-            """The kept particles (in id order up to the n-th acceptance) and whether the
-            generation is decided: n accepted, or max_eval reached without them."""
-            kept, accepted, start = [], 0, 0
-            while start in done:
-                for particle in done[start]:
-                    if len(kept) >= max_eval:
-                        return kept, True
-                    kept.append(particle)
-                    accepted += particle.accepted
-                    if accepted == n:
-                        return kept, True
-                start += size
+        def report() -> None:
             if self.progress:
-                self.progress(t, accepted, n)
-            return kept, False
+                self.progress(t, prefix.accepted, n)
 
         if self.executor is None:
             while True:
-                batch = ids()
-                done[batch[0]] = evaluate(simulate_one, t, batch, self.seed)
+                ids = list(range(next_id, next_id + size))
+                particles = evaluate(simulate_one, t, ids, self.seed, batched=self.batched)
                 self.evaluated += size
-                kept, finished = settled()
-                if finished:
+                next_id += size
+                if prefix.add(ids[0], particles):
                     break
+                if next_id % 16 == 0 or size > 1:
+                    report()
         else:
             import cloudpickle
 
             blob = cloudpickle.dumps(simulate_one, protocol=pickle.HIGHEST_PROTOCOL)
             key = f"{uuid.uuid4().hex}-{t}"
             pending: dict[Future, int] = {}
+
+            def submit() -> None:
+                nonlocal next_id
+                ids = list(range(next_id, next_id + size))
+                next_id += size
+                fut = self.executor.submit(  # type: ignore[union-attr]
+                    evaluate_remote, blob, key, t, ids, self.seed, self.batched
+                )
+                pending[fut] = ids[0]
+
             try:
                 for _ in range(self.in_flight):
-                    batch = ids()
-                    fut = self.executor.submit(evaluate_remote, blob, key, t, batch, self.seed)
-                    pending[fut] = batch[0]
-                while True:
-                    finished_futs, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished_futs:
-                        done[pending.pop(fut)] = fut.result()
+                    submit()
+                decided = False
+                while not decided:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        decided = prefix.add(pending.pop(fut), fut.result()) or decided
                         self.evaluated += size
-                    kept, finished = settled()
-                    if finished:
-                        break
-                    while len(pending) < self.in_flight:
-                        batch = ids()
-                        fut = self.executor.submit(evaluate_remote, blob, key, t, batch, self.seed)
-                        pending[fut] = batch[0]
+                    report()
+                    while not decided and len(pending) < self.in_flight:
+                        submit()
             finally:
                 for fut in pending:
                     fut.cancel()
         sample = self._create_empty_sample()
-        for particle in kept:
+        for particle in prefix.kept:
             sample.append(particle)
-        self.nr_evaluations_ = len(kept)
+        self.nr_evaluations_ = len(prefix.kept)
         if sample.n_accepted < n:
             sample.ok = False
-        if self.progress:
-            self.progress(t, sample.n_accepted, n)
+        report()
         return sample
