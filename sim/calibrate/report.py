@@ -390,18 +390,37 @@ def report(
         "## Checks",
         "",
     ]
-    lines += _checks(calib, table, predictive, p_rule, best)
+    lines += _checks(calib, probs, table, predictive, p_rule, best)
     return "\n".join(lines) + "\n"
+
+
+SETTLED = 0.1
+"""Largest change of a rule's probability between the last two generations that still
+counts as settled."""
 
 
 def _checks(
     calib: Calibration,
+    probs: pd.DataFrame,
     table: pd.DataFrame,
     predictive: pd.DataFrame,
     p_rule: dict[str, float],
     best: str,
 ) -> list[str]:
     lines = []
+    generations = sorted(probs.generation.unique())
+    if len(calib.rules) > 1 and len(generations) >= 2:
+        a, b = (
+            probs[probs.generation == g].set_index("rule").probability for g in generations[-2:]
+        )
+        change = float((b - a).abs().max())
+        lines.append(
+            f"- **Model probabilities {'settled' if change <= SETTLED else 'NOT settled'}**: "
+            f"they moved by at most {change:.2f} between the last two generations"
+            + ("." if change <= SETTLED else
+               f" (more than {SETTLED}): run more generations (`--resume` after raising "
+               "`[abc] generations`) or more particles before reading P(rule | data).")
+        )  # fmt: skip
     truth = calib.truth
     if truth is not None:
         true_rule = truth["rule"]

@@ -183,7 +183,7 @@ def read_targets(
             if year is None:
                 bad("year", f"not a number ({year_text!r})")
             else:
-                model_year = year - start_year
+                model_year = round(year - start_year, 9)  # no float dust in keys
                 if not 0 <= model_year <= horizon + 1e-9:
                     shown = f" (model year {model_year:g})" if start_year else ""
                     bad("year", f"{year:g}{shown} is outside the run, model years 0 to "
