@@ -114,11 +114,15 @@ def credible_table(
             x = part[name].to_numpy(float)
             q05, q50, q95 = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
             p05, p95 = _prior_interval(spec)
+            lo, hi = prior_bounds(spec)
+            bounded = spec.dist not in ("norm", "lognorm")
             true = truth.get("parameters", {}).get(name) if truth.get("rule") == rule else None
             rows.append({
                 "rule": rule, "p_rule": p_rule[rule], "parameter": name,
                 "mean": float(np.average(x, weights=w)), "median": q50, "ci_low": q05,
                 "ci_high": q95, "prior_low": p05, "prior_high": p95,
+                "prior_bound_low": lo if bounded else -np.inf,
+                "prior_bound_high": hi if bounded else np.inf,
                 "width_vs_prior": (q95 - q05) / (p95 - p05) if p95 > p05 else float("nan"),
                 "ess": float(effective_sample_size(w / w.sum())), "truth": true,
                 "inside": None if true is None else bool(q05 <= true <= q95),
@@ -394,6 +398,16 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def _at_edge(table: pd.DataFrame, share: float = 0.02) -> pd.Series:
+    """Rows whose 90% interval comes within ``share`` of the prior's range of one of its
+    bounds, while the posterior is clearly narrower than the prior (an interval that
+    spans the prior touches both bounds and says nothing)."""
+    low, high = table.prior_bound_low, table.prior_bound_high
+    span = high - low
+    near = ((table.ci_low - low) < share * span) | ((high - table.ci_high) < share * span)
+    return near & (table.width_vs_prior < 0.8) & np.isfinite(span)
+
+
 SETTLED = 0.1
 """Largest change of a rule's probability between the last two generations that still
 counts as settled."""
@@ -449,6 +463,15 @@ def _checks(
                            for r in outside.itertuples()) + ".")
         )  # fmt: skip
         lines.append("  Quantiles: `predictive.csv`; bands: `figures/predictive.png`.")
+    edge = table[_at_edge(table)] if len(table) else table
+    if len(edge):
+        lines.append(
+            "- **At the edge of the prior**: "
+            + ", ".join(f"`{r.parameter}` under {r.rule}" for r in edge.itertuples())
+            + ". The 90% interval comes within 2% of the prior's range of one of its bounds: "
+            "the data may want values the prior excludes. Widen the prior if such values "
+            "are plausible, or read this as the model straining to fit."
+        )
     weak = table[table.width_vs_prior > 0.8] if len(table) else table
     if len(weak):
         lines.append(
