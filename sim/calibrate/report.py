@@ -300,6 +300,8 @@ def plot_predictive(
             ax.errorbar([k], [r.q50], yerr=[[r.q50 - r.q05], [r.q95 - r.q50]], fmt="s",
                         color=_colour(rule, calib.rules.index(rule)), capsize=4)  # fmt: skip
         ax.axhline(target.value, color="k", ls="--", lw=1, label="observed")
+        if target.sd:
+            ax.axhspan(target.value - target.sd, target.value + target.sd, color="k", alpha=0.08)
         ax.set_xticks(range(len(rules)), rules)
         ax.set_xlim(-0.6, len(rules) - 0.4)
         ax.set_ylabel(target.column)
@@ -357,10 +359,14 @@ def report(
         "| --- | ---: |",
         *[f"| {r} | {p_rule[r]:.3f} |" for r in calib.rules],
         "",
-        f"Most probable: **{best}**. Model probabilities by generation: "
-        "`model_probabilities.csv`, `figures/model_probabilities.png`. With a uniform prior "
-        "over the rules, the ratio of two probabilities is the ABC estimate of their Bayes "
-        "factor; it is only as good as the summary statistics are informative.",
+        (
+            f"Most probable: **{best}**. Model probabilities by generation: "
+            "`model_probabilities.csv`, `figures/model_probabilities.png`. With a uniform "
+            "prior over the rules, the ratio of two probabilities is the ABC estimate of "
+            "their Bayes factor; it is only as good as the summary statistics are informative."
+            if len(calib.rules) > 1
+            else "One rule: parameter inference only."
+        ),
         "",
         "## Parameters",
         "",
