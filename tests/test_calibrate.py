@@ -154,12 +154,13 @@ def test_same_seed_same_posterior_whatever_the_workers(folder: Path) -> None:
     posterior."""
     path = write_calibration(folder, "det.toml", population=30, generations=2, seed=3, predictive=0)
     calib = load_calibration(path)
+    context = get_context("forkserver")  # workers fork from a server that imported pyabc once
+    context.set_forkserver_preload(["sim.calibrate.smc"])
     runs = {
         "first": {},
         "batched": {"batched": True},
-        "pool": {"executor": ProcessPoolExecutor(2, mp_context=get_context("fork")),
-                 "batch_size": 3},
-    }  # fmt: skip
+        "pool": {"executor": ProcessPoolExecutor(2, mp_context=context), "batch_size": 3},
+    }
     frames = {}
     for name, kwargs in runs.items():
         out = folder / f"out-det-{name}"
