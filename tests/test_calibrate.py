@@ -108,8 +108,8 @@ def test_recovers_the_true_rule_and_values(folder: Path) -> None:
     intervals cover the truth more often than 90%; `drive.contractor_capacity` does not
     act under grassroots, so its posterior stays near the prior. Checked over data seeds
     101-110 with benchmarks/calibration_recovery.py at these settings (command in its
-    docstring): grassroots won all 10 (P >= 0.88), both values were inside all 10 times,
-    and innovation_rate's interval was 0.46-0.64 of the prior's width. The test also checks
+    docstring): grassroots won all 10 (P >= 0.93), both values were inside all 10 times,
+    and innovation_rate's interval was 0.42-0.59 of the prior's width. The test also checks
     that the data narrowed innovation_rate (below 0.75: a calibration that returned the
     prior would fail)."""
     path = write_calibration(
