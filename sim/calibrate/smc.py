@@ -25,6 +25,11 @@ simulated at once, and each id is run again in *replay* mode from the same seed 
 proposal; the model hands back the stored statistics; pyabc computes the distance,
 acceptance and weight as usual). This uses only pyabc's public Sampler and Model
 interfaces, and gives the same particles as simulating each id as it comes (tested).
+
+**Overhead.** pyabc's default prior, rule kernel and particle kernel build SciPy objects
+or pandas rows on every proposal (4.5 ms per evaluation with a free model); the classes
+below give the same distributions and densities through pyabc's extension points
+(``model_prior``, ``model_perturbation_kernel``, ``transitions``) at about 0.4 ms.
 """
 
 from __future__ import annotations
