@@ -99,7 +99,9 @@ class Simulator:
         self.targets = calib.targets
 
     def scenario(self, params: dict[str, float]) -> Scenario:
-        """The base scenario with ``params`` set (integer keys rounded), as sweeps build it."""
+        """The base scenario with ``params`` set (integer keys rounded), as sweeps build it
+        (``sim.load_scenario(path, overrides)`` would give the same, re-reading the files
+        on every run)."""
         scenario = scenario_with(self.base, params, self.integer_keys)
         scenario._prefectures = self.prefectures
         scenario._provinces = self.provinces
@@ -108,7 +110,7 @@ class Simulator:
     def summaries(self, jobs: Sequence[Job]) -> list[dict[str, float]]:
         """The summary statistics of each job, in order. The seam for a batched engine: it
         receives every job of a batch at once (today it runs them one by one)."""
-        from ..run import run, run_outcomes
+        from .. import run, run_outcomes  # the package's public API
 
         out = []
         for job in jobs:
@@ -123,7 +125,7 @@ class Simulator:
 
     def timeseries(self, jobs: Sequence[Job]) -> list[Any]:
         """Full runs (``RunResult``) for the posterior predictive bands."""
-        from ..run import run
+        from .. import run
 
         return [run(self.scenario(j.params), rule=j.rule, seed=j.seed) for j in jobs]
 
