@@ -1,5 +1,5 @@
 """The ``sim`` command line: ``run``, ``compare``, ``sweep``, ``merge``, ``analyze``,
-``validate``, ``params``, ``viz``, ``animate``.
+``calibrate``, ``validate``, ``params``, ``viz``, ``animate``.
 
 Exit status: 0 on success, 2 on bad input or usage (one message naming the file and key,
 no traceback, nothing written), 130 when a sweep is interrupted (finished chunks are kept;
@@ -412,6 +412,75 @@ def sweep(
         )
     elif analyze_after and result.complete:
         _analyze(folder)
+
+
+@app.command()
+def calibrate(
+    calibration: Annotated[
+        Path, typer.Argument(help="Calibration file (TOML).", show_default=False)
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.", show_default=False)],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help='Dask scheduler address, or "local" (a LocalCluster of --workers).'),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the calibration in --out.")
+    ] = False,
+) -> None:
+    """Fit the parameters to observed data and weigh the rules (ABC-SMC, pyabc)."""
+    from .calibrate.config import load_calibration
+
+    try:
+        calib = load_calibration(calibration)
+        if scheduler == "mpi":
+            raise BadInput.one("--scheduler", "mpi", "calibrations run on Dask or local processes")
+        try:
+            from .calibrate.run import calibrate as run_calibration
+        except ImportError as exc:
+            raise BadInput.one(
+                "sim calibrate", "", f"needs the calibrate extra ({exc.name} is missing): "
+                "pip install 'reform-diffusion-sim[calibrate]'"
+            ) from None  # fmt: skip
+    except BadInput as exc:
+        raise _fail(exc) from None
+    with _transient_bar() as bar:
+        tasks: dict[int, Any] = {}
+
+        def report(t: int, accepted: int, n: int) -> None:
+            if t not in tasks:
+                label = "calibration sample" if t < 0 else f"generation {t}"
+                tasks[t] = bar.add_task(label, total=n)
+            bar.update(tasks[t], completed=accepted)
+
+        try:
+            result = run_calibration(
+                calib, out_dir, workers=workers, scheduler=scheduler, resume=resume,
+                progress=report,
+            )  # fmt: skip
+        except BadInput as exc:
+            raise _fail(exc) from None
+        except KeyboardInterrupt:
+            err.print(
+                f"interrupted; finished generations are kept in {out_dir}/. Continue with:\n"
+                f"  sim calibrate {calibration} --out {out_dir} --resume",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+    probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
+    out.print(
+        f"{result.ran} generation(s) run ({result.generations} in all), "
+        f"{result.evaluations:,} runs in {result.seconds:.1f} s; P(rule | data): {probs}",
+        highlight=False,
+    )
+    out.print(
+        f"wrote {out_dir}/ (abc.db, model_probabilities.csv, posterior.csv, predictive.csv, "
+        "figures/, report.md)",
+        highlight=False,
+    )
 
 
 def _parse_shard(text: str) -> tuple[int, int]:

@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -297,30 +297,13 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
                 )
         if len(set(rules)) != len(rules):
             problems.append(Problem(where, "rules", "a rule is listed twice"))
-        valid = parameter_keys()
-        for name in spec.parameters:
-            if name not in valid:
-                table = name.rpartition(".")[0]
-                same = (
-                    [k for k in valid if k.rpartition(".")[0] == table]
-                    if table in SECTIONS
-                    else valid
-                )
-                problems.append(
-                    Problem(
-                        where,
-                        f"parameters.{name}",
-                        "not a scenario parameter" + did_you_mean(name, same),
-                    )
-                )
-            elif not _is_numeric(name) and spec.design.method != "grid":
-                problems.append(
-                    Problem(
-                        where,
-                        f"parameters.{name}",
-                        "not numeric: only a grid design can vary it (values = [...])",
-                    )
-                )
+        problems += parameter_name_problems(
+            spec.parameters,
+            where,
+            non_numeric=None
+            if spec.design.method == "grid"
+            else "not numeric: only a grid design can vary it (values = [...])",
+        )
     for c in spec.contrasts:
         a, sep, b = (part.strip() for part in c.partition(" - "))
         if not sep or a not in rules or b not in rules or a == b:
@@ -351,6 +334,32 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
     if scenario is not None:
         _check_design_values(exp, where)
     return exp
+
+
+def parameter_name_problems(
+    names: Iterable[str], where: str, *, non_numeric: str | None
+) -> list[Problem]:
+    """Each name must be a dotted scenario key, and numeric unless ``non_numeric`` (the
+    message for a non-numeric key) is None. Shared by experiment files and calibration files
+    (``sim.calibrate``), whose ``[parameters]`` follow the same syntax."""
+    problems = []
+    valid = parameter_keys()
+    for name in names:
+        if name not in valid:
+            table = name.rpartition(".")[0]
+            same = (
+                [k for k in valid if k.rpartition(".")[0] == table] if table in SECTIONS else valid
+            )
+            problems.append(
+                Problem(
+                    where,
+                    f"parameters.{name}",
+                    "not a scenario parameter" + did_you_mean(name, same),
+                )
+            )
+        elif non_numeric is not None and not _is_numeric(name):
+            problems.append(Problem(where, f"parameters.{name}", non_numeric))
+    return problems
 
 
 def _is_numeric(key: str) -> bool:

@@ -1,0 +1,26 @@
+"""``sim calibrate``: fit the model to observed diffusion and weigh the rules against it.
+
+Approximate Bayesian computation with sequential Monte Carlo (ABC-SMC, ``pyabc``) gives a
+posterior over the candidate rules and, for each rule, over the parameters in one run.
+
+* :mod:`.config`  — the calibration file (TOML) and its validation;
+* :mod:`.targets` — the observed data (targets CSV) and the summary statistics of a run;
+* :mod:`.abc`     — priors, distance, the runs and the seeded sampler around ``pyabc``;
+* :mod:`.report`  — the output folder: CSV tables, figures and ``report.md``.
+
+Everything heavy (pyabc, matplotlib) is imported inside functions: importing this package
+does no work and needs no optional dependency.
+"""
+
+from __future__ import annotations
+
+from .config import Calibration, load_calibration
+
+__all__ = ["Calibration", "calibrate", "load_calibration"]
+
+
+def calibrate(*args, **kwargs):
+    """See :func:`sim.calibrate.run.calibrate` (imported lazily: it needs pyabc)."""
+    from .run import calibrate as _calibrate
+
+    return _calibrate(*args, **kwargs)

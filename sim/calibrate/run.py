@@ -1,0 +1,287 @@
+"""Run a calibration into a folder: the ABC history, then the tables, figures and report.
+
+The folder is written atomically: everything is made in a temporary folder beside
+``--out`` (``.NAME.tmp-PID``) and renamed into place at the end, so ``--out`` holds either
+the previous state or the new one, never a half-written mix. With ``--resume`` the existing
+``abc.db`` is copied into the temporary folder and continued there. When the run is
+interrupted (Ctrl-C), the history of the finished generations is moved into ``--out`` so
+that ``--resume`` continues from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BadInput
+from ..io import write_json, write_text
+from .config import Calibration, load_calibration
+
+DB, MANIFEST = "abc.db", "calibration.json"
+FORMAT = 1
+
+
+@dataclass
+class CalibrationResult:
+    folder: Path
+    generations: int  # in the history
+    ran: int  # generations run by this call
+    evaluations: int  # runs kept in the history by this call
+    runs: int  # runs made by this call (kept, discarded past a generation's end, predictive)
+    seconds: float
+    probabilities: dict[str, float]  # P(rule | data) in the last generation
+    complete: bool
+
+
+def calibrate(
+    calibration: str | Path | Calibration,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    executor: Executor | None = None,
+    in_flight: int | None = None,
+    batch_size: int | None = None,
+    batched: bool | None = None,
+    figures: bool = True,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> CalibrationResult:
+    """Run (or continue) a calibration into ``out``; see the module docstring.
+
+    ``workers``: local processes (1: this process; default: all cores); ``scheduler``: a
+    Dask scheduler address or ``"local"`` (as ``sim sweep --scheduler``); ``executor``: any
+    :class:`concurrent.futures.Executor` instead. The posterior does not depend on which,
+    nor on ``batch_size`` (ids per task) or ``batched`` (simulate each batch in one call;
+    default :attr:`~sim.calibrate.smc.Simulator.BATCHED`).
+    ``figures=False`` skips ``figures/`` (for benchmarks that repeat many calibrations).
+    ``progress(generation, accepted, population)`` is called as particles are accepted.
+    """
+    started = time.time()
+    calib = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
+    folder = Path(out)
+    old = _prepare(folder, calib, resume)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        if old is not None:
+            shutil.copy2(folder / DB, tmp / DB)
+        with _executor(executor, scheduler, workers, in_flight) as (pool, flight):
+            try:
+                history, ran, evaluations, runs = _run(
+                    calib, tmp / DB, resume=old is not None, executor=pool,
+                    in_flight=flight, batch_size=batch_size, batched=batched,
+                    progress=progress,
+                )  # fmt: skip
+            except KeyboardInterrupt:
+                _publish_interrupted(tmp, folder, calib)
+                raise
+        from .report import write_outputs
+
+        probabilities = write_outputs(calib, history, tmp, figures=figures)
+        generations = history.n_populations
+        _write_manifest(tmp, calib, "complete", generations)
+        _copy_inputs(calib, tmp)
+        _publish(tmp, folder)
+    except BaseException:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    runs += calib.abc.predictive * sum(p > 0 for p in probabilities.values())
+    return CalibrationResult(
+        folder, generations, ran, evaluations, runs, time.time() - started, probabilities, True
+    )
+
+
+def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] | None:
+    """Check what ``folder`` holds against what this call will do; the old manifest when
+    resuming."""
+    where = str(folder)
+    manifest = None
+    if (folder / MANIFEST).is_file():
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInput.one(str(folder / MANIFEST), "", f"unreadable: {exc}") from None
+    if folder.exists() and not folder.is_dir():
+        raise BadInput.one(where, "--out", "exists and is not a folder")
+    if manifest is None:
+        if resume:
+            raise BadInput.one(where, "--resume", "there is no calibration to resume here")
+        if folder.exists() and any(folder.iterdir()):
+            raise BadInput.one(
+                where, "--out", "exists and is not empty; choose another --out (nothing was "
+                "written)"
+            )  # fmt: skip
+        return None
+    if not resume:
+        raise BadInput.one(
+            where, "--out", "holds a calibration: add --resume to continue it, or choose "
+            "another --out"
+        )  # fmt: skip
+    if manifest.get("fingerprint") != calib.fingerprint():
+        raise BadInput.one(
+            where, "--resume", "holds a calibration of a different file, scenario, priors, "
+            "targets or seed; only [abc] generations, min_epsilon and predictive may change"
+        )  # fmt: skip
+    if not (folder / DB).is_file():
+        raise BadInput.one(where, "--resume", f"{DB} is missing: nothing to continue")
+    return manifest
+
+
+@contextlib.contextmanager
+def _executor(
+    executor: Executor | None, scheduler: str | None, workers: int | None, in_flight: int | None
+) -> Iterator[tuple[Executor | None, int]]:
+    """(executor, batches in flight): the given one, a Dask cluster (``scheduler``), local
+    processes (``workers`` > 1), or None for this process."""
+    if executor is not None:
+        yield executor, in_flight or 2 * (workers or os.cpu_count() or 1)
+        return
+    from ..experiments.executors import executor_for
+
+    with executor_for(scheduler, workers) as (pool, flight):
+        if pool is not None:
+            yield pool, in_flight or flight or 2
+            return
+        n = workers or os.cpu_count() or 1
+        if n == 1:
+            yield None, 1
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n, mp_context=context) as own:
+            yield own, in_flight or 2 * n
+            own.shutdown(wait=False, cancel_futures=True)
+
+
+def _run(
+    calib: Calibration,
+    db: Path,
+    *,
+    resume: bool,
+    executor: Executor | None,
+    in_flight: int,
+    batch_size: int | None,
+    batched: bool | None,
+    progress: Callable[[int, int, int], None] | None,
+) -> tuple[Any, int, int, int]:
+    """Run the ABC-SMC generations that remain; (history, generations run, evaluations kept,
+    evaluations run)."""
+    from .smc import SeededSampler, Simulator, build
+
+    sampler = SeededSampler(
+        calib.abc.seed,
+        executor=executor,
+        in_flight=in_flight,
+        batch_size=batch_size,
+        batched=Simulator.BATCHED if batched is None else batched,
+        progress=progress,
+    )
+    abc = build(calib, sampler)
+    url = f"sqlite:///{db}"
+    np.random.seed(calib.abc.seed)  # anything pyabc draws outside the sampler
+    with _quiet_pyabc():
+        if resume:
+            abc.load(url, abc_id=1)
+        else:
+            abc.new(url, calib.targets.observed, meta_info={"calibration": str(calib.path)})
+        history = abc.history
+        before = history.n_populations
+        evaluations_before = history.total_nr_simulations if before else 0
+        remaining = calib.abc.generations - before
+        reached = before > 0 and _last_epsilon(history) <= calib.abc.min_epsilon
+        if remaining > 0 and not reached:
+            history = abc.run(minimum_epsilon=calib.abc.min_epsilon, max_nr_populations=remaining)
+    ran = history.n_populations - before
+    kept = history.total_nr_simulations - evaluations_before
+    return history, ran, kept, sampler.evaluated
+
+
+def _last_epsilon(history: Any) -> float:
+    pops = history.get_all_populations()
+    pops = pops[pops.t >= 0]
+    return float(pops.epsilon.iloc[-1]) if len(pops) else float("inf")
+
+
+@contextlib.contextmanager
+def _quiet_pyabc() -> Iterator[None]:
+    """pyabc logs every generation at INFO; the CLI shows its own progress instead."""
+    loggers = [logging.getLogger(name) for name in ("ABC", "ABC.History", "ABC.Distance",
+                                                    "ABC.Sampler", "ABC.Epsilon")]  # fmt: skip
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _write_manifest(folder: Path, calib: Calibration, status: str, generations: int) -> None:
+    import pyabc
+
+    write_json(
+        folder / MANIFEST,
+        {
+            "format": FORMAT,
+            "fingerprint": calib.fingerprint(),
+            "status": status,
+            "generations": generations,
+            "rules": calib.rules,
+            "parameters": calib.names,
+            "targets": calib.targets.keys,
+            "seed": calib.abc.seed,
+            "population": calib.abc.population,
+            "pyabc": pyabc.__version__,
+        },
+    )
+
+
+def _copy_inputs(calib: Calibration, folder: Path) -> None:
+    """The calibration file and targets as run, and provenance, for the record."""
+    from ..provenance import provenance
+
+    write_text(folder / "calibration.toml", calib.path.read_text(encoding="utf-8"))
+    write_text(folder / "targets.csv", Path(calib.targets.path).read_text(encoding="utf-8"))
+    write_json(
+        folder / "provenance.json",
+        provenance(calibration=str(calib.path), seed=calib.abc.seed),
+    )
+
+
+def _publish(tmp: Path, folder: Path) -> None:
+    """Move the finished temporary folder into place (the old one out of the way first)."""
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, folder)
+
+
+def _publish_interrupted(tmp: Path, folder: Path, calib: Calibration) -> None:
+    """Keep the finished generations: the history (and a manifest) go to ``folder``."""
+    if not (tmp / DB).is_file():
+        return
+    keep = folder.parent / f".{folder.name}.keep-{os.getpid()}"
+    shutil.rmtree(keep, ignore_errors=True)
+    keep.mkdir()
+    shutil.copy2(tmp / DB, keep / DB)
+    _write_manifest(keep, calib, "interrupted", -1)
+    _publish(keep, folder)
