@@ -34,6 +34,16 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's).", min=0)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        envvar="SIM_MAX_MEMORY",
+        help="Refuse work estimated to need more memory than this (8G, 512M; 0: no check). "
+        "Default: the memory available.",
+        show_default=False,
+    ),
+]
 
 
 def _load(path: Path, assignments: list[str] | None) -> Any:
@@ -79,14 +89,18 @@ def run(
     seed: SeedOpt = None,
     set_: SetOpt = None,
     out_dir: OutOpt = None,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run one scenario once; print a summary and write its outputs."""
+    from . import limits
     from .io import write_csv, write_json
     from .provenance import provenance
     from .run import run as run_once
 
     try:
+        limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
+        limits.check(limits.run_estimate(s), str(scenario), "size")
         result = run_once(s, rule=rule, seed=seed)
     except BadInput as exc:
         raise _fail(exc) from None
@@ -129,17 +143,22 @@ def compare(
             "national scenarios add mixed)."
         ),
     ] = None,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences."""
 
+    from . import limits
+    from .experiments.compare import BLOCK, plot
     from .experiments.compare import compare as run_compare
-    from .experiments.compare import plot
     from .io import write_csv, write_json
     from .provenance import provenance
 
     try:
+        limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
         chosen = _parse_rules(rules, s.valid_rules)
+        estimate = limits.compare_estimate(s, rules=len(chosen), replicates=replicates, block=BLOCK)
+        limits.check(estimate, str(scenario), "--replicates")
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / s.name / "compare"
@@ -261,6 +280,7 @@ def sweep(
             "(same numbers, faster).",
         ),
     ] = True,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
     from rich.progress import (
@@ -273,13 +293,17 @@ def sweep(
         TimeRemainingColumn,
     )
 
+    from . import limits
     from .experiments.executors import executor_for
     from .experiments.experiment import load_experiment
     from .experiments.sweep import sweep as run_sweep
 
     try:
+        limits.set_memory_limit(max_memory)
         exp = load_experiment(experiment)
         part = _parse_shard(shard) if shard is not None else None
+        if scheduler in (None, "local"):
+            workers = _sweep_workers(exp, workers)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / experiment.stem
@@ -345,6 +369,47 @@ def sweep(
         )
     elif analyze_after and result.complete:
         _analyze(folder)
+
+
+def _sweep_workers(exp: Any, workers: int | None) -> int:
+    """Local workers whose runs fit in memory: all cores by default (fewer when they would
+    not fit, with a note); an explicit --workers that does not fit is refused."""
+    import os
+
+    from . import limits
+    from .experiments.design import expected_points
+
+    if exp.scenario is None:  # a Python model: its memory is its own
+        return workers or os.cpu_count() or 1
+    spec = exp.spec
+    columns = [p.values or [p.low, p.high] for p in spec.parameters.values()]
+    size = limits.run_size(exp.scenario, **limits.largest_values(exp.names, columns))
+    levels = [p.values or () for p in spec.parameters.values()]
+    points = expected_points(exp.design, exp.problem(), levels, exp.design.n)
+
+    def estimate(w: int) -> limits.Estimate:
+        runs = exp.design.replicates * len(exp.rules)
+        return limits.sweep_estimate(
+            size, runs_per_point=runs, workers=w, points=points, dims=len(exp.names)
+        )
+
+    wanted = workers or os.cpu_count() or 1
+    limit, _ = limits.memory_limit()
+    fits = wanted
+    while fits > 1 and limit is not None and estimate(fits).bytes > limit:
+        fits -= 1
+    if workers is not None and fits < workers:
+        raise BadInput.one(
+            "--workers",
+            str(workers),
+            f"{workers} workers need about {limits.format_bytes(estimate(workers).bytes)} of "
+            f"memory; {fits} fit in {limits.format_bytes(limit or 0)} (use --workers {fits}, "
+            "or --max-memory SIZE if you know more fit)",
+        )
+    limits.check(estimate(fits), str(exp.path), "design")
+    if fits < wanted:
+        err.print(f"note: {fits} of {wanted} workers fit in memory", highlight=False)
+    return fits
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -494,22 +559,34 @@ def animate(
     fps: Annotated[int, typer.Option(help="Frames per second.", min=1, max=60)] = 8,
     every: Annotated[int, typer.Option(help="Draw every N-th step.", min=1)] = 1,
     dpi: Annotated[int, typer.Option(help="Resolution (80: 1024 px wide).", min=30)] = 80,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Animate the map and the curves for slides (GIF, or MP4 when ffmpeg is installed)."""
 
+    from . import limits
     from .interactive.animate import animate as run_animate
-    from .interactive.animate import check_output
+    from .interactive.animate import check_output, frame_steps
+    from .limits import Estimate
 
     try:
+        limits.set_memory_limit(max_memory)
         if side_by_side and rule is not None:
             raise BadInput.one("--rule", "", "give either --rule or --side-by-side, not both")
         if rule is not None and rule not in RULES:
             raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
-        check_output(out_file)
+        writer = check_output(out_file)
         s = _one_province(_load(scenario, set_), "animate")
+        rules = RULES if side_by_side else (rule or s.rule,)
+        # the frame sizes of sim.interactive.animate's layouts (one rule, side by side)
+        inches = (12.8, 7.2) if len(rules) == 1 else (13.5, 8.6)
+        kept = len(frame_steps(s.n_steps, every)) if writer == "pillow" else 1
+        frames, too_large = limits.animation_estimate(*inches, dpi, kept)
+        if too_large:
+            raise BadInput.one("--dpi", str(dpi), too_large)
+        runs = limits.run_estimate(s, history=True)
+        limits.check(frames + Estimate("", runs.bytes * len(rules), runs.detail), "--dpi", "")
     except BadInput as exc:
         raise _fail(exc) from None
-    rules = RULES if side_by_side else (rule or s.rule,)
     with _transient_bar() as bar:
         task = bar.add_task("frames", total=None)
         frames = run_animate(

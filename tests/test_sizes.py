@@ -1,0 +1,144 @@
+"""Sizes estimated before allocating: the estimate follows the memory really used, and what
+would not fit is refused with exit status 2, the estimate, and how to raise the limit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import sim
+from sim import limits
+from sim.cli import app
+from sim.run import engine_for
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHING = str(ROOT / "scenarios" / "teaching.toml")
+runner = CliRunner()
+
+MEASURE = r"""
+import json, resource, sys
+import sim
+from sim import limits
+from sim.experiments.compare import BLOCK, compare
+
+what, overrides, replicates = json.loads(sys.argv[1])
+s = sim.load_scenario(sys.argv[2], overrides)
+tiny = sim.load_scenario(sys.argv[2], {"time.years": 0.5})
+compare(tiny, replicates=2)  # compiled kernels, imports and caches loaded before measuring
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+if what == "run":
+    estimate = limits.run_estimate(s).bytes
+    sim.run(s, rule="hybrid", seed=1)
+else:
+    estimate = limits.compare_estimate(s, rules=3, replicates=replicates, block=BLOCK).bytes
+    compare(s, replicates=replicates)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"estimate": estimate, "used": peak - before}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("what", "overrides", "replicates"),
+    [
+        # 3,000 governments in 10 prefectures (900,000 links), 100 services: ~70 MB
+        (
+            "run",
+            {"population.n_agents": 3000, "population.n_regions": 10, "services.count": 100},
+            1,
+        ),
+        # 12 replicates x 3 rules of 500 governments x 100 services, batched: ~400 MB
+        ("compare", {"population.n_agents": 500, "services.count": 100}, 12),
+    ],
+)
+def test_estimate_follows_the_memory_really_used(what, overrides, replicates) -> None:
+    """The estimate must not be below the peak (else a refused size would have fitted and,
+    worse, an accepted one not), nor far above it (else sizes that fit are refused). The
+    peak is the growth of the resident set over a warmed-up process; allocator slack and
+    the interpreter's own growth make it noisy by some MB, which is why the sizes are large
+    enough for that to be small, and why the upper margin is 3x."""
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps([what, overrides, replicates]), TEACHING],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    m = json.loads(result.stdout)
+    assert m["used"] <= m["estimate"] <= 3 * m["used"], m
+
+
+def test_run_size_counts_governments_services_steps_and_links() -> None:
+    s = sim.load_scenario(TEACHING)
+    size = limits.run_size(s)
+    engine = engine_for(s, seed=1)  # the size above is computed without building anything
+    assert size.governments == engine.world.n
+    assert size.services == engine.world.k
+    assert size.steps == s.n_steps
+    assert size.links == engine.world.network.adjacency.nnz
+
+
+def test_national_run_size() -> None:
+    s = sim.load_scenario(ROOT / "scenarios" / "china.toml")
+    size = limits.run_size(s)
+    assert size.provinces == len(s.provinces.names)
+    assert size.total_governments == int(s.provinces.sizes.sum())
+    assert size.governments == int(s.provinces.sizes.max())
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ["run", TEACHING, "--set", "population.n_agents=100000", "--set",
+             "population.n_regions=1"],
+            "9,999,900,000 network links",
+        ),
+        (["compare", TEACHING, "--replicates", "1000000000"], "1,000,000,000 replicates"),
+        (["animate", TEACHING, "--dpi", "100000"], "lower --dpi to at most 5119"),
+        (["animate", TEACHING, "--dpi", "4000"], "frames of 51,200 x 28,800 pixels"),
+        (["run", TEACHING, "--max-memory", "lots"], "not a size"),
+    ],
+)  # fmt: skip
+def test_too_large_is_refused_with_the_estimate(tmp_path: Path, args, words) -> None:
+    out = tmp_path / ("a.gif" if args[0] == "animate" else "out")
+    result = runner.invoke(app, [*args, "--out", str(out)], env={"SIM_MAX_MEMORY": "2G"})
+    assert result.exit_code == 2, result.output
+    text = result.stderr + result.output
+    assert words in text and "Traceback" not in text
+    assert not out.exists()
+
+
+def test_max_memory_raises_the_limit(tmp_path: Path) -> None:
+    args = ["run", TEACHING, "--set", "time.years=1", "--out", str(tmp_path / "o")]
+    refused = runner.invoke(app, [*args, "--max-memory", "1K"])
+    assert refused.exit_code == 2 and "--max-memory" in refused.stderr
+    assert runner.invoke(app, [*args, "--max-memory", "0"]).exit_code == 0  # 0: no check
+
+
+def test_sweep_workers_that_do_not_fit_are_refused(tmp_path: Path) -> None:
+    exp = tmp_path / "e.toml"
+    exp.write_text(
+        f'scenario = "{TEACHING}"\nrules = ["grassroots"]\n[design]\nmethod = "lhs"\nn = 8\n'
+        '[parameters]\n"population.n_agents" = { low = 1000, high = 2000 }\n'
+    )
+    # one worker's chunk of 8 runs of 2,000 x 8 pairs fits in 600 MB, 64 workers do not
+    result = runner.invoke(
+        app, ["sweep", str(exp), "--out", str(tmp_path / "o"), "--workers", "64",
+              "--max-memory", "600M"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--workers" in result.stderr and "fit in" in result.stderr
+
+
+def test_parse_size() -> None:
+    assert limits.parse_size("8G") == 8 * 2**30
+    assert limits.parse_size("512M") == 512 * 2**20
+    assert limits.parse_size("2.5GB") == int(2.5 * 2**30)
+    assert limits.parse_size("1e9") == 10**9
+    for bad in ("", "G", "-1G", "1Q", "inf"):
+        with pytest.raises(ValueError):
+            limits.parse_size(bad)
