@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import BadInput, Problem
@@ -62,9 +63,15 @@ def _load(path: Path, assignments: list[str] | None) -> Any:
     return load_scenario(path, overrides)
 
 
+def _say(console: Console, text: str) -> None:
+    """Print plain text: never read as Rich markup (paths, names and messages that users
+    wrote may contain [brackets]), no highlighting."""
+    console.print(text, markup=False, highlight=False)
+
+
 def _fail(exc: BadInput) -> typer.Exit:
     for problem in exc.problems:
-        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -94,6 +101,7 @@ def run(
     """Run one scenario once; print a summary and write its outputs."""
     from . import limits
     from .io import write_csv, write_json
+    from .outputs import check_out, safe_name, staged
     from .provenance import provenance
     from .run import run as run_once
 
@@ -101,30 +109,34 @@ def run(
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
         limits.check(limits.run_estimate(s), str(scenario), "size")
+        name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
+        folder = out_dir or Path("results") / safe_name(s.name) / name
+        check_out(folder)
         result = run_once(s, rule=rule, seed=seed)
+        with staged(folder) as tmp:
+            write_csv(tmp / "timeseries.csv", result.timeseries)
+            write_csv(tmp / "agents.csv", result.agents)
+            write_json(tmp / "outcomes.json", result.outcomes)
+            written = ["timeseries.csv", "agents.csv", "outcomes.json"]
+            if result.provinces is not None:
+                write_csv(tmp / "provinces.csv", result.provinces)
+                written.append("provinces.csv")
+            write_json(tmp / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
+            write_json(
+                tmp / "provenance.json",
+                provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
+            )
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / s.name / f"{result.rule}-seed{result.seed}"
-    write_csv(folder / "timeseries.csv", result.timeseries)
-    write_csv(folder / "agents.csv", result.agents)
-    write_json(folder / "outcomes.json", result.outcomes)
-    written = ["timeseries.csv", "agents.csv", "outcomes.json"]
-    if result.provinces is not None:
-        write_csv(folder / "provinces.csv", result.provinces)
-        written.append("provinces.csv")
-    write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
-    write_json(
-        folder / "provenance.json",
-        provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
-    )
-    table = Table(title=f"{s.name} · rule {result.rule} · seed {result.seed}", title_justify="left")
+    title = f"{escape(s.name)} · rule {result.rule} · seed {result.seed}"
+    table = Table(title=title, title_justify="left")
     table.add_column("outcome")
     table.add_column("value", justify="right")
     for name, value in result.outcomes.items():
         table.add_row(name, _fmt(value))
     out.print(table)
     written += ["scenario.json", "provenance.json"]
-    out.print(f"wrote {folder}/ ({', '.join(written)})")
+    _say(out, f"wrote {folder}/ ({', '.join(written)})")
 
 
 @app.command()
@@ -151,6 +163,7 @@ def compare(
     from .experiments.compare import BLOCK, plot
     from .experiments.compare import compare as run_compare
     from .io import write_csv, write_json
+    from .outputs import check_out, safe_name, staged
     from .provenance import provenance
 
     try:
@@ -159,28 +172,35 @@ def compare(
         chosen = _parse_rules(rules, s.valid_rules)
         estimate = limits.compare_estimate(s, rules=len(chosen), replicates=replicates, block=BLOCK)
         limits.check(estimate, str(scenario), "--replicates")
+        folder = out_dir or Path("results") / safe_name(s.name) / "compare"
+        check_out(folder)
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / s.name / "compare"
     with _transient_bar() as bar:
         task = bar.add_task("runs", total=replicates * len(chosen))
         cmp = run_compare(
             s, rules=chosen, replicates=replicates, seed=seed, progress=lambda: bar.advance(task)
         )
     summary = cmp.summary()
-    write_csv(folder / "compare.csv", summary)
-    write_csv(folder / "runs.csv", cmp.outcomes)
-    plot(cmp, folder / "coverage.png")
-    plot(cmp, folder / "panels.png", columns=("coverage", "duplicate_developments", "cost", "gini"))
-    write_json(
-        folder / "provenance.json", provenance(scenario=str(scenario), seeds=list(cmp.seeds))
-    )
+    panels = ("coverage", "duplicate_developments", "cost", "gini")
+    try:
+        with staged(folder) as tmp:
+            write_csv(tmp / "compare.csv", summary)
+            write_csv(tmp / "runs.csv", cmp.outcomes)
+            plot(cmp, tmp / "coverage.png")
+            plot(cmp, tmp / "panels.png", columns=panels)
+            write_json(
+                tmp / "provenance.json",
+                provenance(scenario=str(scenario), seeds=list(cmp.seeds)),
+            )
+    except BadInput as exc:
+        raise _fail(exc) from None
     _print_summary(
         summary,
         cmp.rules,
-        f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
+        f"{escape(s.name)}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
-    out.print(f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
+    _say(out, f"wrote {folder}/ (compare.csv, runs.csv, coverage.png, panels.png, provenance.json)")
 
 
 def _one_province(s: Any, command: str) -> Any:
@@ -351,24 +371,52 @@ def sweep(
     except BadInput as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        err.print(
+        _say(
+            err,
             f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
             f"  sim sweep {experiment} --out {folder} --resume",
-            highlight=False,
         )
         raise typer.Exit(130) from None
     rate = result.ran / result.seconds if result.seconds > 0 else 0.0
-    out.print(
+    _say(
+        out,
         f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
-        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/"
+        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/",
     )
+    if result.failed:
+        _report_failures(result, experiment, folder, shard)
+        raise typer.Exit(1)
     if part is not None:
-        out.print(
+        _say(
+            out,
             f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
-            f"; when every shard is done: sim merge {folder}"
+            f"; when every shard is done: sim merge {folder}",
         )
     elif analyze_after and result.complete:
         _analyze(folder)
+
+
+def _report_failures(result: Any, experiment: Path, folder: Path, shard: str | None) -> None:
+    """The sweep ended "failed": how many, the first errors, where the rest is, what next."""
+    from .experiments.sweep import FAILURES
+
+    points = sorted({f["sample_id"] for f in result.failures})
+    errors: dict[str, int] = {}
+    for f in result.failures:
+        errors[f["error"]] = errors.get(f["error"], 0) + 1
+    _say(
+        err,
+        f"error: the sweep failed: {len(result.failures):,} run(s) at {len(points):,} sample "
+        f"point(s) raised an error (every run: {result.folder}/{FAILURES}). The other runs "
+        "are kept; the failed points stay missing. Most frequent errors:",
+    )
+    for message, count in sorted(errors.items(), key=lambda e: -e[1])[:3]:
+        _say(err, f"  {count:,} x {message}")
+    again = f" --shard {shard}" if shard else ""
+    _say(
+        err,
+        f"Fix the cause, then continue with: sim sweep {experiment} --out {folder}{again} --resume",
+    )
 
 
 def _sweep_workers(exp: Any, workers: int | None) -> int:
@@ -408,7 +456,7 @@ def _sweep_workers(exp: Any, workers: int | None) -> int:
         )
     limits.check(estimate(fits), str(exp.path), "design")
     if fits < wanted:
-        err.print(f"note: {fits} of {wanted} workers fit in memory", highlight=False)
+        _say(err, f"note: {fits} of {wanted} workers fit in memory")
     return fits
 
 
@@ -433,9 +481,10 @@ def merge(
         result = run_merge(folder)
     except BadInput as exc:
         raise _fail(exc) from None
-    out.print(
+    _say(
+        out,
         f"merged {result.n_runs:,} runs ({result.n_points:,} sample points) into "
-        f"{folder}/runs.parquet"
+        f"{folder}/runs.parquet",
     )
     if analyze_after:
         _analyze(folder)
@@ -459,7 +508,7 @@ def _analyze(folder: Path) -> None:
     written = ["indices.csv"]
     if (folder / "convergence.csv").exists():
         written.append("convergence.csv")
-    out.print(f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
+    _say(out, f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
 
 
 @app.command()
@@ -477,7 +526,7 @@ def validate(
             _fail(exc)
             bad = True
             continue
-        out.print(f"[green]ok[/] {path} ({s.name}, rule {s.rule})", highlight=False)
+        out.print(f"[green]ok[/] {escape(f'{path} ({s.name}, rule {s.rule})')}", highlight=False)
     if bad:
         raise typer.Exit(2)
 
@@ -528,8 +577,8 @@ def viz(
         import solara  # noqa: F401
     except ImportError:
         err.print(
-            "[bold red]error:[/] sim viz needs the viz extra: "
-            "pip install 'reform-diffusion-sim[viz]'",
+            "[bold red]error:[/] "
+            + escape("sim viz needs the viz extra: pip install 'reform-diffusion-sim[viz]'"),
             highlight=False,
         )
         raise typer.Exit(2) from None
@@ -540,7 +589,7 @@ def viz(
     from .interactive.app import serve
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    out.print(f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)", highlight=False)
+    _say(out, f"sim viz: open http://{shown}:{port}/ in a browser (Ctrl+C stops)")
     serve(host=host, port=port)
 
 
@@ -567,6 +616,7 @@ def animate(
     from .interactive.animate import animate as run_animate
     from .interactive.animate import check_output, frame_steps
     from .limits import Estimate
+    from .outputs import check_file_out
 
     try:
         limits.set_memory_limit(max_memory)
@@ -575,6 +625,7 @@ def animate(
         if rule is not None and rule not in RULES:
             raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
         writer = check_output(out_file)
+        check_file_out(out_file)
         s = _one_province(_load(scenario, set_), "animate")
         rules = RULES if side_by_side else (rule or s.rule,)
         # the frame sizes of sim.interactive.animate's layouts (one rule, side by side)
@@ -599,7 +650,7 @@ def animate(
             dpi=dpi,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    out.print(f"wrote {out_file} ({frames} frames at {fps} fps)", highlight=False)
+    _say(out, f"wrote {out_file} ({frames} frames at {fps} fps)")
 
 
 def main() -> None:
