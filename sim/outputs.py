@@ -34,7 +34,7 @@ def safe_name(name: str) -> str:
     """``name`` as a single, harmless path component: letters (any script), digits, ``-``,
     ``_`` and ``.`` kept, anything else (separators, ``..`` at the start, spaces, control
     characters) replaced by ``-``; never empty, never hidden, at most 100 characters."""
-    text = re.sub(r"[^\w.\-]+", "-", name, flags=re.UNICODE)
+    text = re.sub(r"[^\w.\-]+|\.{2,}", "-", name, flags=re.UNICODE)
     text = re.sub(r"-{2,}", "-", text).strip("-.")[:100].strip("-.")
     return text or "unnamed"
 

@@ -51,9 +51,10 @@ def run_chunks(
 ) -> None:
     """Run ``fn(*call(ids))`` for every chunk of ``work``; ``done(ids, result)`` or
     ``failed(ids, message)`` for each. ``executor``: an external executor, or None for the
-    sweep's own pool of ``workers`` processes, which is rebuilt when a worker dies."""
+    sweep's own pool of ``workers`` processes, which is rebuilt when a worker dies (after
+    the chunks in flight then ran alone)."""
     own = executor is None
-    pool: Executor = local_pool(workers) if own else executor  # type: ignore[assignment]
+    pool: Executor | None = executor
     queue = iter(work)
     pending: dict[Future, list[int]] = {}
     suspects: list[list[int]] = []
@@ -63,11 +64,13 @@ def run_chunks(
                 ids = next(queue, None)
                 if ids is None:
                     break
+                if pool is None:  # made when needed (again after suspects ran alone)
+                    pool = local_pool(workers)
                 pending[pool.submit(fn, *call(ids))] = ids
             if not pending:
                 if not suspects:
                     return
-                pool = _alone(pool, suspects, call, fn, done, failed, workers)
+                _alone(suspects, call, fn, done, failed)
                 continue
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = False
@@ -86,56 +89,60 @@ def run_chunks(
             if broken and own:
                 suspects += pending.values()  # every chunk in flight went down with it
                 pending.clear()
+                assert pool is not None
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = local_pool(workers)
+                pool = None
             elif broken:  # an external executor cannot be rebuilt from here
                 for ids in [*suspects, *pending.values(), *queue]:
                     failed(ids, "the executor broke (a worker died); resume when it is back")
                 return
     except BaseException:
-        if own:
+        if own and pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
-        if own:
+        if own and pool is not None:
             pool.shutdown(wait=True)
 
 
 def _alone(
-    pool: Executor,
     suspects: list[list[int]],
     call: Callable[[list[int]], tuple],
     fn: Callable[..., dict],
     done: Callable[[list[int], dict], None],
     failed: Callable[[list[int], str], None],
-    workers: int,
-) -> Executor:
-    """Run each suspect chunk alone; a chunk that kills its worker alone is cut in halves
-    until the sample points that do are found, and a single point gets :data:`ATTEMPTS`
-    tries. Return the pool to go on with (rebuilt whenever a suspect broke it)."""
+) -> None:
+    """Run each suspect chunk alone, in a pool of one process; a chunk that kills its
+    worker alone is cut in halves until the sample points that do are found, and a single
+    point gets :data:`ATTEMPTS` tries."""
     tries: dict[int, int] = {}
-    while suspects:
-        ids = suspects.pop(0)
-        try:
-            result = pool.submit(fn, *call(ids)).result()
-        except BrokenProcessPool:
-            pool.shutdown(wait=True, cancel_futures=True)
-            pool = local_pool(workers)
-            if len(ids) > 1:
-                half = len(ids) // 2
-                suspects[:0] = [ids[:half], ids[half:]]
+    pool = None
+    try:
+        while suspects:
+            ids = suspects.pop(0)
+            pool = pool or local_pool(1)
+            try:
+                result = pool.submit(fn, *call(ids)).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+                if len(ids) > 1:
+                    half = len(ids) // 2
+                    suspects[:0] = [ids[:half], ids[half:]]
+                    continue
+                tries[ids[0]] = tries.get(ids[0], 0) + 1
+                if tries[ids[0]] < ATTEMPTS:
+                    suspects.insert(0, ids)
+                else:
+                    failed(ids, DIED.format(n=ATTEMPTS))
                 continue
-            tries[ids[0]] = tries.get(ids[0], 0) + 1
-            if tries[ids[0]] < ATTEMPTS:
-                suspects.insert(0, ids)
-            else:
-                failed(ids, DIED.format(n=ATTEMPTS))
-            continue
-        except Exception as exc:
-            failed(ids, f"{type(exc).__name__}: {exc}")
-            continue
-        done(ids, result)
-    return pool
+            except Exception as exc:
+                failed(ids, f"{type(exc).__name__}: {exc}")
+                continue
+            done(ids, result)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def in_process(
