@@ -316,6 +316,8 @@ def sweep(
     from . import limits
     from .experiments.executors import executor_for
     from .experiments.experiment import load_experiment
+    from .experiments.scheduler import failure_summary
+    from .experiments.sizing import workers_that_fit
     from .experiments.sweep import sweep as run_sweep
 
     try:
@@ -323,7 +325,9 @@ def sweep(
         exp = load_experiment(experiment)
         part = _parse_shard(shard) if shard is not None else None
         if scheduler in (None, "local"):
-            workers = _sweep_workers(exp, workers)
+            workers, note = workers_that_fit(exp, workers)
+            if note:
+                _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / experiment.stem
@@ -383,8 +387,10 @@ def sweep(
         f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
         f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/",
     )
-    if result.failed:
-        _report_failures(result, experiment, folder, shard)
+    if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
+        again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
+        for line in failure_summary(result.failures, result.folder, again):
+            _say(err, line)
         raise typer.Exit(1)
     if part is not None:
         _say(
@@ -394,70 +400,6 @@ def sweep(
         )
     elif analyze_after and result.complete:
         _analyze(folder)
-
-
-def _report_failures(result: Any, experiment: Path, folder: Path, shard: str | None) -> None:
-    """The sweep ended "failed": how many, the first errors, where the rest is, what next."""
-    from .experiments.sweep import FAILURES
-
-    points = sorted({f["sample_id"] for f in result.failures})
-    errors: dict[str, int] = {}
-    for f in result.failures:
-        errors[f["error"]] = errors.get(f["error"], 0) + 1
-    _say(
-        err,
-        f"error: the sweep failed: {len(result.failures):,} run(s) at {len(points):,} sample "
-        f"point(s) raised an error (every run: {result.folder}/{FAILURES}). The other runs "
-        "are kept; the failed points stay missing. Most frequent errors:",
-    )
-    for message, count in sorted(errors.items(), key=lambda e: -e[1])[:3]:
-        _say(err, f"  {count:,} x {message}")
-    again = f" --shard {shard}" if shard else ""
-    _say(
-        err,
-        f"Fix the cause, then continue with: sim sweep {experiment} --out {folder}{again} --resume",
-    )
-
-
-def _sweep_workers(exp: Any, workers: int | None) -> int:
-    """Local workers whose runs fit in memory: all cores by default (fewer when they would
-    not fit, with a note); an explicit --workers that does not fit is refused."""
-    import os
-
-    from . import limits
-    from .experiments.design import expected_points
-
-    if exp.scenario is None:  # a Python model: its memory is its own
-        return workers or os.cpu_count() or 1
-    spec = exp.spec
-    columns = [p.values or [p.low, p.high] for p in spec.parameters.values()]
-    size = limits.run_size(exp.scenario, **limits.largest_values(exp.names, columns))
-    levels = [p.values or () for p in spec.parameters.values()]
-    points = expected_points(exp.design, exp.problem(), levels, exp.design.n)
-
-    def estimate(w: int) -> limits.Estimate:
-        runs = exp.design.replicates * len(exp.rules)
-        return limits.sweep_estimate(
-            size, runs_per_point=runs, workers=w, points=points, dims=len(exp.names)
-        )
-
-    wanted = workers or os.cpu_count() or 1
-    limit, _ = limits.memory_limit()
-    fits = wanted
-    while fits > 1 and limit is not None and estimate(fits).bytes > limit:
-        fits -= 1
-    if workers is not None and fits < workers:
-        raise BadInput.one(
-            "--workers",
-            str(workers),
-            f"{workers} workers need about {limits.format_bytes(estimate(workers).bytes)} of "
-            f"memory; {fits} fit in {limits.format_bytes(limit or 0)} (use --workers {fits}, "
-            "or --max-memory SIZE if you know more fit)",
-        )
-    limits.check(estimate(fits), str(exp.path), "design")
-    if fits < wanted:
-        _say(err, f"note: {fits} of {wanted} workers fit in memory")
-    return fits
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -615,7 +557,6 @@ def animate(
     from . import limits
     from .interactive.animate import animate as run_animate
     from .interactive.animate import check_output, frame_steps
-    from .limits import Estimate
     from .outputs import check_file_out
 
     try:
@@ -628,14 +569,8 @@ def animate(
         check_file_out(out_file)
         s = _one_province(_load(scenario, set_), "animate")
         rules = RULES if side_by_side else (rule or s.rule,)
-        # the frame sizes of sim.interactive.animate's layouts (one rule, side by side)
-        inches = (12.8, 7.2) if len(rules) == 1 else (13.5, 8.6)
-        kept = len(frame_steps(s.n_steps, every)) if writer == "pillow" else 1
-        frames, too_large = limits.animation_estimate(*inches, dpi, kept)
-        if too_large:
-            raise BadInput.one("--dpi", str(dpi), too_large)
-        runs = limits.run_estimate(s, history=True)
-        limits.check(frames + Estimate("", runs.bytes * len(rules), runs.detail), "--dpi", "")
+        frames = len(frame_steps(s.n_steps, every)) if writer == "pillow" else 1  # GIF: all
+        limits.check_animation(s, rules=len(rules), frames=frames, dpi=dpi)
     except BadInput as exc:
         raise _fail(exc) from None
     with _transient_bar() as bar:

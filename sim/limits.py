@@ -274,6 +274,19 @@ def animation_estimate(
     ), problem
 
 
+def check_animation(scenario: Any, *, rules: int, frames: int, dpi: int) -> None:
+    """Raise :class:`BadInput` (naming ``--dpi``) for an animation whose frames matplotlib
+    cannot draw, or whose frames kept in memory (``frames``: all of a GIF's) and runs (with
+    their per-step history) exceed the memory limit. The frame sizes are those of
+    :mod:`sim.interactive.animate`'s layouts: one rule, or the rules side by side."""
+    inches = (12.8, 7.2) if rules == 1 else (13.5, 8.6)
+    estimate, too_large = animation_estimate(*inches, dpi, frames)
+    if too_large:
+        raise BadInput.one("--dpi", str(dpi), too_large)
+    runs = run_estimate(scenario, history=True)
+    check(estimate + Estimate("", runs.bytes * rules, runs.detail), "--dpi", "")
+
+
 def design_estimate(points: int, dims: int, *, strings: bool = False) -> Estimate:
     """A design matrix and the sampler's work arrays (about three copies), or for a grid
     the list of tuples it is built from."""

@@ -190,3 +190,22 @@ def point_rows(
     if keep.all():
         return columns
     return {c: np.asarray(v)[keep] for c, v in columns.items()}
+
+
+def failure_summary(failures: list[dict[str, Any]], folder: Any, again: str) -> list[str]:
+    """What a failed sweep tells the user: how many runs and points, where every error is,
+    the most frequent errors, and the command that continues (``again`` + ``--resume``)."""
+    from .sweep import FAILURES
+
+    points = {f["sample_id"] for f in failures}
+    errors: dict[str, int] = {}
+    for f in failures:
+        errors[f["error"]] = errors.get(f["error"], 0) + 1
+    lines = [
+        f"error: the sweep failed: {len(failures):,} run(s) at {len(points):,} sample point(s) "
+        f"raised an error (every run: {folder}/{FAILURES}). The other runs are kept; the "
+        "failed points stay missing. Most frequent errors:"
+    ]
+    lines += [f"  {n:,} x {e}" for e, n in sorted(errors.items(), key=lambda e: -e[1])[:3]]
+    lines.append(f"Fix the cause, then continue with: {again} --resume")
+    return lines
