@@ -31,7 +31,7 @@ from sim.params import SECTIONS, parameter_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"
-EXAMPLES = int(os.environ.get("SIM_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("SIM_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
