@@ -21,26 +21,47 @@ TEACHING = str(ROOT / "scenarios" / "teaching.toml")
 runner = CliRunner()
 
 MEASURE = r"""
-import json, resource, sys
+import gc, json, sys, threading, time
+import psutil
 import sim
 from sim import limits
 from sim.experiments.compare import BLOCK, compare
 
 path, run_set, compare_set, replicates = json.loads(sys.argv[1])
+me = psutil.Process()
+
+
+def peak_growth(work):
+    # The peak of the resident set while work() runs, over the resident set before it
+    # (sampled every millisecond: the engine's arrays live for the whole run).
+    gc.collect()
+    before = me.memory_info().rss
+    peak, done = [before], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], me.memory_info().rss)
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    try:
+        work()
+    finally:
+        done.set()
+        watcher.join()
+    return max(peak[0], me.memory_info().rss) - before
+
+
 tiny = sim.load_scenario(path, {"time.years": 0.5})
 compare(tiny, replicates=2)  # compiled kernels, imports and caches loaded before measuring
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-out = {}
 s = sim.load_scenario(path, run_set)
-sim.run(s, rule="hybrid", seed=1)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-out["run"] = {"estimate": limits.run_estimate(s).bytes, "used": peak - before}
-# the comparison is larger than the run: its peak is a new high-water mark
-s = sim.load_scenario(path, compare_set)
-compare(s, replicates=replicates)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-estimate = limits.compare_estimate(s, rules=3, replicates=replicates, block=BLOCK).bytes
-out["compare"] = {"estimate": estimate, "used": peak - before}
+out = {"run": {"estimate": limits.run_estimate(s).bytes,
+               "used": peak_growth(lambda: sim.run(s, rule="hybrid", seed=1))}}
+c = sim.load_scenario(path, compare_set)
+estimate = limits.compare_estimate(c, rules=3, replicates=replicates, block=BLOCK).bytes
+out["compare"] = {"estimate": estimate,
+                  "used": peak_growth(lambda: compare(c, replicates=replicates))}
 print(json.dumps(out))
 """
 
@@ -48,11 +69,12 @@ print(json.dumps(out))
 def test_estimate_follows_the_memory_really_used() -> None:
     """The estimate must not be below the peak (else a refused size would have fitted and,
     worse, an accepted one not), nor far above it (else sizes that fit are refused). The
-    peak is the growth of the resident set over a warmed-up process; allocator slack and
-    the interpreter's own growth make it noisy by some MB, which is why the sizes are large
-    enough for that to be small, and why the upper margin is 3x. Sizes: one run of 3,000
-    governments in 10 prefectures (900,000 links) x 100 services (~70 MB); a comparison of
-    12 replicates x 3 rules of 500 governments x 100 services, batched (~400 MB)."""
+    peak is the growth of the resident set of a warmed-up process while the work runs;
+    allocator slack and the interpreter's own growth make it noisy by some MB, which is why
+    the sizes are large enough for that to be small, and why the upper margin is 3x. Sizes:
+    one run of 3,000 governments in 10 prefectures (900,000 links) x 100 services (~70 MB);
+    a comparison of 12 replicates x 3 rules of 500 governments x 100 services, batched
+    (~400 MB)."""
     run_set = {"population.n_agents": 3000, "population.n_regions": 10, "services.count": 100}
     compare_set = {"population.n_agents": 500, "services.count": 100}
     result = subprocess.run(
