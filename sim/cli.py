@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import BadInput, Problem
@@ -34,6 +35,16 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's).", min=0)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        envvar="SIM_MAX_MEMORY",
+        help="Refuse work estimated to need more memory than this (8G, 512M; 0: no check). "
+        "Default: the memory available.",
+        show_default=False,
+    ),
+]
 
 
 def _load(path: Path, assignments: list[str] | None) -> Any:
@@ -52,9 +63,15 @@ def _load(path: Path, assignments: list[str] | None) -> Any:
     return load_scenario(path, overrides)
 
 
+def _say(console: Console, text: str) -> None:
+    """Print plain text: never read as Rich markup (paths, names and messages that users
+    wrote may contain [brackets]), no highlighting."""
+    console.print(text, markup=False, highlight=False)
+
+
 def _fail(exc: BadInput) -> typer.Exit:
     for problem in exc.problems:
-        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -79,43 +96,52 @@ def run(
     seed: SeedOpt = None,
     set_: SetOpt = None,
     out_dir: OutOpt = None,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run one scenario once; print a summary and write its outputs."""
+    from . import limits
     from .io import write_csv, write_json
+    from .outputs import check_out, safe_name, staged
     from .provenance import provenance
     from .run import run as run_once
 
     try:
+        limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
+        limits.check(limits.run_estimate(s), str(scenario), "size")
+        name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
+        folder = out_dir or Path("results") / safe_name(s.name) / name
+        check_out(folder)
         result = run_once(s, rule=rule, seed=seed)
+        with staged(folder) as tmp:
+            write_csv(tmp / "timeseries.csv", result.timeseries)
+            write_csv(tmp / "agents.csv", result.agents)
+            write_json(tmp / "outcomes.json", result.outcomes)
+            written = ["timeseries.csv", "agents.csv", "outcomes.json"]
+            if result.provinces is not None:
+                write_csv(tmp / "provinces.csv", result.provinces)
+                written.append("provinces.csv")
+            from .interactive.maps import boundaries_for, run_map
+
+            if boundaries_for(s) is not None:  # real counties or provinces: the run's map
+                run_map(result, s, tmp / "map.png")
+                written.append("map.png")
+            write_json(tmp / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
+            write_json(
+                tmp / "provenance.json",
+                provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
+            )
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / s.name / f"{result.rule}-seed{result.seed}"
-    write_csv(folder / "timeseries.csv", result.timeseries)
-    write_csv(folder / "agents.csv", result.agents)
-    write_json(folder / "outcomes.json", result.outcomes)
-    written = ["timeseries.csv", "agents.csv", "outcomes.json"]
-    if result.provinces is not None:
-        write_csv(folder / "provinces.csv", result.provinces)
-        written.append("provinces.csv")
-    from .interactive.maps import boundaries_for, run_map
-
-    if boundaries_for(s) is not None:  # real counties or provinces: the map of the run
-        run_map(result, s, folder / "map.png")
-        written.append("map.png")
-    write_json(folder / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
-    write_json(
-        folder / "provenance.json",
-        provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
-    )
-    table = Table(title=f"{s.name} · rule {result.rule} · seed {result.seed}", title_justify="left")
+    title = f"{escape(s.name)} · rule {result.rule} · seed {result.seed}"
+    table = Table(title=title, title_justify="left")
     table.add_column("outcome")
     table.add_column("value", justify="right")
     for name, value in result.outcomes.items():
         table.add_row(name, _fmt(value))
     out.print(table)
     written += ["scenario.json", "provenance.json"]
-    out.print(f"wrote {folder}/ ({', '.join(written)})")
+    _say(out, f"wrote {folder}/ ({', '.join(written)})")
 
 
 @app.command()
@@ -149,19 +175,23 @@ def compare(
     rule: Annotated[
         str, typer.Option(help="With --match: the rule whose parameter is adjusted.")
     ] = "contractor",
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences.
 
     With --match OUTCOME --by PARAM, first set PARAM for --rule by bisection on common random
     numbers until its mean OUTCOME equals the first other rule's within 1%, then compare."""
 
+    from . import limits
+    from .experiments.compare import BLOCK, plot
     from .experiments.compare import compare as run_compare
-    from .experiments.compare import plot
     from .io import write_csv, write_json
+    from .outputs import check_out, safe_name, staged
     from .provenance import provenance
 
     matched = None
     try:
+        limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
         chosen = _parse_rules(rules, s.valid_rules)
         if match_ is not None or by is not None:
@@ -170,9 +200,12 @@ def compare(
             if match_ is None or by is None:
                 raise BadInput.one("--match", "", "--match and --by go together")
             check_match(s, match_, by, rule, chosen)
+        estimate = limits.compare_estimate(s, rules=len(chosen), replicates=replicates, block=BLOCK)
+        limits.check(estimate, str(scenario), "--replicates")
+        folder = out_dir or Path("results") / safe_name(s.name) / "compare"
+        check_out(folder)
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / s.name / "compare"
     if match_ is not None and by is not None:
         from .experiments.match import compare_matched, match
 
@@ -199,36 +232,44 @@ def compare(
                 progress=lambda: bar.advance(task),
             )
     summary = cmp.summary()
-    write_csv(folder / "compare.csv", summary)
-    write_csv(folder / "runs.csv", cmp.outcomes)
-    plot(cmp, folder / "coverage.png")
-    plot(cmp, folder / "panels.png", columns=("coverage", "duplicate_developments", "cost", "gini"))
-    write_json(
-        folder / "provenance.json", provenance(scenario=str(scenario), seeds=list(cmp.seeds))
-    )
+    panels = ("coverage", "duplicate_developments", "cost", "gini")
+    files = ["compare.csv", "runs.csv", "coverage.png", "panels.png", "provenance.json"]
     from .interactive.maps import boundaries_for, compare_maps
 
-    maps = boundaries_for(s) is not None  # real counties or provinces: the rules side by side
-    if maps:
-        compare_maps(cmp, folder / "maps.png")
+    try:
+        with staged(folder) as tmp:
+            write_csv(tmp / "compare.csv", summary)
+            write_csv(tmp / "runs.csv", cmp.outcomes)
+            plot(cmp, tmp / "coverage.png")
+            plot(cmp, tmp / "panels.png", columns=panels)
+            write_json(
+                tmp / "provenance.json",
+                provenance(scenario=str(scenario), seeds=list(cmp.seeds)),
+            )
+            if boundaries_for(s) is not None:  # real counties or provinces, side by side
+                compare_maps(cmp, tmp / "maps.png")
+                files.append("maps.png")
+            if matched is not None:
+                write_json(tmp / "match.json", matched.as_dict())
+                files.append("match.json")
+    except BadInput as exc:
+        raise _fail(exc) from None
     _print_summary(
         summary,
         cmp.rules,
-        f"{s.name}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
+        f"{escape(s.name)}: {replicates} paired replicates, seeds {cmp.seeds[0]}..{cmp.seeds[-1]}",
     )
-    files = "compare.csv, runs.csv, coverage.png, panels.png, provenance.json"
     if matched is not None:
-        write_json(folder / "match.json", matched.as_dict())
         lo, hi = matched.interval
-        out.print(
+        _say(
+            out,
             f"matched {matched.outcome}: {matched.rule} at {matched.param} = "
             f"{_fmt(matched.value)} (95% interval {_fmt(lo)} .. {_fmt(hi)}; scenario: "
             f"{_fmt(matched.original)}) gives {_fmt(matched.achieved)} against "
             f"{matched.reference}'s {_fmt(matched.target)}"
-            + ("" if matched.converged else " [NOT within 1%: the closest value found]")
+            + ("" if matched.converged else " [NOT within 1%: the closest value found]"),
         )
-        files += ", match.json"
-    out.print(f"wrote {folder}/ ({files}{', maps.png' if maps else ''})")
+    _say(out, f"wrote {folder}/ ({', '.join(files)})")
 
 
 def _one_province(s: Any, command: str) -> Any:
@@ -328,6 +369,7 @@ def sweep(
             "(same numbers, faster).",
         ),
     ] = True,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
     from rich.progress import (
@@ -340,13 +382,21 @@ def sweep(
         TimeRemainingColumn,
     )
 
+    from . import limits
     from .experiments.executors import executor_for
     from .experiments.experiment import load_experiment
+    from .experiments.scheduler import failure_summary
+    from .experiments.sizing import workers_that_fit
     from .experiments.sweep import sweep as run_sweep
 
     try:
+        limits.set_memory_limit(max_memory)
         exp = load_experiment(experiment)
         part = _parse_shard(shard) if shard is not None else None
+        if scheduler in (None, "local"):
+            workers, note = workers_that_fit(exp, workers)
+            if note:
+                _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
     folder = out_dir or Path("results") / experiment.stem
@@ -394,21 +444,28 @@ def sweep(
     except BadInput as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        err.print(
+        _say(
+            err,
             f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
             f"  sim sweep {experiment} --out {folder} --resume",
-            highlight=False,
         )
         raise typer.Exit(130) from None
     rate = result.ran / result.seconds if result.seconds > 0 else 0.0
-    out.print(
+    _say(
+        out,
         f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
-        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/"
+        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/",
     )
+    if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
+        again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
+        for line in failure_summary(result.failures, result.folder, again):
+            _say(err, line)
+        raise typer.Exit(1)
     if part is not None:
-        out.print(
+        _say(
+            out,
             f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
-            f"; when every shard is done: sim merge {folder}"
+            f"; when every shard is done: sim merge {folder}",
         )
     elif analyze_after and result.complete:
         _analyze(folder)
@@ -504,9 +561,10 @@ def merge(
         result = run_merge(folder)
     except BadInput as exc:
         raise _fail(exc) from None
-    out.print(
+    _say(
+        out,
         f"merged {result.n_runs:,} runs ({result.n_points:,} sample points) into "
-        f"{folder}/runs.parquet"
+        f"{folder}/runs.parquet",
     )
     if analyze_after:
         _analyze(folder)
@@ -530,7 +588,7 @@ def _analyze(folder: Path) -> None:
     written = ["indices.csv"]
     if (folder / "convergence.csv").exists():
         written.append("convergence.csv")
-    out.print(f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
+    _say(out, f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
 
 
 @app.command()
@@ -548,7 +606,7 @@ def validate(
             _fail(exc)
             bad = True
             continue
-        out.print(f"[green]ok[/] {path} ({s.name}, rule {s.rule})", highlight=False)
+        out.print(f"[green]ok[/] {escape(f'{path} ({s.name}, rule {s.rule})')}", highlight=False)
     if bad:
         raise typer.Exit(2)
 
@@ -603,8 +661,8 @@ def viz(
         import solara  # noqa: F401
     except ImportError:
         err.print(
-            "[bold red]error:[/] sim viz needs the viz extra: "
-            "pip install 'reform-diffusion-sim[viz]'",
+            "[bold red]error:[/] "
+            + escape("sim viz needs the viz extra: pip install 'reform-diffusion-sim[viz]'"),
             highlight=False,
         )
         raise typer.Exit(2) from None
@@ -646,22 +704,29 @@ def animate(
     fps: Annotated[int, typer.Option(help="Frames per second.", min=1, max=60)] = 8,
     every: Annotated[int, typer.Option(help="Draw every N-th step.", min=1)] = 1,
     dpi: Annotated[int, typer.Option(help="Resolution (80: 1024 px wide).", min=30)] = 80,
+    max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Animate the map and the curves for slides (GIF, or MP4 when ffmpeg is installed)."""
 
+    from . import limits
     from .interactive.animate import animate as run_animate
-    from .interactive.animate import check_output
+    from .interactive.animate import check_output, frame_steps
+    from .outputs import check_file_out
 
     try:
+        limits.set_memory_limit(max_memory)
         if side_by_side and rule is not None:
             raise BadInput.one("--rule", "", "give either --rule or --side-by-side, not both")
         if rule is not None and rule not in RULES:
             raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
-        check_output(out_file)
+        writer = check_output(out_file)
+        check_file_out(out_file)
         s = _one_province(_load(scenario, set_), "animate")
+        rules = RULES if side_by_side else (rule or s.rule,)
+        frames = len(frame_steps(s.n_steps, every)) if writer == "pillow" else 1  # GIF: all
+        limits.check_animation(s, rules=len(rules), frames=frames, dpi=dpi)
     except BadInput as exc:
         raise _fail(exc) from None
-    rules = RULES if side_by_side else (rule or s.rule,)
     with _transient_bar() as bar:
         task = bar.add_task("frames", total=None)
         frames = run_animate(
@@ -674,7 +739,7 @@ def animate(
             dpi=dpi,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    out.print(f"wrote {out_file} ({frames} frames at {fps} fps)", highlight=False)
+    _say(out, f"wrote {out_file} ({frames} frames at {fps} fps)")
 
 
 def main() -> None:

@@ -38,6 +38,20 @@ NETWORKS = Literal["complete", "hierarchy", "small_world", "contiguity", "contig
 ROLLOUT_ORDERS = Literal["population", "capacity", "lagging", "random"]
 
 
+# Upper bounds of quantities that have no natural one. A value beyond them breaks arithmetic
+# (a lag of 1e308 years is an infinite number of steps; costs summed over 1e8 pairs
+# overflow) and means nothing a smaller one does not: any lag or duration beyond the
+# 200-year horizon is "never", a hazard of a billion a year fires in the first step.
+MAX_RATE = 1e9
+"""Largest hazard or throughput per year (rates, deployments, modules)."""
+MAX_YEARS = 1e6
+"""Largest lag, delay or duration in years."""
+MAX_COST = 1e12
+"""Largest cost of one item in cost units."""
+MAX_PEOPLE = 1e10
+"""Largest population of one government or prefecture (more than live on Earth)."""
+
+
 def P(default: Any, unit: str, description: str, **bounds: Any) -> Any:
     """Declare a parameter: default, unit, meaning and bounds (``ge``/``le``/``gt``/``lt``)."""
     return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
@@ -46,7 +60,10 @@ def P(default: Any, unit: str, description: str, **bounds: Any) -> Any:
 class Section(BaseModel):
     """Base of every table: strict types, unknown keys rejected, assignment re-validated."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    # allow_inf_nan=False: every number is finite (inf and nan are errors, never results)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False
+    )
 
 
 class TimeParams(Section):
@@ -107,7 +124,11 @@ class PopulationParams(Section):
         0.8, "-", "Synthetic only: log-s.d. of government populations (lognormal).", ge=0, le=3
     )
     population_mean: float = P(
-        400_000.0, "people", "Synthetic only: mean population of a local government.", gt=0
+        400_000.0,
+        "people",
+        "Synthetic only: mean population of a local government.",
+        gt=0,
+        le=MAX_PEOPLE,
     )
     split_concentration: float = P(
         8.0,
@@ -234,10 +255,18 @@ class SupportParams(Section):
         le=1,
     )
     promotion_rate: float = P(
-        0.5, "1/year", "Catalogue reuse hazard (times c_eff) once a solution is recognised.", ge=0
+        0.5,
+        "1/year",
+        "Catalogue reuse hazard (times c_eff) once a solution is recognised.",
+        ge=0,
+        le=MAX_RATE,
     )
     recognition_lag: float = P(
-        1.0, "years", "Delay from the first development of a service to its recognition.", ge=0
+        1.0,
+        "years",
+        "Delay from the first development of a service to its recognition.",
+        ge=0,
+        le=MAX_YEARS,
     )
     standardization: float = P(
         0.5, "-", "Common standards: lowers reuse adaptation cost and raises reuse fit.", ge=0, le=1
@@ -272,10 +301,14 @@ class SupportParams(Section):
 class DriveParams(Section):
     """Market drive and government-enterprise cooperation (the general contractor)."""
 
-    build_time: float = P(1.0, "years", "Platform set-up before the first module is built.", ge=0)
-    build_rate: float = P(6.0, "modules/year", "Modules the contractor builds per year.", gt=0)
+    build_time: float = P(
+        1.0, "years", "Platform set-up before the first module is built.", ge=0, le=MAX_YEARS
+    )
+    build_rate: float = P(
+        6.0, "modules/year", "Modules the contractor builds per year.", gt=0, le=MAX_RATE
+    )
     contractor_capacity: float = P(
-        200.0, "deployments/year", "(government, service) deployments per year.", ge=0
+        200.0, "deployments/year", "(government, service) deployments per year.", ge=0, le=MAX_RATE
     )
     rollout_order: ROLLOUT_ORDERS = P(
         "population",
@@ -295,10 +328,14 @@ class DriveParams(Section):
     )
     contractor_quality: float = P(0.75, "-", "Quality of every contractor module.", ge=0, le=1)
     failure_rate: float = P(
-        0.2, "1/year", "Platform outage hazard once anything is deployed.", ge=0
+        0.2, "1/year", "Platform outage hazard once anything is deployed.", ge=0, le=MAX_RATE
     )
     outage_duration: float = P(
-        0.05, "years", "Length of an outage (rounded to whole steps, at least one).", ge=0
+        0.05,
+        "years",
+        "Length of an outage (rounded to whole steps, at least one).",
+        ge=0,
+        le=MAX_YEARS,
     )
     absorption: float = P(
         0.0,
@@ -319,9 +356,14 @@ class CollaborationParams(Section):
         "1/year",
         "Own-development hazard per unserved pair (times c_eff and demand priority). Bass p.",
         ge=0,
+        le=MAX_RATE,
     )
     peer_learning: float = P(
-        0.5, "1/year", "Peer-reuse hazard at full neighbour coverage (times c_eff). Bass q.", ge=0
+        0.5,
+        "1/year",
+        "Peer-reuse hazard at full neighbour coverage (times c_eff). Bass q.",
+        ge=0,
+        le=MAX_RATE,
     )
     balancing: float = P(
         0.0, "-", "Support for lagging governments: c_eff = c + balancing * (1 - c).", ge=0, le=1
@@ -364,26 +406,39 @@ class TractionParams(Section):
 
 
 class CostsParams(Section):
-    development: float = P(1.0, "cost units", "Cost of one local development.", ge=0)
+    development: float = P(1.0, "cost units", "Cost of one local development.", ge=0, le=MAX_COST)
     adaptation: float = P(
-        0.4, "x development", "Cost of adapting a reused solution, without standards.", ge=0
+        0.4,
+        "x development",
+        "Cost of adapting a reused solution, without standards.",
+        ge=0,
+        le=MAX_COST,
     )
     standardization_saving: float = P(
         0.75, "-", "Share of adaptation cost that full standardization removes.", ge=0, le=1
     )
-    module_build: float = P(2.0, "cost units", "Cost of one contractor module build.", ge=0)
+    module_build: float = P(
+        2.0, "cost units", "Cost of one contractor module build.", ge=0, le=MAX_COST
+    )
     deployment: float = P(
-        0.25, "cost units", "Price of one contractor deployment without competition.", ge=0
+        0.25,
+        "cost units",
+        "Price of one contractor deployment without competition.",
+        ge=0,
+        le=MAX_COST,
     )
     competition_discount: float = P(
         0.4, "-", "Share of the deployment price that full market competition removes.", ge=0, le=1
     )
-    platform: float = P(10.0, "cost units", "One-off contractor platform set-up.", ge=0)
+    platform: float = P(
+        10.0, "cost units", "One-off contractor platform set-up.", ge=0, le=MAX_COST
+    )
     standardize: float = P(
         1.0,
         "cost units",
         "Hybrid rule: the contractor standardising one recognised local solution into a module.",
         ge=0,
+        le=MAX_COST,
     )
     migration: float = P(
         0.0,
@@ -491,6 +546,7 @@ class NationalParams(Section):
         "Delay from a service's recognition in one province to its best solution entering "
         "the catalogue of every other province that keeps one (grassroots, hybrid).",
         ge=0,
+        le=MAX_YEARS,
     )
 
 

@@ -19,21 +19,28 @@ Generated from `sim/params.py` by `python -m sim.reference` — do not edit by h
 Every key can be set in a scenario file (`[table]` then `key = value`), with
 `--set table.key=VALUE` on the command line, or with `overrides={"table.key": value}` in
 `sim.load_scenario`. Types are strict: a number where a string is expected (or the reverse)
-is an error. Integer keys reject fractions.
+is an error. Integer keys reject fractions. Every number must be finite (`inf` and `nan`
+are errors); quantities without a natural upper bound have one where a larger value would
+break the arithmetic and mean nothing more (see docs/bad-input.md).
 """
+
+
+def _num(x: float) -> str:
+    """Bounds as written in a file: 1e9 rather than 1000000000.0."""
+    return f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def _range(info: FieldInfo) -> str:
     lo = hi = ""
     for m in info.metadata:
         if getattr(m, "ge", None) is not None:
-            lo = f"≥ {m.ge}"
+            lo = f"≥ {_num(m.ge)}"
         if getattr(m, "gt", None) is not None:
-            lo = f"> {m.gt}"
+            lo = f"> {_num(m.gt)}"
         if getattr(m, "le", None) is not None:
-            hi = f"≤ {m.le}"
+            hi = f"≤ {_num(m.le)}"
         if getattr(m, "lt", None) is not None:
-            hi = f"< {m.lt}"
+            hi = f"< {_num(m.lt)}"
     args = getattr(info.annotation, "__args__", None)
     if args and all(isinstance(a, str) for a in args):
         return " \\| ".join(f'`"{a}"`' for a in args)

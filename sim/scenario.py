@@ -12,6 +12,7 @@ Every problem in a file is collected and raised together as one :class:`BadInput
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,9 +35,13 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     data = _read_chain(path, chain=())
     source = str(path)
     problems: list[Problem] = []
+    file_data = copy.deepcopy(data) if overrides else None
     if overrides:
         problems += _apply_overrides(data, overrides)
-    scenario = _validate(data, source, problems, set(overrides or ()))
+    try:
+        scenario = _validate(data, source, problems, set(overrides or ()))
+    except BadInput as exc:
+        raise _blame_overrides(exc, file_data, source, overrides) from None
     scenario._path = str(path)
     pop = scenario.population
     if pop.source != "synthetic":
@@ -193,6 +198,36 @@ def _validate(
     if problems:
         raise BadInput(problems)
     return scenario
+
+
+def _blame_overrides(
+    exc: BadInput,
+    file_data: dict[str, Any] | None,
+    source: str,
+    overrides: Mapping[str, Any] | None,
+) -> BadInput:
+    """Attribute to ``--set`` the problems that the file alone does not have.
+
+    A cross-field check reports the field it checks (``population.capacity_spread``), which
+    may be the file's value even when an override (``--set population.capacity_mean=1``)
+    made it fail; such a problem names the overrides instead of the file."""
+    if file_data is None or not overrides:
+        return exc
+    try:
+        Scenario.model_validate(file_data)
+        in_file: set[str] = set()
+    except ValidationError as alone:
+        in_file = {".".join(str(part) for part in err["loc"]) for err in alone.errors()}
+
+    def blamed(p: Problem) -> Problem:
+        if p.source != source or p.key in in_file:
+            return p
+        table = p.key.rpartition(".")[0]
+        near = [k for k in overrides if k.rpartition(".")[0] == table] or list(overrides)
+        given = ", ".join(f"--set {k}={overrides[k]!r}" for k in near)
+        return Problem("--set", p.key, f"{p.message} (with {given})")
+
+    return BadInput(blamed(p) for p in exc.problems)
 
 
 def _problem(source: str, err: Any) -> Problem:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import sim
 import sim.world.network
 from sim.outcomes import COLUMNS, OUTCOMES
-from sim.params import Scenario
+from sim.params import MAX_YEARS, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 EPS = 1e-9
@@ -403,7 +403,10 @@ def test_tiny_capacity_spread(spread):
 
 
 @pytest.mark.parametrize(
-    "drive", [{"build_time": 1e300}, {"build_rate": 1e-200}, {"build_time": 1e19}]
+    # the longest set-up allowed (MAX_YEARS; beyond it values are refused, see
+    # tests/test_bad_values.py), a rate so low that no module is ever ready, a long set-up
+    "drive",
+    [{"build_time": MAX_YEARS}, {"build_rate": 1e-200}, {"build_time": 1e5}],
 )
 def test_contractor_never_ready_builds_nothing(drive):
     s = Scenario.model_validate(

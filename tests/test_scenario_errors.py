@@ -314,7 +314,7 @@ def test_csv_no_rows(tmp_path):
 @pytest.mark.parametrize("value", ["-1000", "0"])
 def test_csv_non_positive(tmp_path, column, value):
     row = {
-        "name": "Alpha",
+        "name": "Gamma",  # distinct from GOOD_ROWS' names (duplicates are a problem of their own)
         "local_governments": "2",
         "population": "1000",
         "gdp_100m_yuan": "500",

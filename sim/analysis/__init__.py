@@ -47,15 +47,37 @@ def analyze(
     """Analyse the complete sweep in ``dir``: write indices.csv, convergence.csv (Sobol'),
     figures/*.png and report.md (last). Raises :class:`BadInput` for a folder that is not a
     complete sweep."""
+    import os
+    import shutil
+    import tempfile
+
+    from ..outputs import replace_folder
+
     sweep = load_sweep(Path(dir))
     result = compute(sweep, num_resamples=num_resamples, delta_resamples=delta_resamples)
     folder = sweep.path
-    write_csv(folder / "indices.csv", result.indices)
-    if result.convergence is not None:
-        write_csv(folder / "convergence.csv", result.convergence)
-    drawn: Figures = []
-    if figures:
-        from .figures import draw_all
+    # Everything is written into a temporary folder first and then moved into place (the
+    # figures folder as a whole, report.md last), so an interrupted or failing analysis
+    # leaves the previous one, not new indices beside old figures.
+    tmp = Path(tempfile.mkdtemp(prefix=".analysis.tmp-", dir=folder))
+    try:
+        write_csv(tmp / "indices.csv", result.indices)
+        if result.convergence is not None:
+            write_csv(tmp / "convergence.csv", result.convergence)
+        drawn: Figures = []
+        if figures:
+            from .figures import draw_all
 
-        drawn = draw_all(result, folder / "figures")
-    write_text(folder / "report.md", render_report(result, drawn))
+            drawn = draw_all(result, tmp / "figures")
+        write_text(tmp / "report.md", render_report(result, drawn))
+        (folder / "report.md").unlink(missing_ok=True)  # no report: the rest is in motion
+        os.replace(tmp / "indices.csv", folder / "indices.csv")
+        if result.convergence is not None:
+            os.replace(tmp / "convergence.csv", folder / "convergence.csv")
+        else:
+            (folder / "convergence.csv").unlink(missing_ok=True)  # of an earlier design
+        if figures:
+            replace_folder(tmp / "figures", folder / "figures")
+        os.replace(tmp / "report.md", folder / "report.md")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@ sweep by running only the new rows.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,3 +115,23 @@ def points_per_base(design: DesignSettings, problem: dict[str, Any]) -> int:
     groups = problem.get("groups")
     dim = len(set(groups)) if groups else problem["num_vars"]
     return 2 * dim + 2 if design.second_order else dim + 2
+
+
+def expected_points(
+    design: DesignSettings, problem: dict[str, Any], levels: Sequence[Sequence], n: int | None
+) -> int:
+    """How many sample points the design of base size ``n`` has, computed without building
+    it (so that a design too large to build is refused first, and a design SALib builds
+    differently from what the analysis expects is caught at validation)."""
+    groups = problem.get("groups")
+    factors = len(set(groups)) if groups else problem["num_vars"]
+    if design.method == "grid":
+        return math.prod(len(v) for v in levels)
+    assert n is not None
+    if design.method == "sobol":
+        return n * points_per_base(design, problem)
+    if design.method == "morris":
+        return (design.optimal_trajectories or n) * (factors + 1)
+    if design.method == "fast":
+        return n * problem["num_vars"]
+    return n  # lhs

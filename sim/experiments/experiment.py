@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import BadInput, Problem, did_you_mean
 from ..outcomes import OUTCOMES
 from ..params import SECTIONS, Scenario, parameter_keys
 from ..scenario import _problem, load_scenario
-from .design import Design, build_design, points_per_base
+from .design import Design, build_design, expected_points, points_per_base
 
 METHODS = ("sobol", "morris", "lhs", "grid", "fast")
 DISTS: dict[str, int] = {"unif": 2, "triang": 3, "norm": 2, "truncnorm": 4, "lognorm": 2}
@@ -37,7 +38,7 @@ sd]; ``truncnorm`` [lower, upper, mean, sd]; ``lognorm`` [mean, sd] of the log).
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class DesignSpec(_Strict):
@@ -96,6 +97,8 @@ class ParamSpec(_Strict):
                 raise ValueError("bounds need both low and high")
             if not self.low < self.high:
                 raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if not math.isfinite(self.high - self.low):
+                raise ValueError("the range high - low is too large to sample (overflows)")
         if forms[1]:
             if self.dist not in DISTS:
                 raise ValueError(f"unknown distribution {self.dist!r}; valid: {', '.join(DISTS)}")
@@ -124,9 +127,9 @@ class ParamSpec(_Strict):
 class ExperimentSpec(_Strict):
     scenario: str | None = None
     model: str | None = None
-    rules: list[str] | None = None
+    rules: list[str] | None = Field(None, min_length=1)
     contrasts: list[str] = Field(default_factory=list)
-    outcomes: list[str] | None = None
+    outcomes: list[str] | None = Field(None, min_length=1)
     description: str = ""
     design: DesignSpec
     parameters: dict[str, ParamSpec]
@@ -331,8 +334,9 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
             ]
         )  # type: ignore[arg-type]
     exp = Experiment(path, spec, scenario, rules, outcomes, spec.model, model)
+    design = _checked_design(exp, where)
     if scenario is not None:
-        _check_design_values(exp, where)
+        _check_design_values(exp, where, design)
     return exp
 
 
@@ -392,6 +396,27 @@ def _check_forms(spec: ExperimentSpec, where: str, problems: list[Problem]) -> N
         problems.append(
             Problem(where, "parameters", f"groups are supported for sobol and morris, not {method}")
         )
+    named = {g for g in groups if g is not None}
+    ungrouped = {name for name, p in spec.parameters.items() if p.group is None}
+    for g in sorted(named & ungrouped):
+        problems.append(
+            Problem(
+                where,
+                "parameters",
+                f"group {g!r} has the name of an ungrouped parameter, which would join it; "
+                "rename the group",
+            )
+        )
+    factors = len(named) + len(ungrouped)
+    if method == "sobol" and named and factors < 2:
+        problems.append(
+            Problem(
+                where,
+                "parameters",
+                "a Sobol' design with groups needs at least two groups (SALib samples one "
+                "group as if there were none); remove the group or add another",
+            )
+        )
     if method == "sobol" and spec.design.second_order and any(g is not None for g in groups):
         problems.append(
             Problem(
@@ -445,14 +470,59 @@ def _probe_model(model: ModelFunction, spec: ExperimentSpec, where: str) -> list
     return list(out)
 
 
-def _check_design_values(exp: Experiment, where: str) -> None:
+def _checked_design(exp: Experiment, where: str) -> Design:
+    """The design, checked whole: its size against the memory limit before it is built
+    (and, for scenarios, the size of the largest run it asks for), then its point count
+    against what the analysis expects and every value finite."""
+    from .. import limits
+
+    spec = exp.spec
+    levels = [p.values or () for p in spec.parameters.values()]
+    problem = exp.problem()
+    points = expected_points(exp.design, problem, levels, exp.design.n)
+    strings = any(isinstance(v, str) for p in spec.parameters.values() for v in p.values or ())
+    estimate = limits.design_estimate(points, len(exp.names), strings=strings)
+    if exp.scenario is not None:
+        columns = [p.values or [p.low, p.high] for p in spec.parameters.values()]
+        largest = limits.largest_values(exp.names, columns)
+        size = limits.run_size(exp.scenario, **largest)
+        runs = exp.design.replicates * len(exp.rules)
+        estimate = limits.sweep_estimate(
+            size, runs_per_point=runs, workers=1, points=points, dims=len(exp.names)
+        )
+    limits.check(estimate, where, "design")
+    design = exp.build_design(exp.design.n)
+    if design.n_points != points:
+        raise BadInput.one(
+            where,
+            "parameters",
+            f"SALib built {design.n_points} sample points where the analysis expects "
+            f"{points}; check the groups and the design settings",
+        )
+    if design.values.dtype.kind == "f":
+        bad = [
+            name for j, name in enumerate(exp.names) if not np.isfinite(design.values[:, j]).all()
+        ]
+        if bad:
+            raise BadInput(
+                Problem(
+                    where,
+                    f"parameters.{name}",
+                    "the design samples non-finite values (inf or nan): narrow the "
+                    "distribution's parameters",
+                )
+                for name in bad
+            )
+    return design
+
+
+def _check_design_values(exp: Experiment, where: str, design: Design) -> None:
     """Every sampled point must be one the scenario accepts (checked before any run).
 
     First each parameter's extremes alone (a clear message naming the parameter and the
     value), then every design row as a whole, which catches combinations that break a
     cross-field rule (e.g. capacity_spread against capacity_mean).
     """
-    design = exp.build_design(exp.design.n)
     problems: dict[str, Problem] = {}
     base = exp.scenario.model_dump()  # type: ignore[union-attr]
     for j, name in enumerate(exp.names):

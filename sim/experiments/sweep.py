@@ -24,14 +24,14 @@ there are. Results never depend on the executor, the worker count or completion 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import pickle
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInput
-from ..io import atomic_write, write_json, write_text
+from ..io import atomic_write, write_csv, write_json, write_text
+from ..lock import LOCK, FolderLock
 from ..outcomes import HIGHER_IS_BETTER
+from ..outputs import replace_folder
 from .experiment import Experiment, load_experiment
-from .worker import Job, run_chunk
+from .scheduler import consecutive, in_process, point_rows, run_chunks
+from .worker import Job, run_chunk, run_id, run_seed
 
 FORMAT = 1
 PART = re.compile(r"^part-(\d{9})-(\d{9})\.parquet$")
 RUNS, SERIES, MANIFEST = "runs.parquet", "timeseries.parquet", "manifest.json"
+FAILURES = "failures.csv"
 ARTEFACTS = (
     RUNS,
     SERIES,
@@ -57,6 +61,7 @@ ARTEFACTS = (
     "convergence.csv",
     "report.md",
     "figures",
+    FAILURES,
 )
 TARGET_RUNS_PER_CHUNK = 128
 
@@ -122,6 +127,11 @@ class SweepResult:
     seconds: float
     complete: bool
     notes: list[str] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # runs that failed (this call)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
 
 
 def _manifest(
@@ -186,7 +196,7 @@ def _prepare(
     where = str(folder)
     n = exp.design.n
     if old is None:
-        if folder.exists() and any(folder.iterdir()) and not force:
+        if folder.exists() and any(f.name != LOCK for f in folder.iterdir()) and not force:
             raise BadInput.one(
                 where,
                 "--out",
@@ -226,6 +236,14 @@ def _prepare(
                 f"must be a power of two above the current n = {n} (got {extend})",
             )
         return extend, old
+    if old.get("status") == "failed" and not resume:
+        raise BadInput.one(
+            where,
+            "--out",
+            "holds a sweep of this experiment whose runs failed at some sample points "
+            f"(see {FAILURES}): fix the cause and add --resume to run them again "
+            "(or --force to start over)",
+        )
     if old.get("status") != "complete" and not resume:
         raise BadInput.one(
             where,
@@ -258,7 +276,6 @@ def sweep(
     points with ``sample_id % n == i - 1``, into ``out/shards/i-of-n`` (combine the shards
     with :func:`merge`). ``in_flight``: chunks submitted at once (default 2 x workers).
     """
-    from ..provenance import provenance
 
     started = time.time()
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
@@ -273,6 +290,31 @@ def sweep(
         folder = root / "shards" / f"{i}-of-{k}"
     else:
         folder = root
+    with FolderLock(folder):  # no other sweep in this folder meanwhile (sim.lock)
+        return _sweep_into(
+            folder, root, exp, started, resume, extend, force, batch, executor, progress,
+            shard, in_flight, workers,
+        )  # fmt: skip
+
+
+def _sweep_into(
+    folder: Path,
+    root: Path,
+    exp: Experiment,
+    started: float,
+    resume: bool,
+    extend: int | None,
+    force: bool,
+    batch: bool,
+    executor: Executor | None,
+    progress: Callable[[int, int], None] | None,
+    shard: tuple[int, int] | None,
+    in_flight: int | None,
+    workers: int | None,
+) -> SweepResult:
+    """The body of :func:`sweep`, run while holding the folder's lock."""
+    from ..provenance import provenance
+
     n, old = _prepare(folder, exp, resume, extend, force)
     design = exp.build_design(n)
     if old is not None and extend is not None:
@@ -289,6 +331,7 @@ def sweep(
         if not (target / "experiment.toml").exists():
             text = exp.path.read_text(encoding="utf-8")
             write_text(target / "experiment.toml", text)
+    (folder / FAILURES).unlink(missing_ok=True)  # the failures of an earlier call
     n_rules, reps = len(exp.rules), exp.design.replicates
     mine = design.n_points if shard is None else len(range(shard[0] - 1, design.n_points, shard[1]))
     total = mine * reps * n_rules
@@ -315,16 +358,35 @@ def sweep(
     )
     blob = pickle.dumps(job)
     ran = 0
+    failures: list[dict[str, Any]] = []
 
     def finish(ids: list[int], result: dict) -> None:
         nonlocal done_runs, ran
-        first, stop = ids[0], ids[-1] + 1
-        if result["series"]:
-            _write_part(folder, SERIES, result["series"], first, stop)
-        _write_part(folder, RUNS, result["runs"], first, stop)
+        bad = {f["sample_id"] for f in result.get("failures", ())}
+        if bad:
+            failures.extend(result["failures"])
+            _write_failures(folder, failures)
+        for part in consecutive([i for i in ids if i not in bad], ids):
+            first, stop = part[0], part[-1] + 1
+            if result["series"]:
+                series = point_rows(result["series"], first, stop, reps * n_rules)
+                _write_part(folder, SERIES, series, first, stop)
+            _write_part(folder, RUNS, point_rows(result["runs"], first, stop), first, stop)
         k = len(ids) * reps * n_rules
         done_runs += k
-        ran += k
+        ran += k - len(bad) * reps * n_rules
+        if progress:
+            progress(done_runs, total)
+
+    def lost(ids: list[int], message: str) -> None:
+        nonlocal done_runs
+        failures.extend(
+            {"run_id": run_id(i, rep, ri, reps, n_rules), "sample_id": i, "replicate": rep,
+             "rule": rule, "seed": run_seed(job.seed, i, rep), "error": message}
+            for i in ids for rep in range(reps) for ri, rule in enumerate(job.rules)
+        )  # fmt: skip
+        _write_failures(folder, failures)
+        done_runs += len(ids) * reps * n_rules
         if progress:
             progress(done_runs, total)
 
@@ -334,43 +396,22 @@ def sweep(
     def args(ids: list[int]) -> tuple:
         return (blob, job.key, ids, [rows[i] if rows else design.row(i) for i in ids])
 
-    own_pool = None
-    if work and executor is None and (workers or 0) != 1:
-        n_workers = workers or os.cpu_count() or 1
-        own_pool = ProcessPoolExecutor(
-            max_workers=min(n_workers, len(work)), mp_context=multiprocessing.get_context("spawn")
-        )
-        executor = own_pool
-    try:
-        if executor is None:  # in this process, in order
-            for ids in work:
-                finish(ids, run_chunk(*args(ids)))
-        else:
-            limit = in_flight or 2 * max(1, workers or os.cpu_count() or 1)
-            pending: dict[Future, list[int]] = {}
-            queue = iter(work)
-            for ids in queue:
-                pending[executor.submit(run_chunk, *args(ids))] = ids
-                if len(pending) >= limit:
-                    break
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    ids = pending.pop(fut)
-                    finish(ids, fut.result())
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending[executor.submit(run_chunk, *args(nxt))] = nxt
-    except BaseException:
-        if own_pool is not None:
-            own_pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        if own_pool is not None:
-            own_pool.shutdown(wait=True)
+    n_workers = workers or os.cpu_count() or 1
+    if not work or (executor is None and n_workers == 1):
+        in_process(work, args, run_chunk, finish, lost)
+    else:
+        run_chunks(
+            work, args, run_chunk, finish, lost,
+            executor=executor,
+            workers=min(n_workers, len(work)),
+            limit=in_flight or 2 * max(1, n_workers),
+        )  # fmt: skip
     complete = len(missing_ids(design.n_points, covered(folder), shard)) == 0
-    status = "complete" if complete else "running"
-    write_json(folder / MANIFEST, _manifest(exp, n, design.n_points, status, shard))
+    status = "complete" if complete else ("failed" if failures else "running")
+    manifest = _manifest(exp, n, design.n_points, status, shard)
+    if failures:
+        manifest["failed_points"] = len({f["sample_id"] for f in failures})
+    write_json(folder / MANIFEST, manifest)
     write_json(
         folder / "provenance.json",
         provenance(
@@ -383,7 +424,14 @@ def sweep(
             executor=type(executor).__name__ if executor is not None else "in-process",
         ),
     )
-    return SweepResult(folder, design.n_points, total, ran, time.time() - started, complete)
+    seconds = time.time() - started
+    return SweepResult(folder, design.n_points, total, ran, seconds, complete, failures=failures)
+
+
+def _write_failures(folder: Path, failures: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    write_csv(folder / FAILURES, pd.DataFrame(failures))
 
 
 def _guard_root(root: Path, exp: Experiment, force: bool) -> None:
@@ -453,32 +501,60 @@ def merge(out: str | Path) -> SweepResult:
     manifest = dict(next(iter(found.values()))[1])
     manifest.pop("shard", None)
     n_points = manifest["n_points"]
-    old = _read_manifest(root)
-    if old is not None and old.get("status") == "complete" and covered(root):
-        return SweepResult(root, n_points, manifest["n_runs"], 0, 0.0, True, ["already merged"])
-    block = max(1, 200_000 // max(1, manifest["replicates"] * len(manifest["rules"])))
-    for name in (RUNS, SERIES):
-        parts = [shards_dir / f"{i}-of-{k}" / name for i in range(1, k + 1)]
-        if not all(p.is_dir() for p in parts):
-            continue
-        files = [str(f) for p in parts for f in sorted(p.iterdir()) if PART.match(f.name)]
-        dataset = ds.dataset(files, format="parquet")
-        key = "sample_id" if name == RUNS else "run_id"
-        per_sample = 1 if name == RUNS else manifest["replicates"] * len(manifest["rules"])
-        for a in range(0, n_points, block):
-            b = min(n_points, a + block)
-            lo, hi = (a, b) if name == RUNS else (a * per_sample, b * per_sample)
-            table = dataset.to_table(filter=(ds.field(key) >= lo) & (ds.field(key) < hi))
-            table = table.sort_by(
-                [("run_id", "ascending")] + ([("step", "ascending")] if name == SERIES else [])
-            )
-            target = root / name / f"part-{a:09d}-{b:09d}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd"))
-    manifest["status"] = "complete"
-    manifest["merged_from_shards"] = k
-    write_json(root / MANIFEST, manifest)
+    with FolderLock(root, key=""):  # not while a sweep or another merge writes here
+        old = _read_manifest(root)
+        if old is not None and old.get("status") == "complete" and covered(root):
+            notes = ["already merged"]
+            return SweepResult(root, n_points, manifest["n_runs"], 0, 0.0, True, notes)
+        block = max(1, 200_000 // max(1, manifest["replicates"] * len(manifest["rules"])))
+        for name in (RUNS, SERIES):
+            parts = [shards_dir / f"{i}-of-{k}" / name for i in range(1, k + 1)]
+            if not all(p.is_dir() for p in parts):
+                continue
+            files = [f for p in parts for f in sorted(p.iterdir()) if PART.match(f.name)]
+            _check_parts(files, where)
+            dataset = ds.dataset([str(f) for f in files], format="parquet")
+            key = "sample_id" if name == RUNS else "run_id"
+            per_sample = 1 if name == RUNS else manifest["replicates"] * len(manifest["rules"])
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=root))
+            try:
+                for a in range(0, n_points, block):
+                    b = min(n_points, a + block)
+                    lo, hi = (a, b) if name == RUNS else (a * per_sample, b * per_sample)
+                    table = dataset.to_table(filter=(ds.field(key) >= lo) & (ds.field(key) < hi))
+                    order = [("run_id", "ascending")]
+                    table = table.sort_by(
+                        order + ([("step", "ascending")] if name == SERIES else [])
+                    )
+                    pq.write_table(table, staging / f"part-{a:09d}-{b:09d}.parquet",
+                                   compression="zstd")  # fmt: skip
+                replace_folder(staging, root / name)  # all parts, or the old ones
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        manifest["status"] = "complete"
+        manifest["merged_from_shards"] = k
+        write_json(root / MANIFEST, manifest)
     return SweepResult(root, n_points, manifest["n_runs"], 0, time.time() - started, True)
+
+
+def _check_parts(files: list[Path], where: str) -> None:
+    """Every part file is a whole Parquet file (its footer readable), else name them."""
+    import pyarrow.parquet as pq
+
+    bad = []
+    for f in files:
+        try:
+            pq.read_metadata(f)
+        except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+            bad.append(f"{f} ({exc})")
+    if bad:
+        raise BadInput.one(
+            where,
+            "",
+            f"{len(bad)} shard part file(s) are truncated or not Parquet: {'; '.join(bad[:3])}. "
+            "Delete them and run their shards again with sim sweep ... --shard I/N --resume",
+        )
 
 
 def _iso(t: float) -> str:

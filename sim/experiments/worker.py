@@ -75,49 +75,121 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
 
     Scenario runs are built first and run batched where they share a rule and a shape
     (:func:`sim.core.engine.run_batched`; ``job.batch``), which gives the same numbers as running
-    each alone, only faster."""
-    from ..core.engine import Engine, run_batched
+    each alone, only faster. A run that raises (a model function's error, a failing build)
+    is returned in ``failures`` (one row per run: ids, seed and the error) and its sample
+    point is left out of ``runs`` and ``series``, so that the point stays missing from the
+    sweep and ``--resume`` runs it again."""
+    from ..core.engine import Engine
+
+    job, model = _job(blob, key)
+    n_rules = len(job.rules)
+    failures: list[dict[str, Any]] = []
+    failed_points: set[int] = set()
+
+    def fail(sid: int, rep: int, ri: int, seed: int, exc: BaseException) -> None:
+        failures.append(
+            {
+                "run_id": run_id(sid, rep, ri, job.replicates, n_rules),
+                "sample_id": sid,
+                "replicate": rep,
+                "rule": job.rules[ri],
+                "seed": seed,
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+            }
+        )
+        failed_points.add(sid)
+
+    plan = _plan(job, sample_ids, rows, fail)
+    errors = _run_engines([p[-1] for p in plan if p[-1] is not None], job.batch, Engine)
+    results = []
+    for sid, values, rep, ri, rule, seed, engine in plan:
+        try:
+            if engine is None:
+                out = {k: float(v) for k, v in model(dict(values), seed).items()}
+                ts = None
+            else:
+                if id(engine) in errors:
+                    raise errors[id(engine)]
+                out = engine.outcomes()
+                ts = engine.recorder.data if job.save_timeseries else None
+        except Exception as exc:
+            fail(sid, rep, ri, seed, exc)
+            continue
+        results.append((sid, values, rep, ri, rule, seed, out, ts))
+    expected: list[str] | None = None
+    for sid, _values, rep, ri, _rule, seed, out, _ts in results:
+        if expected is None:
+            expected = sorted(out)
+        elif sorted(out) != expected:
+            fail(sid, rep, ri, seed, ValueError(
+                f"the model returned outcomes {sorted(out)}, expected {expected}"
+            ))  # fmt: skip
+    kept = [r for r in results if r[0] not in failed_points]
+    return {**_columns(job, kept), "failures": failures}
+
+
+def _plan(job: Job, sample_ids: list[int], rows: list[dict[str, Any]], fail) -> list[tuple]:
+    """(sample id, values, replicate, rule index, rule, seed, engine or None) of every run;
+    runs whose scenario or world cannot be built are reported to ``fail`` instead."""
     from ..run import engine_for
     from ..world.build import build_world, spawn_streams
 
-    job, model = _job(blob, key)
+    plan: list[tuple] = []
+    for sid, values in zip(sample_ids, rows, strict=True):
+        scenario = None
+        for rep in range(job.replicates):
+            seed = run_seed(job.seed, sid, rep)
+            try:
+                if job.base is not None and scenario is None:
+                    scenario = scenario_with(job.base, values, job.integer_keys)
+                    scenario._prefectures = job.prefectures
+                    scenario._provinces = job.provinces
+                world = None
+                if scenario is not None and not scenario.is_national:
+                    world = build_world(scenario, spawn_streams(seed))
+            except Exception as exc:
+                for ri in range(len(job.rules)):
+                    fail(sid, rep, ri, seed, exc)
+                continue
+            for ri, rule in enumerate(job.rules):
+                engine = None
+                if scenario is not None:
+                    try:
+                        engine = engine_for(scenario, rule=rule, seed=seed, world=world)
+                    except Exception as exc:
+                        fail(sid, rep, ri, seed, exc)
+                        continue
+                plan.append((sid, values, rep, ri, rule, seed, engine))
+    return plan
+
+
+def _run_engines(engines: list, batch: bool, engine_type: type) -> dict[int, BaseException]:
+    """Run the engines (batched where possible); the error of each engine that failed."""
+    from ..core.engine import run_batched
+
+    errors: dict[int, BaseException] = {}
+    if batch:
+        try:
+            run_batched([e for e in engines if isinstance(e, engine_type)])
+            engines = [e for e in engines if not isinstance(e, engine_type)]
+        except Exception:
+            pass  # find the failing runs: each alone
+    for e in engines:
+        try:
+            e.run()
+        except Exception as exc:
+            errors[id(e)] = exc
+    return errors
+
+
+def _columns(job: Job, results: list[tuple]) -> dict[str, Any]:
+    """The runs (and time-series) columns of the successful runs."""
     runs: dict[str, list] = {c: [] for c in ("run_id", "sample_id", "replicate", "rule", "seed")}
     runs.update({n: [] for n in job.names})
     outcome_cols: dict[str, list] = {}
     series: dict[str, list] = {"run_id": []} if job.save_timeseries else {}
     n_rules = len(job.rules)
-    plan: list[tuple[int, dict[str, Any], int, int, str, int, Any]] = []
-    for sid, values in zip(sample_ids, rows, strict=True):
-        scenario = None
-        if job.base is not None:
-            scenario = scenario_with(job.base, values, job.integer_keys)
-            scenario._prefectures = job.prefectures
-            scenario._provinces = job.provinces
-        for rep in range(job.replicates):
-            seed = run_seed(job.seed, sid, rep)
-            world = None
-            if scenario is not None and not scenario.is_national:
-                world = build_world(scenario, spawn_streams(seed))
-            for ri, rule in enumerate(job.rules):
-                engine = None
-                if scenario is not None:
-                    engine = engine_for(scenario, rule=rule, seed=seed, world=world)
-                plan.append((sid, values, rep, ri, rule, seed, engine))
-    engines = [p[-1] for p in plan if p[-1] is not None]
-    if job.batch:
-        single = [e for e in engines if not isinstance(e, Engine)]
-        run_batched([e for e in engines if isinstance(e, Engine)])
-    else:
-        single = engines
-    for e in single:
-        e.run()
-    for sid, values, rep, ri, rule, seed, engine in plan:
-        if engine is None:
-            out = {k: float(v) for k, v in model(dict(values), seed).items()}
-            ts = None
-        else:
-            out = engine.outcomes()
-            ts = engine.recorder.data if job.save_timeseries else None
+    for sid, values, rep, ri, rule, seed, out, ts in results:
         rid = run_id(sid, rep, ri, job.replicates, n_rules)
         for c, v in (
             ("run_id", rid),
@@ -129,21 +201,16 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
             runs[c].append(v)
         for n in job.names:
             runs[n].append(values[n])
-        if not outcome_cols:
-            outcome_cols = {k: [] for k in out}
-        if out.keys() != outcome_cols.keys():
-            raise RuntimeError(
-                f"sample {sid}: the model returned outcomes {sorted(out)}, "
-                f"expected {sorted(outcome_cols)}"
-            )
         for k, v in out.items():
-            outcome_cols[k].append(v)
+            outcome_cols.setdefault(k, []).append(v)
         if ts is not None:
             steps = len(ts["step"])
             series["run_id"].append(np.full(steps, rid, np.int64))
             for c in COLUMNS:
                 series.setdefault(c, []).append(ts[c])
     runs.update(outcome_cols)
-    if series:
+    if series and series["run_id"]:
         series = {c: np.concatenate(v) for c, v in series.items()}
+    elif series:
+        series = {}
     return {"runs": runs, "series": series}

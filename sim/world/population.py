@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,9 @@ CSV_COLUMNS: dict[str, str] = {
     "lon": "longitude of the prefecture seat (degrees)",
 }
 """Required columns of a population CSV; others (``name_zh``, ``subregion``) are kept."""
+
+MAX_GDP_100M_YUAN = 1e10
+"""Largest GDP of one prefecture, in 100 million yuan (1e18 yuan: above the world's)."""
 
 
 @dataclass(frozen=True)
@@ -90,55 +92,43 @@ def read_data_csv(
     path: str, scenario_file: str, key: str, columns: dict[str, str]
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a data CSV that the scenario's ``key`` names (``#`` comments allowed): the
-    frame, and a problem if required ``columns`` are missing. Raises when it cannot be read."""
-    if not Path(path).is_file():
-        raise BadInput.one(scenario_file, key, f"CSV file not found: {path}")
-    try:
-        frame = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput.one(str(path), "", f"not a readable CSV: {exc}") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if not missing:
-        return frame, []
-    required = ", ".join(f"{k} ({v})" for k, v in columns.items())
-    message = f"missing column(s) {', '.join(missing)}; required: {required}"
-    return frame, [Problem(str(path), "", message)]
+    frame, and the problems found reading it (:func:`sim.world.tables.read_table`: size,
+    ragged rows, header, missing ``columns``). Raises when it cannot be read."""
+    from .tables import read_table
+
+    return read_table(path, scenario_file, key, columns)
 
 
 def read_prefectures(path: str, scenario_file: str) -> PrefectureTable:
-    """Read and check a prefecture CSV; every problem is reported together."""
+    """Read and check a prefecture CSV row by row; every problem is reported together."""
+    from ..limits import MAX_GOVERNMENTS
+    from ..params import MAX_PEOPLE
+    from .tables import check_names, check_numbers
+
     where = str(path)
     frame, problems = read_data_csv(path, scenario_file, "population.source", CSV_COLUMNS)
-    if frame.empty:
-        problems.append(Problem(where, "", "no rows"))
-    for col in (c for c in CSV_COLUMNS if c != "name" and c in frame.columns):
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame.index[values.isna()].tolist()
-        if bad:
-            rows = ", ".join(str(r + 1) for r in bad[:5])
-            problems.append(
-                Problem(where, col, f"non-numeric or empty value in data row(s) {rows}")
+    problems += check_names(frame, where, "name", "prefecture")
+    for col, low, high, low_open, whole in (
+        ("local_governments", 1, MAX_GOVERNMENTS, False, True),
+        ("population", 0, MAX_PEOPLE, True, False),
+        ("gdp_100m_yuan", 0, MAX_GDP_100M_YUAN, True, False),
+        ("lat", -90, 90, False, False),
+        ("lon", -180, 180, False, False),
+    ):
+        problems += check_numbers(
+            frame, where, col, low=low, high=high, low_open=low_open, whole=whole
+        )
+    if not problems and frame["local_governments"].sum() > MAX_GOVERNMENTS:
+        problems.append(
+            Problem(
+                where,
+                "local_governments",
+                f"{frame['local_governments'].sum():,} in all: more than the "
+                f"{MAX_GOVERNMENTS:,} local governments a province may have",
             )
-            continue
-        frame[col] = values
-    if not problems:
-        units = frame["local_governments"]
-        if ((units < 1) | (units != units.round())).any():
-            rows = ", ".join(
-                str(r + 1) for r in frame.index[(units < 1) | (units != units.round())]
-            )
-            problems.append(
-                Problem(
-                    where, "local_governments", f"must be a whole number >= 1 (data row(s) {rows})"
-                )
-            )
-        for col in ("population", "gdp_100m_yuan"):
-            if (frame[col] <= 0).any():
-                rows = ", ".join(str(r + 1) for r in frame.index[frame[col] <= 0])
-                problems.append(Problem(where, col, f"must be > 0 (data row(s) {rows})"))
+        )
     if problems:
         raise BadInput(problems)
-    frame["local_governments"] = frame["local_governments"].astype(int)
     return PrefectureTable(path=where, frame=frame.reset_index(drop=True))
 
 

@@ -32,6 +32,9 @@ PROVINCE_COLUMNS: dict[str, str] = {
 }
 """Required columns of a provinces CSV; others (``name_zh``, ``code``) are kept."""
 
+MAX_GDP_PER_CAPITA_YUAN = 1e9
+"""Largest GDP per capita of a province, in yuan (far above any real one)."""
+
 
 @dataclass(frozen=True)
 class ProvinceTable:
@@ -80,40 +83,32 @@ class ProvinceTable:
 
 def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
     """Read and check ``national.source`` and the rule table against it (all problems at once)."""
+    from ..limits import MAX_GOVERNMENTS
+    from ..params import MAX_PEOPLE
+    from .tables import check_names, check_numbers
+
     path = scenario.national.source
     frame, problems = read_data_csv(path, scenario_file, "national.source", PROVINCE_COLUMNS)
     suffix = f" (the national.source of {scenario_file})"
     if problems:
         raise BadInput(Problem(p.source, p.key, p.message + suffix) for p in problems)
-    if frame.empty:
-        raise BadInput.one(path, "", "no rows" + suffix)
-    for col in list(PROVINCE_COLUMNS)[1:]:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame.index[values.isna() | (values <= 0)].tolist()
-        if bad:
-            rows = ", ".join(str(r + 1) for r in bad[:5])
-            problems.append(Problem(path, col, f"must be a number > 0 (data row(s) {rows})"))
-        frame[col] = values
+    problems += check_names(frame, path, "name", "province")
+    for col, high, whole in (
+        ("prefectures", MAX_GOVERNMENTS, True),
+        ("local_governments", MAX_GOVERNMENTS, True),
+        ("population_2020", MAX_PEOPLE, False),
+        ("gdp_per_capita_yuan", MAX_GDP_PER_CAPITA_YUAN, False),
+    ):
+        problems += check_numbers(frame, path, col, low=0, high=high, low_open=True, whole=whole)
     if not problems:
-        for col in ("prefectures", "local_governments"):
-            bad = frame.index[frame[col] != frame[col].round()].tolist()
-            if bad:
-                rows = ", ".join(str(r + 1) for r in bad[:5])
-                problems.append(Problem(path, col, f"must be a whole number (data row(s) {rows})"))
         bad = frame.index[frame["prefectures"] > frame["local_governments"]].tolist()
         if bad:
             rows = ", ".join(str(r + 1) for r in bad[:5])
             problems.append(
                 Problem(path, "prefectures", f"exceeds local_governments (data row(s) {rows})")
             )
-    frame["name"] = frame["name"].astype(str).str.strip()
-    dupes = sorted(set(frame["name"][frame["name"].duplicated()]))
-    if dupes:
-        problems.append(Problem(path, "name", f"duplicate province name(s): {', '.join(dupes)}"))
     if problems:
         raise BadInput(problems)
-    frame["prefectures"] = frame["prefectures"].astype(int)
-    frame["local_governments"] = frame["local_governments"].astype(int)
     table = ProvinceTable(path, frame.reset_index(drop=True))
     for name in scenario.national.rules:
         if name not in table.names:
