@@ -147,14 +147,12 @@ class RunSize:
 
     @property
     def dense_bytes(self) -> int:
-        """Small networks also keep a dense copy of the adjacency (and hierarchies up to a
-        thousand governments are built from a dense mask): see :mod:`sim.world.network`."""
-        from .world.network import DENSE_LIMIT
-
+        """Hierarchies up to a thousand governments are built from a dense mask (a boolean
+        and a float copy, while building): see :mod:`sim.world.network`."""
         n = self.governments
         if self.links == 0 or n > 1000:
             return 0
-        return self.provinces * (8 * n * n if n <= DENSE_LIMIT else 9 * n * n)
+        return self.provinces * 9 * n * n
 
     @property
     def pairs(self) -> int:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+FAILURES = "failures.csv"
+"""The table of runs whose model function failed, in the sweep folder."""
 ATTEMPTS = 2
 """Tries a chunk gets alone after it was in flight when a worker died."""
 
@@ -195,7 +197,6 @@ def point_rows(
 def failure_summary(failures: list[dict[str, Any]], folder: Any, again: str) -> list[str]:
     """What a failed sweep tells the user: how many runs and points, where every error is,
     the most frequent errors, and the command that continues (``again`` + ``--resume``)."""
-    from .sweep import FAILURES
 
     points = {f["sample_id"] for f in failures}
     errors: dict[str, int] = {}

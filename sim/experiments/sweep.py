@@ -44,13 +44,12 @@ from ..lock import LOCK, FolderLock
 from ..outcomes import HIGHER_IS_BETTER
 from ..outputs import replace_folder
 from .experiment import Experiment, load_experiment
-from .scheduler import consecutive, in_process, point_rows, run_chunks
+from .scheduler import FAILURES, consecutive, in_process, point_rows, run_chunks
 from .worker import Job, run_chunk, run_id, run_seed
 
 FORMAT = 1
 PART = re.compile(r"^part-(\d{9})-(\d{9})\.parquet$")
 RUNS, SERIES, MANIFEST = "runs.parquet", "timeseries.parquet", "manifest.json"
-FAILURES = "failures.csv"
 ARTEFACTS = (
     RUNS,
     SERIES,

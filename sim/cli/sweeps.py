@@ -1,0 +1,307 @@
+"""``sim sweep``, ``calibrate``, ``merge``, ``analyze``, ``validate`` and ``params``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from ..errors import BadInput
+from .common import (
+    MaxMemoryOpt,
+    _fail,
+    _say,
+    _transient_bar,
+    app,
+    err,
+    out,
+)
+
+
+@app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (TOML).", show_default=False)],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: results/<experiment>).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an unfinished sweep.")] = False,
+    extend: Annotated[
+        int | None, typer.Option("--extend", help="Grow a Sobol' sweep to this n.", min=1)
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a different (foreign) sweep in --out.")
+    ] = False,
+    analyze_after: Annotated[
+        bool, typer.Option("--analyze/--no-analyze", help="Analyse when the runs are done.")
+    ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help='Dask scheduler address, "local" (a LocalCluster of --workers), '
+            'or "mpi" (under mpiexec). Default: local processes.'
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
+    ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch/--no-batch",
+            help="Step runs of one rule and shape together as one array computation "
+            "(same numbers, faster).",
+        ),
+    ] = True,
+    max_memory: MaxMemoryOpt = None,
+) -> None:
+    """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .. import limits
+    from ..experiments.executors import executor_for
+    from ..experiments.experiment import load_experiment
+    from ..experiments.scheduler import failure_summary
+    from ..experiments.sizing import workers_that_fit
+    from ..experiments.sweep import sweep as run_sweep
+
+    try:
+        limits.set_memory_limit(max_memory)
+        exp = load_experiment(experiment)
+        part = _parse_shard(shard) if shard is not None else None
+        if scheduler in (None, "local"):
+            workers, note = workers_that_fit(exp, workers)
+            if note:
+                _say(err, note)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    folder = out_dir or Path("results") / experiment.stem
+    columns = [
+        TextColumn("runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    start = {"t": None, "done": 0}
+
+    def report(done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if start["t"] is None:
+            start["t"], start["done"] = now, done
+        elapsed = now - start["t"]
+        rate = (done - start["done"]) / elapsed if elapsed > 0 else 0.0
+        bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} runs/s")
+
+    try:
+        with (
+            executor_for(scheduler, workers) as (pool, in_flight),
+            Progress(*columns, console=err) as bar,
+        ):
+            task = bar.add_task("runs", total=None, rate="")
+            result = run_sweep(
+                exp,
+                folder,
+                workers=workers,
+                resume=resume,
+                extend=extend,
+                force=force,
+                progress=report,
+                executor=pool,
+                shard=part,
+                in_flight=in_flight,
+                batch=batch,
+            )
+    except BadInput as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        _say(
+            err,
+            f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
+            f"  sim sweep {experiment} --out {folder} --resume",
+        )
+        raise typer.Exit(130) from None
+    rate = result.ran / result.seconds if result.seconds > 0 else 0.0
+    _say(
+        out,
+        f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
+        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/",
+    )
+    if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
+        again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
+        for line in failure_summary(result.failures, result.folder, again):
+            _say(err, line)
+        raise typer.Exit(1)
+    if part is not None:
+        _say(
+            out,
+            f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
+            f"; when every shard is done: sim merge {folder}",
+        )
+    elif analyze_after and result.complete:
+        _analyze(folder)
+
+
+@app.command()
+def calibrate(
+    calibration: Annotated[
+        Path, typer.Argument(help="Calibration file (TOML).", show_default=False)
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.", show_default=False)],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help='Dask scheduler address, or "local" (a LocalCluster of --workers).'),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the calibration in --out.")
+    ] = False,
+) -> None:
+    """Fit the parameters to observed data and weigh the rules (ABC-SMC, pyabc)."""
+    from ..calibrate.config import load_calibration
+
+    try:
+        calib = load_calibration(calibration)
+        if scheduler == "mpi":
+            raise BadInput.one("--scheduler", "mpi", "calibrations run on Dask or local processes")
+        try:
+            from ..calibrate.run import calibrate as run_calibration
+        except ImportError as exc:
+            raise BadInput.one(
+                "sim calibrate", "", f"needs the calibrate extra ({exc.name} is missing): "
+                "pip install 'reform-diffusion-sim[calibrate]'"
+            ) from None  # fmt: skip
+    except BadInput as exc:
+        raise _fail(exc) from None
+    with _transient_bar() as bar:
+        tasks: dict[int, Any] = {}
+
+        def report(t: int, accepted: int, n: int) -> None:
+            if t not in tasks:
+                label = "calibration sample" if t < 0 else f"generation {t}"
+                tasks[t] = bar.add_task(label, total=n)
+            bar.update(tasks[t], completed=accepted)
+
+        try:
+            result = run_calibration(
+                calib, out_dir, workers=workers, scheduler=scheduler, resume=resume,
+                progress=report,
+            )  # fmt: skip
+        except BadInput as exc:
+            raise _fail(exc) from None
+        except KeyboardInterrupt:
+            err.print(
+                f"interrupted; finished generations are kept in {out_dir}/. Continue with:\n"
+                f"  sim calibrate {calibration} --out {out_dir} --resume",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+    probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
+    out.print(
+        f"{result.ran} generation(s) run ({result.generations} in all), "
+        f"{result.evaluations:,} runs in {result.seconds:.1f} s; P(rule | data): {probs}",
+        highlight=False,
+    )
+    out.print(
+        f"wrote {out_dir}/ (abc.db, model_probabilities.csv, posterior.csv, predictive.csv, "
+        "figures/, report.md)",
+        highlight=False,
+    )
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    i, sep, n = text.partition("/")
+    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise BadInput.one("--shard", text, "expected I/N with 1 <= I <= N, e.g. --shard 2/8")
+    return int(i), int(n)
+
+
+@app.command()
+def merge(
+    folder: Annotated[Path, typer.Argument(help="The sweep folder the shards ran into.")],
+    analyze_after: Annotated[
+        bool, typer.Option("--analyze/--no-analyze", help="Analyse the merged sweep.")
+    ] = True,
+) -> None:
+    """Combine the shards of a sharded sweep into DIR/runs.parquet (then analyse it)."""
+    from ..experiments.sweep import merge as run_merge
+
+    try:
+        result = run_merge(folder)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    _say(
+        out,
+        f"merged {result.n_runs:,} runs ({result.n_points:,} sample points) into "
+        f"{folder}/runs.parquet",
+    )
+    if analyze_after:
+        _analyze(folder)
+
+
+@app.command()
+def analyze(
+    folder: Annotated[Path, typer.Argument(help="A sweep folder.", show_default=False)],
+) -> None:
+    """Sensitivity indices, convergence, figures and a report for a finished sweep."""
+    _analyze(folder)
+
+
+def _analyze(folder: Path) -> None:
+    from ..analysis import analyze as run_analysis
+
+    try:
+        run_analysis(folder)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    written = ["indices.csv"]
+    if (folder / "convergence.csv").exists():
+        written.append("convergence.csv")
+    _say(out, f"wrote {folder}/ ({', '.join([*written, 'figures/', 'report.md'])})")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+) -> None:
+    """Check scenario files without running them."""
+    from ..scenario import load_scenario
+
+    bad = False
+    for path in files:
+        try:
+            s = load_scenario(path)
+        except BadInput as exc:
+            _fail(exc)
+            bad = True
+            continue
+        out.print(f"[green]ok[/] {escape(f'{path} ({s.name}, rule {s.rule})')}", highlight=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def params() -> None:
+    """Print the parameter reference (Markdown)."""
+    from ..reference import markdown
+
+    out.print(markdown(), markup=False, highlight=False, soft_wrap=True)
