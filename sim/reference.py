@@ -15,7 +15,8 @@ from .params import SECTIONS, Scenario
 
 INTRO = """# Parameter reference
 
-Generated from `sim/params.py` (and `sim/params_costs.py`) by `python -m sim.reference` — do not edit by hand.
+Generated from `sim/params.py` and `sim/params_costs.py` by `python -m sim.reference` — do
+not edit by hand.
 Every key can be set in a scenario file (`[table]` then `key = value`), with
 `--set table.key=VALUE` on the command line, or with `overrides={"table.key": value}` in
 `sim.load_scenario`. Types are strict: a number where a string is expected (or the reverse)
