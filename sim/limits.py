@@ -39,6 +39,10 @@ MAX_GOVERNMENTS = 100_000
 population CSV may not list more, and a provinces CSV not more in one province."""
 MAX_CSV_ROWS = 100_000
 """Most data rows of a population or provinces CSV (every row has at least one government)."""
+MAX_PROVINCES = 1_000
+"""Most provinces of a national scenario: the provinces of a run are coupled pairwise every
+step, so its time grows with the square of their number (2,000 provinces: 12 s for one
+simulated year; 6,000: 90 s)."""
 MAX_CSV_BYTES = 64 * 2**20
 """Largest data CSV read (64 MiB; the largest CSV the row limit allows is far smaller)."""
 

@@ -165,6 +165,15 @@ PROVINCES = (
 )
 
 
+def test_provinces_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim import limits
+
+    monkeypatch.setattr(limits, "MAX_PROVINCES", 2)
+    (tmp_path / "p.csv").write_text(PROVINCES + "C,1,5,500000,30000\n")
+    (tmp_path / "s.toml").write_text('[national]\nsource = "p.csv"\n')
+    assert "3 provinces: more than the 2" in str(load_error(tmp_path / "s.toml"))
+
+
 @pytest.mark.parametrize(
     ("row", "key", "words"),
     [

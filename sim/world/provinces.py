@@ -83,7 +83,7 @@ class ProvinceTable:
 
 def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
     """Read and check ``national.source`` and the rule table against it (all problems at once)."""
-    from ..limits import MAX_GOVERNMENTS
+    from ..limits import MAX_GOVERNMENTS, MAX_PROVINCES
     from ..params import MAX_PEOPLE
     from .tables import check_names, check_numbers
 
@@ -92,6 +92,13 @@ def read_provinces(scenario: Scenario, scenario_file: str) -> ProvinceTable:
     suffix = f" (the national.source of {scenario_file})"
     if problems:
         raise BadInput(Problem(p.source, p.key, p.message + suffix) for p in problems)
+    if len(frame) > MAX_PROVINCES:
+        raise BadInput.one(
+            path,
+            "",
+            f"{len(frame):,} provinces: more than the {MAX_PROVINCES:,} a national scenario "
+            "may have (they are coupled pairwise every step)" + suffix,
+        )
     problems += check_names(frame, path, "name", "province")
     for col, high, whole in (
         ("prefectures", MAX_GOVERNMENTS, True),
