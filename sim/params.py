@@ -253,6 +253,7 @@ class SupportParams(Section):
         "(the recognised service's promoted solution; under the contractor rule its module) "
         "to that standard, at costs.migration. 0 = pairs keep their solution.",
         ge=0,
+        le=MAX_RATE,
     )
     recognition_noise: float = P(
         0.0,
@@ -350,6 +351,7 @@ class CollaborationParams(Section):
         'is "in development" meanwhile (no hazard, no contractor deployment). 0 = it serves '
         "in the step it starts.",
         ge=0,
+        le=MAX_YEARS,
     )
     local_budget: float = P(
         0.0,
@@ -358,6 +360,7 @@ class CollaborationParams(Section):
         "capacity: at most max(1, round(local_budget x c_eff)); a development that fires "
         "with no free slot waits. Binds only with development_time > 0. 0 = unlimited.",
         ge=0,
+        le=MAX_RATE,
     )
 
 

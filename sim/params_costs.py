@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .params_base import MAX_COST, MAX_YEARS, P, RuleName, Section
+from .params_base import MAX_COST, MAX_RATE, MAX_YEARS, P, RuleName, Section
 
 
 class CostsParams(Section):
@@ -47,6 +47,7 @@ class CostsParams(Section):
         "cost units",
         "Cost of migrating one pair to the standard solution (support.consolidation_rate).",
         ge=0,
+        le=MAX_COST,
     )
     crew: float = P(
         0.0,
@@ -54,6 +55,7 @@ class CostsParams(Section):
         "The contractor's crew: paid per unit of drive.contractor_capacity per year, from "
         "the start until every pair is served (lifecycle_cost only). 0 = free.",
         ge=0,
+        le=MAX_COST,
     )
     operation_local: float = P(
         0.0,
@@ -61,6 +63,7 @@ class CostsParams(Section):
         "Running cost of a locally run system (own, peer or catalogue solution) per served "
         "pair and year (lifecycle_cost only).",
         ge=0,
+        le=MAX_COST,
     )
     operation_shared: float = P(
         0.0,
@@ -68,6 +71,7 @@ class CostsParams(Section):
         "Running cost of a contractor-run (shared platform) system per served pair and year "
         "(lifecycle_cost only).",
         ge=0,
+        le=MAX_COST,
     )
     discount_rate: float = P(
         0.0, "1/year", "Discount rate of lifecycle_cost: (1 + rate) ^ -year.", ge=0, le=1
@@ -78,6 +82,7 @@ class CostsParams(Section):
         "The province's cost of recognising one service (assessment, catalogue entry, "
         "promotion): grassroots and hybrid rules; in total_cost and lifecycle_cost.",
         ge=0,
+        le=MAX_COST,
     )
     catalogue: float = P(
         0.0,
@@ -85,6 +90,7 @@ class CostsParams(Section):
         "The province's running cost of its catalogue, per year, under the rules that keep "
         "one (grassroots, hybrid; lifecycle_cost only).",
         ge=0,
+        le=MAX_COST,
     )
 
 
@@ -97,12 +103,14 @@ class RiskParams(Section):
         "Failure hazard of each government's locally run systems, independent between "
         "governments; a failure takes down the government's locally served pairs. 0 = none.",
         ge=0,
+        le=MAX_RATE,
     )
     local_outage_duration: float = P(
         0.05,
         "years",
         "Length of a local failure (rounded to whole steps, at least one).",
         ge=0,
+        le=MAX_YEARS,
     )
     standard_protection: float = P(
         0.0,

@@ -355,7 +355,7 @@ def test_maps_colour_each_county_by_its_own_value(tmp_path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from sim.interactive import maps
+    from sim.interactive import maps, polygons
 
     s = sim.load_scenario(ROOT / "scenarios" / "zhejiang.toml")
     table = s.prefectures.counties
@@ -373,5 +373,5 @@ def test_maps_colour_each_county_by_its_own_value(tmp_path: Path) -> None:
     x, y = ax.transData.transform((table.columns["lon"][big], table.columns["lat"][big]))
     rgba = np.asarray(canvas.buffer_rgba())
     pixel = rgba[rgba.shape[0] - round(y), round(x), :3] / 255
-    early, late = (np.array(mpl.colormaps[maps.CMAP](v)[:3]) for v in (0.0, 1.0))
+    early, late = (np.array(mpl.colormaps[polygons.CMAP](v)[:3]) for v in (0.0, 1.0))
     assert np.abs(pixel - early).max() < 0.05 and np.abs(pixel - late).max() > 0.3

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app
-from sim.interactive import maps, province_maps
+from sim.interactive import maps, polygons, province_maps
 
 from .test_counties import not_blank
 
@@ -85,7 +85,7 @@ def test_each_province_gets_its_own_value_colour() -> None:
         # 12 pixels right of the marker (radius ~4 px): still well inside either province
         return rgba[rgba.shape[0] - round(y), round(x) + 12, :3] / 255
 
-    early, late = (np.array(mpl.colormaps[maps.CMAP](v)[:3]) for v in (0.0, 1.0))
+    early, late = (np.array(mpl.colormaps[polygons.CMAP](v)[:3]) for v in (0.0, 1.0))
     assert np.abs(pixel("Xinjiang") - early).max() < 0.05
     assert np.abs(pixel("Sichuan") - late).max() < 0.05
 
