@@ -91,6 +91,9 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
                     weight -= w
                     wq -= w * st.quality[b, i, kk] * st.fit[b, i, kk]
         pairs -= lost_local
+        if pairs == 0:  # nothing up: exactly 0, not the rounding left by the subtraction
+            weight, wq = 0.0, 0.0
+        weight = min(max(weight, 0.0), 1.0)
     if rec.per_gov.shape[1] > 1:
         rec.per_gov[b, t, :n] = gov[:n]
     total = n * k
