@@ -61,3 +61,21 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; a missing, unreadable or malformed file is a :class:`BadInput`
+    naming it (experiment and calibration files share this)."""
+    import tomllib
+
+    from .errors import BadInput
+
+    where = str(path)
+    if not path.is_file():
+        raise BadInput.one(where, "", "file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput.one(where, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput.one(where, "", f"cannot read: {exc}") from None

@@ -29,7 +29,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from ..experiments.experiment import (
     parameter_name_problems,
     scenario_with,
 )
+from ..io import read_toml
 from ..params import SECTIONS, Scenario
 from ..scenario import _problem, load_scenario
 from .targets import Targets, read_targets
@@ -142,14 +142,7 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise BadInput.one(where, "", "file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput.one(where, "", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput.one(where, "", f"cannot read: {exc}") from None
+    data = read_toml(path)
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:

@@ -15,7 +15,6 @@ import importlib
 import json
 import math
 import sys
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import BadInput, Problem, did_you_mean
+from ..io import read_toml
 from ..outcomes import OUTCOMES
 from ..params import SECTIONS, Scenario, parameter_keys
 from ..scenario import _problem, load_scenario
@@ -249,14 +249,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise BadInput.one(where, "", "file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput.one(where, "", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput.one(where, "", f"cannot read: {exc}") from None
+    data = read_toml(path)
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
