@@ -33,19 +33,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from ..errors import BadInput, Problem, did_you_mean
+from ..errors import BadInput, Problem
 from ..experiments.experiment import (
     DISTS,
     ParamSpec,
     _Strict,
     parameter_name_problems,
     scenario_with,
+    validate_file,
 )
 from ..io import read_toml
 from ..params import SECTIONS, Scenario
-from ..scenario import _problem, load_scenario
+from ..scenario import load_scenario
 from .targets import Targets, read_targets
 
 UNBOUNDED_TAIL = 1e-6
@@ -142,28 +143,7 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    data = read_toml(path)
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            p = _problem(where, err)
-            if err["type"] == "extra_forbidden":
-                loc = [str(x) for x in err["loc"]]
-                cls: Any = CalibrationSpec
-                if len(loc) == 2 and loc[0] == "abc":
-                    cls = AbcSpec
-                elif len(loc) == 3 and loc[0] == "parameters":
-                    cls = ParamSpec
-                elif len(loc) > 1:
-                    cls = None
-                if cls is not None:
-                    p = Problem(
-                        where, p.key, "unknown key" + did_you_mean(loc[-1], cls.model_fields)
-                    )
-            problems.append(p)
-        raise BadInput(problems) from None
+    spec = validate_file(where, read_toml(path), CalibrationSpec, {"abc": AbcSpec})
     return _resolve(path, spec)
 
 

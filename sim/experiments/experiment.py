@@ -249,16 +249,23 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    data = read_toml(path)
+    spec = validate_file(where, read_toml(path), ExperimentSpec, {"design": DesignSpec})
+    return _resolve(path, spec)
+
+
+def validate_file(where: str, data: dict, spec: type, tables: dict[str, type]) -> Any:
+    """``data`` validated as ``spec``; every problem reported together, an unknown key with
+    the nearest valid one of its table (``tables``: table name -> its class; the entries of
+    ``[parameters]`` are :class:`ParamSpec`). Experiment and calibration files share this."""
     try:
-        spec = ExperimentSpec.model_validate(data)
+        return spec.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             p = _problem(where, err)
             if err["type"] == "extra_forbidden":
                 loc = [str(x) for x in err["loc"]]
-                cls = {"design": DesignSpec}.get(loc[0]) if len(loc) > 1 else ExperimentSpec
+                cls = {1: spec, 2: tables.get(loc[0])}.get(len(loc))
                 if len(loc) == 3 and loc[0] == "parameters":
                     cls = ParamSpec
                 if cls is not None:
@@ -267,7 +274,6 @@ def load_experiment(path: str | Path) -> Experiment:
                     )
             problems.append(p)
         raise BadInput(problems) from None
-    return _resolve(path, spec)
 
 
 def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
