@@ -16,13 +16,11 @@ outage the contractor-served governments are crossed out in red.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib import rc_context
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
@@ -312,40 +310,6 @@ def coverage_colourbar(fig: Figure, rect: Sequence[float]) -> None:
     bar.set_ticks([0, 0.5, 1], labels=["0%", "50%", "100%"])
 
 
-def map_figure(engines: Mapping[str, Engine], pos: np.ndarray) -> Figure:
-    """One map per run (side by side), a shared colour scale and marker legend."""
-    n = len(engines)
-    with rc_context(STYLE):
-        if n == 1:
-            fig = Figure(figsize=(5.6, 5.2))
-            width, bottom, bar = 0.84, 0.15, (0.87, 0.3, 0.03, 0.5)
-        else:
-            fig = Figure(figsize=(11.5, 3.5))
-            width, bottom, bar = 0.9 / n, 0.1, (0.925, 0.25, 0.012, 0.55)
-        for i, (rule, engine) in enumerate(engines.items()):
-            ax = fig.add_axes((0.01 + i * width, bottom, width - 0.01, 0.93 - bottom))
-            draw_map(ax, engine, pos, title=rule)
-        coverage_colourbar(fig, bar)
-        map_legend(fig, loc="lower center", ncol=3 if n == 1 else 5)
-    return fig
-
-
-def curves_figure(engines: Mapping[str, Engine], *, stacked: bool | None = None) -> Figure:
-    """Coverage, duplicates and cost: stacked (beside one map) or in a row (under several)."""
-    stacked = len(engines) == 1 if stacked is None else stacked
-    with rc_context(STYLE):
-        if stacked:
-            fig = Figure(figsize=(4.2, 5.6))
-            axes = fig.subplots(3, 1, sharex=True)
-            fig.subplots_adjust(left=0.17, right=0.96, top=0.95, bottom=0.1, hspace=0.34)
-        else:
-            fig = Figure(figsize=(11.5, 2.8))
-            axes = fig.subplots(1, 3)
-            fig.subplots_adjust(left=0.06, right=0.99, top=0.89, bottom=0.19, wspace=0.22)
-        draw_curves(list(axes), engines, short=not stacked, xlabel_all=not stacked)
-    return fig
-
-
 def draw_curves(
     axes: Sequence[Axes],
     runs: Mapping[str, Engine],
@@ -396,10 +360,3 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
     """Runs of True in a boolean vector as (start, stop) index pairs."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
-def png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
