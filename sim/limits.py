@@ -48,7 +48,8 @@ MAX_CSV_BYTES = 64 * 2**20
 
 # Bytes per (government, service) pair of one run, by owner (see sim.core.arrays):
 SETUP_PER_PAIR = 40  # a built run's constants: weight, clock, find and quality draws (+ temp)
-BATCH_PER_PAIR = 120  # stacked constants (32), state (53), solution table (32) in a batch
+BATCH_PER_PAIR = 132  # stacked constants (32), state (53; +12 with drive.deployment_time),
+#                      solution table (32) in a batch
 SCRATCH_PER_PAIR = 64  # the compiled step loop's work arrays, once per batch
 NATIONAL_PER_PAIR = 40  # national runs: imported solutions (a second solution table)
 PER_STEP = 8 * 17  # the recorded series (15 columns), the outage draws; per step per run

@@ -316,11 +316,21 @@ class DriveParams(Section):
     absorption: float = P(
         0.0,
         "-",
-        "How much a contractor deployment's fit depends on the receiving government's "
-        "capacity: fit x (1 - absorption x (1 - c_eff)). 0 = not at all (issue 12; the time "
-        "to go live does not depend on it yet).",
+        "How much a contractor deployment's fit and time to go live depend on the receiving "
+        "government's capacity: with a = 1 - absorption x (1 - c_eff), the fit is multiplied "
+        "and drive.deployment_time divided by a. 0 = not at all.",
         ge=0,
         le=1,
+    )
+    deployment_time: float = P(
+        0.0,
+        "years",
+        "Time from a contractor deployment until it serves, at a government of effective "
+        "capacity 1 (longer elsewhere with drive.absorption; rounded to whole steps). The "
+        'pair is "in deployment" meanwhile (paid, not served, no local development). 0 = it '
+        "serves in the step it is deployed.",
+        ge=0,
+        le=MAX_YEARS,
     )
 
 

@@ -69,6 +69,7 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "ready_step": np.full(k, n_steps + 1),
         "rollout": np.arange(n),
         "contractor_fit": np.full(n, 0.9),
+        "live_steps": np.zeros(n, np.int64),
         "contractor_quality": 0.75,
         "price": 0.5,
         "p_fail": 0.0,

@@ -167,6 +167,77 @@ def test_the_contractor_does_not_deploy_to_a_pair_in_development() -> None:
     assert st.source[0, 1:].tolist() == [[CONTRACTOR, CONTRACTOR]] * 2
 
 
+# ---- time to go live (drive.deployment_time, drive.absorption) -----------------------------
+def deploying(**over):
+    """Module 0 is ready in step 2; the contractor deploys up to 6 pairs a step; government 1
+    would develop service 0 in the first step it has a hazard (clock 0)."""
+    clock = np.full((3, 2), np.inf)
+    clock[1, 0] = 0.0
+    dev_dt = np.zeros(3)
+    return tiny_batch(
+        has_contractor=True,
+        ready_step=np.array([2, 20]),
+        rate=6.0,
+        clock=clock,
+        dev_dt=dev_dt,
+        **over,
+    )
+
+
+def test_a_deployment_serves_its_government_s_time_to_go_live_later() -> None:
+    b = deploying(live_steps=np.array([0, 2, 3]))
+    b.advance(2)
+    st = b.state
+    # all three deployed (and paid) in step 2; only government 0's serves at once
+    assert st.step[0, :, 0].tolist() == [2, -1, -1] and st.cost[0] == 2.0 + 3 * 0.5
+    assert st.live_at[0, :, 0].tolist() == [0, 4, 5] and st.n_pending[0] == 2
+    b.advance(3)
+    assert st.step[0, :, 0].tolist() == [2, 4, 5] and st.n_pending[0] == 0
+    assert st.source[0, :, 0].tolist() == [CONTRACTOR] * 3
+    assert st.fit[0, :, 0].tolist() == [0.9] * 3 and st.cost[0] == 2.0 + 3 * 0.5
+    assert st.reuses[0] == 2  # the module's first use is not a reuse, whenever it goes live
+
+
+def test_a_pair_in_deployment_has_no_local_hazard() -> None:
+    # government 1 gets a hazard from step 3 on: its clock (0) would fire at once
+    b = deploying(live_steps=np.array([0, 3, 0]))
+    b.advance(2)  # deployed in step 2, live in step 5
+    b.consts.dev_dt[0, 1] = 1.0
+    b.advance(3)
+    st = b.state
+    assert st.developments[0] == 1  # the module only: government 1 did not develop
+    assert st.source[0, 1, 0] == CONTRACTOR and st.step[0, 1, 0] == 5
+
+
+def test_a_deployment_going_live_during_an_outage_counts_as_lost() -> None:
+    outage_u = np.ones(11)
+    outage_u[3] = 0.0  # an outage starts in step 3 (something is deployed), for 2 steps
+    b = deploying(live_steps=np.array([0, 1, 1]), p_fail=0.5, outage_steps=2, outage_u=outage_u)
+    b.advance(3)
+    st = b.state
+    assert st.outage_left[0] == 1 and st.step[0, :, 0].tolist() == [2, 3, 3]
+    assert b.series.values[0, C_LOST, 3] == 3  # every contractor-served pair is down
+
+
+def test_time_to_go_live_divides_by_what_the_government_absorbs() -> None:
+    over = {"drive.absorption": 0.5, "drive.deployment_time": 0.25}
+    s = sim.load_scenario(TEACHING, over)
+    e = Engine(s, "contractor", 0)
+    c = e.world.population.capacity
+    absorbed = 1 - 0.5 * (1 - (c + s.collaboration.balancing * (1 - c)))
+    want = np.floor(0.25 / absorbed * s.time.steps_per_year + 0.5)
+    assert e.setup.arrays["live_steps"].tolist() == want.tolist()
+    assert want.min() < want.max()  # the scenario's capacities spread the lags
+    # slower coverage under the contractor, nothing else changes for grassroots
+    base = sim.load_scenario(TEACHING, {"drive.absorption": 0.5})
+    for seed in range(3):
+        slow, fast = Engine(s, "contractor", seed).run(), Engine(base, "contractor", seed).run()
+        assert slow.outcomes()["coverage_mean"] < fast.outcomes()["coverage_mean"]
+        assert slow.outcomes()["total_cost"] == fast.outcomes()["total_cost"]
+        a, b = Engine(s, "grassroots", seed).run(), Engine(base, "grassroots", seed).run()
+        assert a.outcomes() == b.outcomes()
+
+
 # ---- outcomes -----------------------------------------------------------------------------
 def test_adoption_gap_is_bottom_quartile_minus_top_in_years() -> None:
     # 4 governments, 2 services: half coverage = the first served pair
@@ -248,6 +319,7 @@ def test_worst_year_loss_and_coverage_last_year() -> None:
 # ---- neutral defaults, and the standards fix -----------------------------------------------
 NEUTRAL = {  # explicit neutral values of every new parameter (some other than the default)
     "drive.absorption": 0.0,
+    "drive.deployment_time": 0.01,  # rounds to 0 steps at 12 steps a year
     "risk.local_failure_rate": 0.0,
     "risk.local_outage_duration": 0.5,
     "risk.standard_protection": 0.9,

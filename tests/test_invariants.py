@@ -82,6 +82,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "contractor_quality": draw(unit),
             "failure_rate": draw(st.one_of(st.just(0.0), rate(6.0))),
             "absorption": draw(unit),
+            "deployment_time": draw(st.one_of(st.just(0.0), rate(1.0))),
             "outage_duration": draw(rate(0.5)),
         },
         "collaboration": {

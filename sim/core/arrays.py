@@ -78,6 +78,7 @@ class Consts(NamedTuple):
     ready_step: np.ndarray  # (B, K) build mode: step at which modules[m] is ready
     rollout: np.ndarray  # (B, N) governments in deployment order
     contractor_fit: np.ndarray  # (B, N) per receiving government (drive.absorption)
+    live_steps: np.ndarray  # (B, N) steps from a deployment to i until it serves
     contractor_quality: np.ndarray  # (B,)
     price: np.ndarray  # (B,) one deployment
     p_fail: np.ndarray  # (B,) outage probability per step
@@ -168,6 +169,10 @@ class State(NamedTuple):
     queued: np.ndarray  # (B, K) bool
     n_queued: np.ndarray  # (B,)
     free_at: np.ndarray  # (B,) years: when the contractor can start the next adoption
+    live_at: np.ndarray  # (B, N, K) step a deployment in progress serves (0: none);
+    #                      (B, 1, 1) when no run of the batch has drive.deployment_time
+    pending: np.ndarray  # (B, P) deployments in progress, as i * K + k, in deployment order
+    n_pending: np.ndarray  # (B,)
     # national coupling
     foreign_share: np.ndarray  # (B, K) other provinces' local share per service
     foreign_quality: np.ndarray  # (B, K) best quality there
@@ -229,8 +234,9 @@ class Series(NamedTuple):
     #                      (B, 1, 1)
 
 
-def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
-    """A batch with nothing served and no solution."""
+def empty_state(b: int, n: int, k: int, n_solutions: int, *, deploying: bool = False) -> State:
+    """A batch with nothing served and no solution (``deploying``: some run's deployments
+    take time to go live, so the arrays that track them get their full size)."""
     z = np.zeros
     return State(
         source=z((b, n, k), np.int8),
@@ -283,6 +289,9 @@ def empty_state(b: int, n: int, k: int, n_solutions: int) -> State:
         queued=z((b, k), np.bool_),
         n_queued=z(b, np.int64),
         free_at=z(b),
+        live_at=z((b, n, k) if deploying else (b, 1, 1), np.int32),
+        pending=z((b, n * k if deploying else 1), np.int64),
+        n_pending=z(b, np.int64),
         foreign_share=z((b, k)),
         foreign_quality=np.full((b, k), -np.inf),
         cross_reuses=z(b, np.int64),

@@ -113,6 +113,9 @@ def run_constants(
     # the risk stream: one uniform per government and step (only when failures are on)
     local_u = streams["risk"].random((n_steps + 1, n)) if p_local > 0 else np.ones((1, 1))
     protected = risk.local_failure_rate * (1 - risk.standard_protection * std)
+    # drive.absorption: how much of a deployment the receiving government absorbs; its fit
+    # is multiplied and its time to go live divided by this (1 everywhere at absorption 0)
+    absorbed = 1.0 - drive.absorption * (1.0 - c_eff)
     arrays = {
         "n": n,
         "k": k,
@@ -150,10 +153,9 @@ def run_constants(
         "rank": np.argsort(modules),
         "ready_step": ready,
         "rollout": _rollout(drive.rollout_order, pop.population, c, rollout_perm),
-        # drive.absorption: a deployment's fit falls with the receiving government's
-        # effective capacity (exactly the scenario's fit at absorption 0)
         "contractor_fit": (s.traction.contractor_fit + (1 - s.traction.contractor_fit) * d)
-        * (1.0 - drive.absorption * (1.0 - c_eff)),
+        * absorbed,
+        "live_steps": _live_steps(drive.deployment_time, absorbed, dt, never),
         "contractor_quality": drive.contractor_quality,
         "price": costs.deployment * (1 - costs.competition_discount * drive.market_competition),
         "p_fail": -math.expm1(-drive.failure_rate * dt),
@@ -203,6 +205,17 @@ def run_constants(
         "catalogue": costs.catalogue if sw.province else 0.0,
     }
     return RunSetup(s, rule, seed, world, arrays, size, extra)
+
+
+def _live_steps(years: float, absorbed: np.ndarray, dt: float, never: int) -> np.ndarray:
+    """Whole steps from a deployment until it serves, per receiving government:
+    ``drive.deployment_time / absorbed``, rounded (0 at deployment time 0; beyond the
+    horizon where nothing is absorbed)."""
+    if years == 0:
+        return np.zeros(absorbed.shape, np.int64)
+    with np.errstate(divide="ignore"):
+        steps = np.where(absorbed > 0, years / np.maximum(absorbed, 1e-300) / dt, never)
+    return np.floor(np.minimum(steps, never) + 0.5).astype(np.int64)
 
 
 def _rollout(order: str, population: np.ndarray, capacity: np.ndarray, perm: np.ndarray):
@@ -258,6 +271,7 @@ _INTS = {
     "dev_steps",
     "min_users",
     "dev_slots",
+    "live_steps",
 }
 
 
@@ -283,7 +297,13 @@ class Batch:
         b = len(self.runs)
         n, k = int(self.consts.n.max()), int(self.consts.k.max())
         self.n_steps = int(self.consts.n_steps.max())
-        self.state: State = empty_state(b, n, k, max(r.n_solutions for r in self.runs))
+        self.state: State = empty_state(
+            b,
+            n,
+            k,
+            max(r.n_solutions for r in self.runs),
+            deploying=bool(self.consts.live_steps.any()),
+        )
         t = self.n_steps + 1
         self.series = Series(
             values=np.zeros((b, len(SERIES), t)),

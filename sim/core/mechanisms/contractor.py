@@ -22,6 +22,14 @@ Common to both:
   in a local development (``collaboration.development_time``). Each module
   keeps a cursor into the rollout order: pairs are never unserved again, so a government
   passed over stays passed over, and a deployment step costs O(deployments + skipped).
+* **Time to go live** (``drive.deployment_time`` > 0). A deployment to government i is
+  paid when made and serves ``live_steps_i`` steps later, ``round(deployment_time /
+  (1 - absorption x (1 - c_eff_i)) / dt)``: a government with little capacity takes longer
+  to configure, connect and staff a module (and makes less of it: its fit is multiplied by
+  the same factor). Meanwhile the pair is "in deployment": no local hazard, not served.
+  Deployments go live in the order made, before this step's new deployments, also during
+  an outage (they then count as lost like every contractor-served pair). At deployment
+  time 0 (the default) a deployment serves in the step it is made, as before.
 * **Outages.** Once anything is deployed, an outage starts each step with probability
   ``1 - exp(-failure_rate * dt)``, one at a time, for ``outage_duration`` years (at least one
   step). During one, contractor-served pairs count as unserved in the recorded coverage and
@@ -51,6 +59,8 @@ def contractor_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         _adopt(c, st, b, t)
     else:
         _build(c, st, b, t, svc, qual, orig, ids)
+    if st.n_pending[b] > 0:
+        _go_live(c, st, b, t)
     if st.outage_left[b] > 0:
         st.lost_pair_steps[b] += st.pairs[b, 1]
         return
@@ -119,7 +129,14 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
             g = c.rollout[b, pos]
             pos += 1
             if st.source[b, g, k] == NONE and st.dev_until[b, g, k] <= 0:  # not in development
-                serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b, g], t)
+                lag = c.live_steps[b, g]
+                if lag == 0:
+                    fit = c.contractor_fit[b, g]
+                    serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], fit, t)
+                else:  # in deployment: it serves ``lag`` steps from now
+                    st.live_at[b, g, k] = t + lag
+                    st.pending[b, st.n_pending[b]] = g * st.live_at.shape[2] + k
+                    st.n_pending[b] += 1
                 done += 1
         st.cursor[b, m] = pos
         m += 1
@@ -127,6 +144,24 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
     while st.open_from[b] < st.built[b] and st.cursor[b, st.open_from[b]] >= n:
         st.open_from[b] += 1
     st.cost[b] += c.price[b] * done
+
+
+@njit(cache=True, inline="always")
+def _go_live(c: Consts, st: State, b: int, t: int) -> None:
+    """Deployments in progress whose time has come serve (in the order made); the rest
+    stay in the list, in order."""
+    width = st.live_at.shape[2]
+    kept = 0
+    for e in range(st.n_pending[b]):
+        p = st.pending[b, e]
+        g, k = p // width, p % width
+        if st.live_at[b, g, k] <= t:
+            st.live_at[b, g, k] = 0
+            serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b, g], t)
+        else:
+            st.pending[b, kept] = p
+            kept += 1
+    st.n_pending[b] = kept
 
 
 @njit(cache=True, inline="always")

@@ -84,13 +84,15 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     per_gov = st.per_gov[b]
     slow = c.dev_steps[b] > 0  # collaboration.development_time
     dev_until, active = st.dev_until[b], st.dev_active[b]
+    deploying = st.n_pending[b] > 0  # some pairs are in deployment (drive.deployment_time)
+    live_at = st.live_at[b]
     for i in range(n):
         if per_gov[0, i] + per_gov[1, i] == kk:
             continue  # every service of i is served
         dev_i, peer_i = c.dev_dt[b, i], c.peer_dt[b, i]
         promo_i, cross_i = c.promo_dt[b, i], c.cross_dt[b, i]
         for k in range(kk):
-            if source[i, k] != NONE:
+            if source[i, k] != NONE or (deploying and live_at[i, k] != 0):
                 continue
             if slow and dev_until[i, k] != 0:  # in development, or waiting for a slot
                 if dev_until[i, k] > 0 and dev_until[i, k] <= t:  # completes: it serves
