@@ -80,16 +80,18 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
         gov[i] = st.per_gov[b, 0, i] + (st.per_gov[b, 1, i] if with_contractor else 0)
     lost_local = 0
     if c.p_local[b] > 0.0:  # locally run pairs down in a local failure
+        gov_down, gov_down_all = st.gov_down[b], st.gov_down_all[b]
+        source, quality, fit, pair_weight = st.source[b], st.quality[b], st.fit[b], c.pair_weight[b]
         for i in range(n):
-            if st.gov_down[b, i] == 0:
+            if gov_down[i] == 0:
                 continue
             for kk in range(k):
-                if is_down(st, b, i, kk):
-                    w = c.pair_weight[b, i, kk]
+                if is_down(source[i, kk], gov_down_all[i]):
+                    w = pair_weight[i, kk]
                     gov[i] -= 1
                     lost_local += 1
                     weight -= w
-                    wq -= w * st.quality[b, i, kk] * st.fit[b, i, kk]
+                    wq -= w * quality[i, kk] * fit[i, kk]
         pairs -= lost_local
         if pairs == 0:  # nothing up: exactly 0, not the rounding left by the subtraction
             weight, wq = 0.0, 0.0

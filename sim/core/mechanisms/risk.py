@@ -36,12 +36,14 @@ def local_failures(c: Consts, st: State, b: int, t: int) -> None:
 
 
 @njit(cache=True, inline="always")
-def is_down(st: State, b: int, i: int, k: int) -> bool:
-    """Whether the locally served pair (i, k) is down in a local failure."""
-    s = st.source[b, i, k]
-    if s == NONE or s == CONTRACTOR or st.gov_down[b, i] == 0:  # noqa: SIM109 (compiled)
+def is_down(source: int, takes_all: bool) -> bool:
+    """Whether a pair served from ``source`` by a government that is down in a local
+    failure (``takes_all``: the failure hits its catalogue pairs too) is down. Takes
+    scalars, not the batch's named tuples: passing those costs a reference count per
+    array on every call."""
+    if source == NONE or source == CONTRACTOR:  # noqa: SIM109 (compiled)
         return False
-    return s != CATALOGUE or st.gov_down_all[b, i]
+    return source != CATALOGUE or takes_all
 
 
 @njit(cache=True)
