@@ -20,7 +20,7 @@ from sim.experiments.experiment import load_experiment, scenario_with
 from sim.experiments.match_spec import COLUMNS
 from sim.experiments.sweep import RUNS, read_runs, sweep
 
-from .conftest import SCENARIOS
+from .conftest import ROOT, SCENARIOS
 
 TEACHING = SCENARIOS / "teaching.toml"
 CHINA = SCENARIOS / "china.toml"
@@ -177,6 +177,11 @@ def test_cli_validate_and_sweep_refuse_a_bad_match_with_exit_2(tmp_path: Path) -
     r = CliRunner().invoke(app, ["validate", str(good)])
     said = " ".join(r.output.split())  # (rich wraps lines)
     assert r.exit_code == 0 and said.startswith("ok") and "matching lifecycle_cost" in said
+    shipped = [
+        str(ROOT / "experiments" / f) for f in ("equal_cost.toml", "calibrate_synthetic.toml")
+    ]
+    r = CliRunner().invoke(app, ["validate", str(TEACHING), *shipped])
+    assert r.exit_code == 0 and r.output.count("ok ") == 3, r.output
     bad = write(tmp_path, MATCH, params='"drive.contractor_capacity" = { values = [40.0] }\n')
     r = CliRunner().invoke(app, ["validate", str(bad)])
     assert r.exit_code == 2 and "match.by" in r.stderr and "Traceback" not in r.stderr

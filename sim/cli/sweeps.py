@@ -283,19 +283,25 @@ def _analyze(folder: Path) -> None:
 @app.command()
 def validate(
     files: Annotated[
-        list[Path], typer.Argument(help="Scenario or experiment files.", show_default=False)
+        list[Path],
+        typer.Argument(help="Scenario, experiment or calibration files.", show_default=False),
     ],
 ) -> None:
-    """Check scenario and experiment files without running them (an experiment file: one
-    with a [design] table, checked as sim sweep checks it, [match] included)."""
+    """Check scenario, experiment and calibration files without running them (an
+    experiment file has a [design] table and is checked as sim sweep checks it, [match]
+    included; a calibration file has an [abc] table)."""
+    from ..calibrate.config import load_calibration
     from ..io import read_toml
     from ..scenario import load_scenario
 
     bad = False
     for path in files:
         try:
-            if "design" in read_toml(path):
+            data = read_toml(path)
+            if "design" in data:
                 what = _experiment_summary(path)
+            elif "abc" in data:
+                what = f"calibration of {', '.join(load_calibration(path).rules)}"
             else:
                 s = load_scenario(path)
                 what = f"{s.name}, rule {s.rule}"
