@@ -331,7 +331,14 @@ def experiment_files(draw) -> str:
         if isinstance(spec, dict) and draw(RARELY):
             spec["group"] = draw(st.sampled_from(["g", "h", key]))
         params[key] = spec
-    return document(top, {"design": design, "parameters": params})
+    tables: dict[str, Any] = {"design": design, "parameters": params}
+    if draw(RARELY):  # equal-outcome matching at every point (a few runs more per point)
+        match = {"outcome": "coverage_final", "by": "drive.contractor_capacity"}
+        if draw(RARELY):
+            knob = draw(st.sampled_from(["outcome", "by", "rule", "bogus"]))
+            match[knob] = draw(st.one_of(SCALARS, st.sampled_from(FLOAT_KEYS)))
+        tables["match"] = match
+    return document(top, tables)
 
 
 @FUZZ

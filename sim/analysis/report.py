@@ -45,6 +45,31 @@ def _with_conf(v: float, c: float, fmt=_share) -> str:
     return fmt(v) if not math.isfinite(c) else f"{fmt(v)} ± {fmt(c)}"
 
 
+def _match_lines(sweep: Sweep) -> list[str]:
+    """A matched sweep ([match]): what was matched at every point, and how well."""
+    spec = sweep.manifest.get("match")
+    if not spec:
+        return []
+    cols = ["sample_id", "match_value", "match_converged"]
+    points = pd.read_parquet(sweep.path / "runs.parquet", columns=cols)
+    points = points.drop_duplicates("sample_id")
+    ok, n, v = int(points.match_converged.sum()), len(points), points.match_value
+    line = (
+        f"- Matched: at every point, `{spec['by']}` for {spec['rule']} was set so that its "
+        f"mean `{spec['outcome']}` over the point's replicates equals the {spec['reference']} "
+        "rule's "
+        f"within 1%; converged at {ok:,} of {n:,} points; matched values {_num(v.min())} "
+        f"(min), {_num(v.median())} (median), {_num(v.max())} (max): column `match_value` "
+        "of runs.parquet."
+    )
+    if ok < n:
+        line += (
+            f" At {n - ok:,} point(s) no value came within 1% and {spec['rule']} ran "
+            f"at the closest found: their contrasts are not at equal `{spec['outcome']}`."
+        )
+    return [line]
+
+
 def _design_lines(sweep: Sweep) -> list[str]:
     m = sweep.manifest
     reps, nr = sweep.replicates, len(sweep.rules)
@@ -71,6 +96,7 @@ def _design_lines(sweep: Sweep) -> list[str]:
     lines.append(f"- Rules: {', '.join(sweep.rules)}.")
     if sweep.contrasts:
         lines.append(f"- Contrasts: {', '.join(c[0] for c in sweep.contrasts)}.")
+    lines += _match_lines(sweep)
     lines += ["", "| parameter | range / distribution |", "|---|---|"]
     bounds = sweep.problem.get("bounds") or []
     dists = sweep.problem.get("dists") or ["unif"] * len(bounds)

@@ -142,7 +142,8 @@ def sweep(
     _say(
         out,
         f"{result.ran:,} runs in {result.seconds:.1f} s ({rate:,.0f} runs/s); "
-        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/",
+        f"{result.n_runs:,} runs, {result.n_points:,} sample points in {folder}/"
+        + (f"; and {result.match_runs:,} runs to match" if result.match_runs else ""),
     )
     if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
         again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
@@ -281,22 +282,57 @@ def _analyze(folder: Path) -> None:
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario, experiment or calibration files.", show_default=False),
+    ],
 ) -> None:
-    """Check scenario files without running them."""
+    """Check scenario, experiment and calibration files without running them (an
+    experiment file has a [design] table and is checked as sim sweep checks it, [match]
+    included; a calibration file has an [abc] table)."""
+    from ..calibrate.config import load_calibration
+    from ..io import read_toml
     from ..scenario import load_scenario
 
     bad = False
     for path in files:
         try:
-            s = load_scenario(path)
+            data = read_toml(path)
+            if "design" in data:
+                what = _experiment_summary(path)
+            elif "abc" in data:
+                what = f"calibration of {', '.join(load_calibration(path).rules)}"
+            else:
+                s = load_scenario(path)
+                what = f"{s.name}, rule {s.rule}"
         except BadInput as exc:
             _fail(exc)
             bad = True
             continue
-        out.print(f"[green]ok[/] {escape(f'{path} ({s.name}, rule {s.rule})')}", highlight=False)
+        out.print(f"[green]ok[/] {escape(f'{path} ({what})')}", highlight=False)
     if bad:
         raise typer.Exit(2)
+
+
+def _experiment_summary(path: Path) -> str:
+    """An experiment file loaded and checked; what it will run, in words."""
+    from ..experiments.experiment import load_experiment
+    from ..experiments.match_spec import TYPICAL_EVALUATIONS
+
+    exp = load_experiment(path)
+    points = exp.build_design(exp.design.n).n_points
+    reps = exp.design.replicates
+    text = (
+        f"experiment: {points:,} sample points x {reps} replicate(s) x {len(exp.rules)} "
+        f"rule(s) = {points * reps * len(exp.rules):,} runs"
+    )
+    m = exp.spec.match
+    if m is not None:
+        text += (
+            f"; matching {m.outcome} by {m.by} for {m.rule} adds about "
+            f"{points * reps * (TYPICAL_EVALUATIONS + 1):,} runs"
+        )
+    return text
 
 
 @app.command()

@@ -29,6 +29,7 @@ from ..outcomes import OUTCOMES
 from ..params import SECTIONS, Scenario, parameter_keys
 from ..scenario import _problem, load_scenario
 from .design import Design, build_design, expected_points, points_per_base
+from .match_spec import MatchSpec, experiment_problems
 
 METHODS = ("sobol", "morris", "lhs", "grid", "fast")
 DISTS: dict[str, int] = {"unif": 2, "triang": 3, "norm": 2, "truncnorm": 4, "lognorm": 2}
@@ -133,6 +134,7 @@ class ExperimentSpec(_Strict):
     description: str = ""
     design: DesignSpec
     parameters: dict[str, ParamSpec]
+    match: MatchSpec | None = None  # equal-outcome matching at every point (match_spec.py)
 
     @model_validator(mode="after")
     def _needs_one_target(self) -> ExperimentSpec:
@@ -241,6 +243,8 @@ class Experiment:
             if counties is not None:  # (absent otherwise: fingerprints of older sweeps hold)
                 payload["counties"] = counties.frame.to_csv(index=False)
             payload["scenario"]["national"].pop("source", None)
+        if self.spec.match is not None:  # (absent otherwise: fingerprints of older sweeps hold)
+            payload["match"] = self.spec.match.model_dump()
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -249,7 +253,8 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    spec = validate_file(where, read_toml(path), ExperimentSpec, {"design": DesignSpec})
+    tables = {"design": DesignSpec, "match": MatchSpec}
+    spec = validate_file(where, read_toml(path), ExperimentSpec, tables)
     return _resolve(path, spec)
 
 
@@ -315,6 +320,12 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
                 )
             )
     _check_forms(spec, where, problems)
+    if spec.match is not None:
+        national = scenario is not None and scenario.is_national
+        problems += experiment_problems(
+            spec.match, where, rules=rules, varied=list(spec.parameters),
+            model=model is not None, national=national,
+        )  # fmt: skip
     if problems:
         raise BadInput(problems)
     outcomes = spec.outcomes

@@ -19,6 +19,10 @@ resampled mean against PARAM; its crossing with the reference mean is that resam
 matched value. The 2.5% and 97.5% quantiles of those values form the 95% interval (NaN
 when fewer than 90% of the resamples cross within the evaluated range). It reflects
 sampling over replicates, not the bisection's own 1% tolerance.
+
+Experiment files ask for the same with a ``[match]`` table (:mod:`.match_spec`): a sweep
+calls :func:`match` at every design point on that point's replicate seeds, without the
+interval (:func:`sim.experiments.worker.run_chunk`).
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from ..core.engine import Engine, run_batched
-from ..errors import BadInput
-from ..outcomes import OUTCOMES
+from ..errors import BadInput, Problem
 from ..params import SECTIONS, Scenario
 from .experiment import scenario_with
+from .match_spec import match_problems
 
 BOOTSTRAP = 2000
 
@@ -53,6 +57,7 @@ class Match:
     original: float  # the scenario's own value
     converged: bool
     evaluations: list[dict] = field(default_factory=list)  # value, mean (search order)
+    searched: int = 0  # values evaluated by the search itself (not the interval's grid)
 
     def as_dict(self) -> dict:
         return {
@@ -71,21 +76,14 @@ class Match:
 
 
 def check_match(scenario: Scenario, outcome: str, param: str, rule: str, rules: Sequence[str]):
-    """BadInput naming the key when the request cannot be matched."""
-    if outcome not in OUTCOMES:
-        raise BadInput.one("--match", "", f"unknown outcome {outcome!r}; see `sim params`")
-    table, _, key = param.rpartition(".")
-    cls = SECTIONS.get(table)
-    if cls is None or key not in cls.model_fields or cls.model_fields[key].annotation is not float:
-        raise BadInput.one(
-            "--by", "", f"{param!r} is not a numeric parameter (TABLE.KEY, e.g. drive.build_rate)"
-        )
-    if rule not in rules:
-        raise BadInput.one("--rule", "", f"{rule!r} is not among the compared rules {list(rules)}")
-    if len(rules) < 2:
-        raise BadInput.one("--rules", "", "matching needs at least two rules")
+    """BadInput naming the CLI option when the request cannot be matched (the checks are
+    :func:`sim.experiments.match_spec.match_problems`, which experiment files share)."""
+    options = {"outcome": "--match", "by": "--by", "rule": "--rule", "rules": "--rules"}
+    problems = [Problem(options[f], "", m) for f, m in match_problems(outcome, param, rule, rules)]
     if scenario.is_national:
-        raise BadInput.one("--match", "", "matching runs on province scenarios only")
+        problems.append(Problem("--match", "", "matching runs on province scenarios only"))
+    if problems:
+        raise BadInput(problems)
 
 
 def _bounds(param: str) -> tuple[float, float]:
@@ -115,15 +113,23 @@ def match(
     rules: Sequence[str] | None = None,
     replicates: int = 20,
     seed: int | None = None,
+    seeds: Sequence[int] | None = None,
     tol: float = 0.01,
     max_evaluations: int = 40,
+    interval: bool = True,
 ) -> Match:
-    """Set ``param`` for ``rule`` so that its mean ``outcome`` equals the reference rule's."""
+    """Set ``param`` for ``rule`` so that its mean ``outcome`` equals the reference rule's.
+
+    The replicates run on seeds ``seed .. seed + replicates - 1`` (default: the scenario's
+    seed), or on ``seeds`` when given (a sweep's design point: its replicates' seeds).
+    ``interval=False`` skips the bootstrap interval and the four extra evaluations it needs
+    (the interval is then NaN): a sweep matches at every point and reports the value only."""
     rules = tuple(scenario.valid_rules if rules is None else rules)
     check_match(scenario, outcome, param, rule, rules)
     reference = next(r for r in rules if r != rule)
     base = scenario.seed if seed is None else seed
-    seeds = [base + r for r in range(replicates)]
+    given = seeds is not None
+    seeds = [int(s) for s in seeds] if seeds is not None else [base + r for r in range(replicates)]
     ref = _outcomes(scenario, reference, seeds, outcome)
     target = float(ref.mean())
     table, _, key = param.rpartition(".")
@@ -177,12 +183,14 @@ def match(
     if not converged:  # the closest value evaluated (within 1% if any was)
         best = min(seen, key=lambda x: abs(f(x)))
         converged = close(best)
-    # a grid around the match, so that resampled curves cross the resampled target
-    for factor in (0.8, 1.25, 0.6, 1.6):
-        x = float(min(max(best * factor, lo_bound), hi_bound))
-        if x not in seen:
-            f(x)
-    interval = _bootstrap(seen, ref, np.random.default_rng(base))
+    achieved, searched = float(seen[best].mean()), len(seen)
+    bounds = (float("nan"), float("nan"))
+    if interval:  # a grid around the match, so that resampled curves cross the target
+        for factor in (0.8, 1.25, 0.6, 1.6):
+            x = float(min(max(best * factor, lo_bound), hi_bound))
+            if x not in seen:
+                f(x)
+        bounds = _bootstrap(seen, ref, np.random.default_rng(seeds if given else base))
     return Match(
         outcome=outcome,
         param=param,
@@ -190,11 +198,12 @@ def match(
         reference=reference,
         target=target,
         value=float(best),
-        achieved=float(seen[best].mean()),
-        interval=interval,
+        achieved=achieved,
+        interval=bounds,
         original=original,
         converged=converged,
         evaluations=[{"value": x, "mean": float(v.mean())} for x, v in seen.items()],
+        searched=searched,
     )
 
 

@@ -44,6 +44,7 @@ from ..lock import LOCK, FolderLock
 from ..outcomes import HIGHER_IS_BETTER
 from ..outputs import replace_folder
 from .experiment import Experiment, load_experiment
+from .match_spec import TYPICAL_EVALUATIONS
 from .scheduler import FAILURES, consecutive, in_process, point_rows, run_chunks
 from .worker import Job, run_chunk, run_id, run_seed
 
@@ -127,6 +128,7 @@ class SweepResult:
     complete: bool
     notes: list[str] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)  # runs that failed (this call)
+    match_runs: int = 0  # runs of the matches ([match]) this call made, besides ``ran``
 
     @property
     def failed(self) -> bool:
@@ -170,6 +172,9 @@ def _manifest(
     }
     if shard is not None:
         manifest["shard"] = list(shard)
+    if exp.spec.match is not None:
+        reference = next(r for r in exp.rules if r != exp.spec.match.rule)
+        manifest["match"] = {**exp.spec.match.model_dump(), "reference": reference}
     if d.method == "sobol":
         manifest["points_per_base"] = exp.points_per_base()
     if d.method == "grid":
@@ -339,7 +344,8 @@ def _sweep_into(
     done_runs = total - len(todo) * reps * n_rules
     if progress:
         progress(done_runs, total)
-    per_chunk = max(1, TARGET_RUNS_PER_CHUNK // (reps * n_rules))
+    matching = TYPICAL_EVALUATIONS + 1 if exp.spec.match else 0  # runs / replicate to match
+    per_chunk = max(1, TARGET_RUNS_PER_CHUNK // (reps * (n_rules + matching)))
     job = Job(
         key=exp.fingerprint(),
         folder=str(exp.path.parent.resolve()),
@@ -354,13 +360,15 @@ def _sweep_into(
         seed=exp.design.seed,
         save_timeseries=exp.design.save_timeseries,
         batch=batch,
+        match=exp.spec.match.model_dump() if exp.spec.match else None,
     )
     blob = pickle.dumps(job)
-    ran = 0
+    ran = match_runs = 0
     failures: list[dict[str, Any]] = []
 
     def finish(ids: list[int], result: dict) -> None:
-        nonlocal done_runs, ran
+        nonlocal done_runs, ran, match_runs
+        match_runs += result.get("match_runs", 0)
         bad = {f["sample_id"] for f in result.get("failures", ())}
         if bad:
             failures.extend(result["failures"])
@@ -419,12 +427,16 @@ def _sweep_into(
             finished=_iso(time.time()),
             runs_total=total,
             runs_this_call=ran,
+            **({"match_runs_this_call": match_runs} if exp.spec.match else {}),
             workers=workers or os.cpu_count(),
             executor=type(executor).__name__ if executor is not None else "in-process",
         ),
     )
     seconds = time.time() - started
-    return SweepResult(folder, design.n_points, total, ran, seconds, complete, failures=failures)
+    return SweepResult(
+        folder, design.n_points, total, ran, seconds, complete, failures=failures,
+        match_runs=match_runs,
+    )  # fmt: skip
 
 
 def _write_failures(folder: Path, failures: list[dict[str, Any]]) -> None:

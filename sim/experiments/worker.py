@@ -5,6 +5,11 @@ points; scenario runs are built first and run as batches (:func:`sim.core.engine
 which gives the numbers of running each alone. A run's seed depends only on the experiment
 seed, the sample point and the replicate (:func:`run_seed`), never on chunking, workers or
 executor.
+
+A matched experiment (``[match]``, :mod:`sim.experiments.match_spec`) first matches each
+sample point: :func:`sim.experiments.match.match` on the point's own replicate seeds, then
+the point's runs, the matched rule's at the matched value. The match depends on the point
+alone, so it too is the same under any chunking, worker count, executor or ``--resume``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 
 from ..outcomes import COLUMNS
 from .experiment import add_import_path, scenario_with
+from .match_spec import COLUMNS as MATCH_COLUMNS
 
 
 def run_seed(experiment_seed: int, sample_id: int, replicate: int) -> int:
@@ -50,6 +56,7 @@ class Job:
     seed: int
     save_timeseries: bool
     batch: bool = True  # run scenario runs batched (core.engine.run_batched): same numbers
+    match: dict[str, str] | None = None  # [match]: outcome, by, rule
 
 
 _JOBS: dict[str, tuple[Job, Any]] = {}  # per worker process: key -> (job, model function)
@@ -99,7 +106,8 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
         )
         failed_points.add(sid)
 
-    plan = _plan(job, sample_ids, rows, fail)
+    matched = _match_points(job, sample_ids, rows, fail) if job.match else {}
+    plan = _plan(job, sample_ids, rows, fail, matched)
     errors = _run_engines([p[-1] for p in plan if p[-1] is not None], job.batch, Engine)
     results = []
     for sid, values, rep, ri, rule, seed, engine in plan:
@@ -125,25 +133,63 @@ def run_chunk(blob: bytes, key: str, sample_ids: list[int], rows: list[dict[str,
                 f"the model returned outcomes {sorted(out)}, expected {expected}"
             ))  # fmt: skip
     kept = [r for r in results if r[0] not in failed_points]
-    return {**_columns(job, kept), "failures": failures}
+    match_runs = sum((m.searched + 1) * job.replicates for m, _ in matched.values())
+    return {**_columns(job, kept, matched), "failures": failures, "match_runs": match_runs}
 
 
-def _plan(job: Job, sample_ids: list[int], rows: list[dict[str, Any]], fail) -> list[tuple]:
+def _scenario(job: Job, values: dict[str, Any]):
+    """The job's scenario with ``values`` set (its data tables attached)."""
+    scenario = scenario_with(job.base, values, job.integer_keys)  # type: ignore[arg-type]
+    scenario._prefectures = job.prefectures
+    scenario._provinces = job.provinces
+    return scenario
+
+
+def _match_points(
+    job: Job, sample_ids: list[int], rows: list[dict[str, Any]], fail
+) -> dict[int, tuple[Any, Any]]:
+    """Sample id -> (its :class:`~sim.experiments.match.Match`, the scenario with the
+    matched value) for each point, matched on the point's replicate seeds (common random
+    numbers with its runs); a point whose match raises is reported to ``fail`` (every run)."""
+    from .match import match
+
+    spec = job.match
+    assert spec is not None
+    out: dict[int, tuple[Any, Any]] = {}
+    for sid, values in zip(sample_ids, rows, strict=True):
+        seeds = [run_seed(job.seed, sid, rep) for rep in range(job.replicates)]
+        try:
+            m = match(
+                _scenario(job, values), outcome=spec["outcome"], param=spec["by"],
+                rule=spec["rule"], rules=job.rules, seeds=seeds, interval=False,
+            )  # fmt: skip
+            out[sid] = (m, _scenario(job, {**values, spec["by"]: m.value}))
+        except Exception as exc:
+            for rep, seed in enumerate(seeds):
+                for ri in range(len(job.rules)):
+                    fail(sid, rep, ri, seed, exc)
+    return out
+
+
+def _plan(
+    job: Job, sample_ids: list[int], rows: list[dict[str, Any]], fail, matched: dict
+) -> list[tuple]:
     """(sample id, values, replicate, rule index, rule, seed, engine or None) of every run;
-    runs whose scenario or world cannot be built are reported to ``fail`` instead."""
+    runs whose scenario or world cannot be built are reported to ``fail`` instead. The
+    matched rule of a matched point runs its matched scenario (on a world of its own)."""
     from ..run import engine_for
     from ..world.build import build_world, spawn_streams
 
     plan: list[tuple] = []
     for sid, values in zip(sample_ids, rows, strict=True):
+        if job.match is not None and sid not in matched:
+            continue  # its match failed (reported)
         scenario = None
         for rep in range(job.replicates):
             seed = run_seed(job.seed, sid, rep)
             try:
                 if job.base is not None and scenario is None:
-                    scenario = scenario_with(job.base, values, job.integer_keys)
-                    scenario._prefectures = job.prefectures
-                    scenario._provinces = job.provinces
+                    scenario = _scenario(job, values)
                 world = None
                 if scenario is not None and not scenario.is_national:
                     world = build_world(scenario, spawn_streams(seed))
@@ -155,7 +201,10 @@ def _plan(job: Job, sample_ids: list[int], rows: list[dict[str, Any]], fail) -> 
                 engine = None
                 if scenario is not None:
                     try:
-                        engine = engine_for(scenario, rule=rule, seed=seed, world=world)
+                        if sid in matched and rule == job.match["rule"]:  # type: ignore[index]
+                            engine = engine_for(matched[sid][1], rule=rule, seed=seed)
+                        else:
+                            engine = engine_for(scenario, rule=rule, seed=seed, world=world)
                     except Exception as exc:
                         fail(sid, rep, ri, seed, exc)
                         continue
@@ -182,10 +231,13 @@ def _run_engines(engines: list, batch: bool, engine_type: type) -> dict[int, Bas
     return errors
 
 
-def _columns(job: Job, results: list[tuple]) -> dict[str, Any]:
-    """The runs (and time-series) columns of the successful runs."""
+def _columns(job: Job, results: list[tuple], matched: dict) -> dict[str, Any]:
+    """The runs (and time-series) columns of the successful runs; a matched sweep's runs
+    carry their point's match (:data:`sim.experiments.match_spec.COLUMNS`)."""
     runs: dict[str, list] = {c: [] for c in ("run_id", "sample_id", "replicate", "rule", "seed")}
     runs.update({n: [] for n in job.names})
+    if job.match is not None:
+        runs.update({c: [] for c in MATCH_COLUMNS})
     outcome_cols: dict[str, list] = {}
     series: dict[str, list] = {"run_id": []} if job.save_timeseries else {}
     n_rules = len(job.rules)
@@ -201,6 +253,11 @@ def _columns(job: Job, results: list[tuple]) -> dict[str, Any]:
             runs[c].append(v)
         for n in job.names:
             runs[n].append(values[n])
+        if job.match is not None:
+            m = matched[sid][0]
+            for c, v in zip(MATCH_COLUMNS, (m.value, m.converged, m.target, m.achieved,
+                                            m.searched), strict=True):  # fmt: skip
+                runs[c].append(v)
         for k, v in out.items():
             outcome_cols.setdefault(k, []).append(v)
         if ts is not None:
