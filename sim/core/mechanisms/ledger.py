@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, FOREIGN, NONE, OWN, Consts, State
+from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, FOREIGN, OWN, Consts, State
 
 
 @njit(cache=True, inline="always")
@@ -110,8 +110,3 @@ def serve(
 def served_pairs(st: State, b: int) -> int:
     """Pairs with a service (contractor pairs count during an outage too)."""
     return st.pairs[b, 0] + st.pairs[b, 1]
-
-
-@njit(cache=True, inline="always")
-def is_unserved(st: State, b: int, i: int, k: int) -> bool:
-    return st.source[b, i, k] == NONE
