@@ -203,9 +203,7 @@ def _fmt(v: float) -> str:
 def summary_table(frame: pd.DataFrame, province: str) -> str:
     """Parameter x outcome: one mark per grid value (✓ holds, ✗ reverses, · n.s.)."""
     f = frame[frame["province"] == province]
-    head = ["parameter", "values (**shipped**)"] + [
-        f"{FACTS[o].contrast}: `{o}`" for o in FACTS
-    ]
+    head = ["parameter", "values (**shipped**)"] + [f"{FACTS[o].contrast}: `{o}`" for o in FACTS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for param in dict.fromkeys(f["parameter"]):
         p = f[f["parameter"] == param]

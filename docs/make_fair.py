@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # fair_sweep, make_facts
 
-import fair_sweep  # noqa: E402
+import fair_sweep
 
 ROOT = fair_sweep.ROOT
 DOC = ROOT / "docs" / "stylized-facts.md"
@@ -57,7 +57,10 @@ def province_columns(name: str, replicates: int) -> tuple:
     s = sim.load_scenario(fair_sweep.path_of(name))
     shipped = compare(s, rules=RULES, replicates=replicates).summary()
     m = match(
-        s, outcome="lifecycle_cost", param="drive.contractor_capacity", rules=RULES,
+        s,
+        outcome="lifecycle_cost",
+        param="drive.contractor_capacity",
+        rules=RULES,
         replicates=replicates,
     )
     equal = compare_matched(s, m, rules=RULES, replicates=replicates).summary()
