@@ -107,7 +107,11 @@ def province(name: str, replicates: int) -> None:
         )
     off = sim.load_scenario(
         ROOT / "scenarios" / f"{name}.toml",
-        overrides={"support.catalog_visibility": 0.0, "support.promotion_rate": 0.0},
+        overrides={
+            "support.catalog_visibility": 0.0,
+            "support.promotion_rate": 0.0,
+            "support.consolidation_rate": 0.0,  # migrations to the standard: catalogue too
+        },
     )
     cmp_off = compare(off, rules=["grassroots"], replicates=replicates)
     y = years(cmp_off, "grassroots", horizon)
