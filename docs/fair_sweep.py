@@ -252,8 +252,10 @@ def flips(frame: pd.DataFrame) -> list[str]:
                 runs[-1][1].append(_num(v))
             else:
                 runs.append((vd, [_num(v)]))
+        categorical = any(isinstance(v, str) for v in p["value"])
         text = "; ".join(
-            f"{vd} at {vs[0]}" + (f"–{vs[-1]}" if len(vs) > 1 else "") for vd, vs in runs
+            f"{vd} at " + (", ".join(vs) if categorical or len(vs) == 1 else f"{vs[0]}–{vs[-1]}")
+            for vd, vs in runs
         )
         out.append(f"- {province}, `{o}` along `{param}`: {text}")
     return out
