@@ -255,6 +255,8 @@ def contrast_table(c: Contrast, data: dict[str, np.ndarray]) -> list[tuple[float
 def verdict(sign: int, lo: float, hi: float) -> str:
     if np.isnan(lo):
         return ""
+    if max(abs(lo), abs(hi)) < 1e-12:  # identical runs, up to floating-point residue
+        return "n.s."
     if sign * lo > 0 and sign * hi > 0:
         return "holds"
     if sign * lo < 0 and sign * hi < 0:

@@ -1,25 +1,35 @@
-"""The fair-comparison table of docs/stylized-facts.md (issue 12).
+"""The fair-comparison section of docs/stylized-facts.md (issue 12).
 
-For each shipped province scenario (Zhejiang, Guangdong): the grassroots and contractor
-rules on 20 paired replicates at the scenario's own parameters, then again with the
-contractor's capacity set so that its mean lifecycle cost equals the grassroots rule's
-(:func:`sim.experiments.match.match`). Prints a Markdown table of the paired difference
-``grassroots - contractor`` [95% CI] per contrast, and the matched capacity.
+Two generated blocks of the doc:
 
-    python docs/make_fair.py [--replicates 20] > /tmp/fair.md
-    python docs/make_fair.py --sweep --replicates 10 > /tmp/sweep.md   # where they reverse
+* ``fair``: for each shipped province scenario (Zhejiang, Guangdong), the grassroots and
+  contractor rules on 40 paired replicates at the scenario's own parameters, then again
+  with the contractor's capacity set so that its mean lifecycle cost equals the grassroots
+  rule's (:func:`sim.experiments.match.match`): the paired difference
+  ``grassroots - contractor`` [95% CI] per contrast, and the matched capacity.
+* ``fair-sweep``: where each contrast holds, reverses or is n.s. along every parameter of
+  issue 12, one at a time (:mod:`fair_sweep`); every number also in ``docs/fair-sweep.csv``.
+
+    python docs/make_fair.py                      # both blocks, ~5 minutes on 2 cores
+    python docs/make_fair.py --only sweep --sweep-replicates 40 --workers 2
+    python docs/make_fair.py --no-doc             # print only
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import sim
-from sim.experiments.compare import compare
-from sim.experiments.match import compare_matched, match
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # fair_sweep, make_facts
 
-ROOT = Path(__file__).resolve().parents[1]
+import fair_sweep
+
+ROOT = fair_sweep.ROOT
+DOC = ROOT / "docs" / "stylized-facts.md"
+CSV = "fair-sweep.csv"
 CONTRASTS = {
     "speed": ["t50_years", "coverage_mean"],
     "duplicates": ["duplicate_developments", "duplicate_local"],
@@ -28,7 +38,7 @@ CONTRASTS = {
     "risk": ["service_loss", "worst_year_loss"],
     "cost": ["lifecycle_cost", "total_cost"],
 }
-RULES = ("grassroots", "contractor")
+RULES = fair_sweep.RULES
 
 
 def contrast(summary, name: str) -> str:
@@ -38,80 +48,86 @@ def contrast(summary, name: str) -> str:
     return f"{m:.3g} [{lo:.3g}, {hi:.3g}]{star}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--replicates", type=int, default=20)
-    ap.add_argument("--sweep", action="store_true", help="only the reversal sweep")
-    args = ap.parse_args()
-    if args.sweep:
-        sweep(args.replicates)
-        return
-    lines = []
-    matched_notes = []
-    cols = {}
-    for name in ("zhejiang", "guangdong"):
-        s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
-        shipped = compare(s, rules=RULES, replicates=args.replicates).summary()
-        m = match(
-            s,
-            outcome="lifecycle_cost",
-            param="drive.contractor_capacity",
-            rules=RULES,
-            replicates=args.replicates,
-        )
-        equal = compare_matched(s, m, rules=RULES, replicates=args.replicates).summary()
-        cols[name] = (shipped, equal)
-        lo, hi = m.interval
-        matched_notes.append(
-            f"- {name}: contractor capacity {m.value:.4g} (95% bootstrap interval {lo:.4g} .. "
-            f"{hi:.4g}; shipped {m.original:.4g}); lifecycle cost {m.achieved:.4g} against "
-            f"grassroots {m.target:.4g}{'' if m.converged else ' (NOT converged)'}"
-        )
-    lines.append(
-        "| contrast | outcome | Zhejiang shipped | Zhejiang equal cost | Guangdong shipped "
-        "| Guangdong equal cost |"
+def province_columns(name: str, replicates: int) -> tuple:
+    """(shipped summary, equal-cost summary, note on the matched capacity) of a province."""
+    import sim
+    from sim.experiments.compare import compare
+    from sim.experiments.match import compare_matched, match
+
+    s = sim.load_scenario(fair_sweep.path_of(name))
+    shipped = compare(s, rules=RULES, replicates=replicates).summary()
+    m = match(
+        s,
+        outcome="lifecycle_cost",
+        param="drive.contractor_capacity",
+        rules=RULES,
+        replicates=replicates,
     )
-    lines.append("|---|---|---|---|---|---|")
-    for what, names in CONTRASTS.items():
-        for n in names:
+    equal = compare_matched(s, m, rules=RULES, replicates=replicates).summary()
+    lo, hi = m.interval
+    note = (
+        f"- {name}: contractor capacity {m.value:.4g} (95% bootstrap interval {lo:.4g} .. "
+        f"{hi:.4g}; shipped {m.original:.4g}); lifecycle cost {m.achieved:.4g} against "
+        f"grassroots {m.target:.4g}{'' if m.converged else ' (NOT converged)'}"
+    )
+    return shipped, equal, note
+
+
+def fair_block(replicates: int, workers: int) -> str:
+    names = fair_sweep.PROVINCES
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
+        cols = dict(zip(names, pool.map(province_columns, names, [replicates] * 2), strict=True))
+    lines = [
+        "| contrast | outcome | Zhejiang shipped | Zhejiang equal cost | Guangdong shipped "
+        "| Guangdong equal cost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for what, outcomes in CONTRASTS.items():
+        for n in outcomes:
             z, g = cols["zhejiang"], cols["guangdong"]
             lines.append(
                 f"| {what} | `{n}` | {contrast(z[0], n)} | {contrast(z[1], n)} | "
                 f"{contrast(g[0], n)} | {contrast(g[1], n)} |"
             )
-    print("\n".join(lines))
-    print()
-    print("\n".join(matched_notes))
+    return "\n".join(lines) + "\n\n" + "\n".join(c[2] for c in cols.values())
 
 
-SWEEPS = {
-    "drive.contractor_capacity": (0.5, 1.0, 2.0, 4.0, 8.0),  # x the scenario's value
-    "risk.local_failure_rate": (0.0, 1.0, 3.0),
-    "costs.operation_local": (0.5, 1.0, 2.0),
-}
-SWEPT = ("t50_years", "adoption_gap_years", "worst_year_loss", "service_loss", "lifecycle_cost")
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--replicates", type=int, default=40, help="fair table: paired replicates")
+    ap.add_argument("--sweep-replicates", type=int, default=40, help="sweep: paired replicates")
+    ap.add_argument("--workers", type=int, default=2, help="processes")
+    ap.add_argument("--only", choices=("fair", "sweep"), default=None)
+    ap.add_argument("--no-doc", action="store_true", help="print; do not rewrite the doc or CSV")
+    args = ap.parse_args(argv)
+    if min(args.replicates, args.sweep_replicates) < 2:
+        ap.error("replicates must be at least 2 (intervals need two)")
+    from make_facts import update_doc
 
+    from sim.io import atomic_write
 
-def sweep(replicates: int) -> None:
-    """Where the contrasts reverse: grassroots - contractor along one parameter at a time
-    (x the scenario's value; the others at the scenario's)."""
-    from sim.experiments.experiment import scenario_with
-
-    print("| scenario | parameter | value | " + " | ".join(f"`{n}`" for n in SWEPT) + " |")
-    print("|---|---|---|" + "---|" * len(SWEPT))
-    for name in ("zhejiang", "guangdong"):
-        s = sim.load_scenario(ROOT / "scenarios" / f"{name}.toml")
-        for param, factors in SWEEPS.items():
-            table, _, key = param.rpartition(".")
-            base = float(getattr(getattr(s, table), key))
-            for f in factors:
-                v = base * f
-                t = scenario_with(s.model_dump(), {param: v}, set())
-                t._prefectures, t._path = s.prefectures, s.path
-                summary = compare(t, rules=RULES, replicates=replicates).summary()
-                cells = " | ".join(contrast(summary, n) for n in SWEPT)
-                print(f"| {name} | `{param}` | {v:.4g} | {cells} |")
+    blocks = {}
+    if args.only in (None, "fair"):
+        t0 = time.perf_counter()
+        blocks["fair"] = fair_block(args.replicates, args.workers)
+        print(f"## fair ({time.perf_counter() - t0:.0f} s)\n\n{blocks['fair']}\n", flush=True)
+    if args.only in (None, "sweep"):
+        t0 = time.perf_counter()
+        frame = fair_sweep.sweep(args.sweep_replicates, workers=args.workers)
+        blocks["fair-sweep"] = fair_sweep.block(frame, CSV)
+        print(f"## fair-sweep ({time.perf_counter() - t0:.0f} s)\n", flush=True)
+        for province in fair_sweep.PROVINCES:
+            print(fair_sweep.summary_table(frame, province) + "\n")
+        print("\n".join(fair_sweep.flips(frame)))
+        if not args.no_doc:
+            path = ROOT / "docs" / CSV
+            atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+    if not args.no_doc:
+        missing = update_doc(blocks, DOC)
+        if missing:
+            print(f"note: no generated block for {', '.join(missing)} in {DOC}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
