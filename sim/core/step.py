@@ -103,8 +103,9 @@ def advance(
     buf = scratch(n_max, k_max)
     gov = np.zeros(n_max + k_max + 1, np.int64)
     if start:
+        row0 = np.int64(0)  # typed: a literal 0 would compile the recorder a second time
         for b in range(nb):
-            record(c, st, rec, b, 0, gov)
+            record(c, st, rec, b, row0, gov)
     if groups.shape[0] == 0:
         for b in range(nb):
             for t in range(t0 + 1, t1 + 1):

@@ -53,7 +53,7 @@ def consolidate(c: Consts, st: State, b: int, t: int) -> None:
             st.cost[b] += c.migration_cost[b]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _migrate(c: Consts, st: State, b: int, i: int, k: int, sol: int, to_contractor: bool):
     w = c.pair_weight[b, i, k]
     old = st.quality[b, i, k] * st.fit[b, i, k]

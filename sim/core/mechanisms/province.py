@@ -46,7 +46,7 @@ def recognise(c: Consts, st: State, b: int, t: int) -> None:
         st.cost[b] += (count - before) * c.recognition_cost[b]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _judge(c: Consts, st: State, b: int) -> None:
     """Per service, the solution with the best *observed* quality (true quality plus the
     province's error for that solution) among those in use by at least ``min_users``

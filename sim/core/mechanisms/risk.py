@@ -21,7 +21,7 @@ from numba import njit
 from ..arrays import CATALOGUE, CONTRACTOR, NONE, Consts, State
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def local_failures(c: Consts, st: State, b: int, t: int) -> None:
     """Start failures in step t (after this step's local events and deployments)."""
     p, p_cat = c.p_local[b], c.p_local_cat[b]
@@ -46,7 +46,7 @@ def is_down(source: int, takes_all: bool) -> bool:
     return source != CATALOGUE or takes_all
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_down(c: Consts, st: State, b: int) -> None:
     """One step of every failure's countdown."""
     for i in range(c.n[b]):
