@@ -24,7 +24,7 @@ import numpy as np
 from ..params import Scenario
 from ..world.build import World
 from .arrays import SERIES, Consts, Series, State, empty_state
-from .step import advance
+from .step import advance, advance_coupled
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class Batch:
     def start(self) -> None:
         """Record row 0 (the initial state) if no step has done it yet."""
         if not self._started:  # advance with no step: row 0 only
-            advance(self.consts, self.state, self.series, 0, 0, self.groups, self.share_lag, True)
+            self._advance(0, 0, True)
             self._started = True
 
     @property
@@ -329,10 +329,16 @@ class Batch:
         """Advance every run by ``steps`` steps (at most to the last horizon)."""
         t1 = min(self.t + steps, self.n_steps)
         if t1 > self.t or not self._started:
-            args = (self.groups, self.share_lag, not self._started)
-            advance(self.consts, self.state, self.series, self.t, t1, *args)
+            self._advance(self.t, t1, not self._started)
             self._started = True
             self.t = t1
+
+    def _advance(self, t0: int, t1: int, start: bool) -> None:
+        arrays = (self.consts, self.state, self.series)
+        if self.groups.shape[0]:
+            advance_coupled(*arrays, t0, t1, self.groups, self.share_lag, start)
+        else:
+            advance(*arrays, t0, t1, start)
 
     def run(self) -> Batch:
         self.advance(self.n_steps - self.t)

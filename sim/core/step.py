@@ -82,7 +82,24 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
 
 
 @njit(cache=True)
-def advance(
+def advance(c: Consts, st: State, rec: Series, t0: int, t1: int, start: bool) -> None:
+    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is);
+    ``start``: record row 0 (the initial state) first.
+
+    The runs are uncoupled: each is advanced through all its steps in turn (its arrays
+    stay in cache), so each run's numbers are those it has alone."""
+    nb = c.n.shape[0]
+    buf = scratch(st.source.shape[1], st.source.shape[2])
+    gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
+    if start:
+        _record_start(c, st, rec, gov)
+    for b in range(nb):
+        for t in range(t0 + 1, t1 + 1):
+            step_run(c, st, rec, b, t, buf, gov)
+
+
+@njit(cache=True)
+def advance_coupled(
     c: Consts,
     st: State,
     rec: Series,
@@ -92,26 +109,22 @@ def advance(
     share_lag: np.ndarray,
     start: bool,
 ) -> None:
-    """Steps t0 + 1 .. t1 of every run (a run past its own horizon stays as it is);
-    ``start``: record row 0 (the initial state) first.
-
-    Uncoupled runs are advanced one after another, each through all its steps (its arrays
-    stay in cache); the provinces of national runs advance in lockstep, coupled before
-    each step. Either way each run's numbers are the same."""
+    """As :func:`advance`, for batches that hold the provinces of national runs
+    (``groups``): they advance in lockstep, coupled before each step (a separate entry
+    point, so that runs without provinces never compile the coupling)."""
     nb = c.n.shape[0]
-    n_max, k_max = st.source.shape[1], st.source.shape[2]
-    buf = scratch(n_max, k_max)
-    gov = np.zeros(n_max + k_max + 1, np.int64)
+    buf = scratch(st.source.shape[1], st.source.shape[2])
+    gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
     if start:
-        row0 = np.int64(0)  # typed: a literal 0 would compile the recorder a second time
-        for b in range(nb):
-            record(c, st, rec, b, row0, gov)
-    if groups.shape[0] == 0:
-        for b in range(nb):
-            for t in range(t0 + 1, t1 + 1):
-                step_run(c, st, rec, b, t, buf, gov)
-        return
+        _record_start(c, st, rec, gov)
     for t in range(t0 + 1, t1 + 1):
         couple(c, st, groups, share_lag, t, buf)
         for b in range(nb):
             step_run(c, st, rec, b, t, buf, gov)
+
+
+@njit(cache=True, inline="always")
+def _record_start(c: Consts, st: State, rec: Series, gov: np.ndarray) -> None:
+    row0 = np.int64(0)  # typed: a literal 0 would compile the recorder a second time
+    for b in range(c.n.shape[0]):
+        record(c, st, rec, b, row0, gov)
