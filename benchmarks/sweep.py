@@ -97,10 +97,26 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, i
         return secs, peak, code, log.read()
 
 
+SHARED_OUTCOMES = (
+    "coverage_mean",
+    "t50_years",
+    "duplicate_developments",
+    "total_cost",
+    "cost_per_service",
+    "service_quality",
+    "lagging_gap",
+    "service_loss",
+)
+"""Outcomes the previous engine (e737add) knows too: both engines sweep the same work."""
+
+
 def experiment_copy(src: Path, n: int | None, timeseries: bool, folder: Path) -> Path:
-    """The experiment with another n and/or save_timeseries, next to its scenario path."""
+    """The experiment with another n and/or save_timeseries, next to its scenario path, and
+    only the outcomes both engines know (outcomes added later are left out of the copy)."""
     text = src.read_text()
     text = text.replace('scenario = "../', f'scenario = "{src.parent.parent}/')
+    listed = ", ".join(f'"{o}"' for o in SHARED_OUTCOMES)
+    text = re.sub(r"^outcomes = \[[^\]]*\]", f"outcomes = [{listed}]", text, flags=re.M)
     if n is not None:
         text = re.sub(r"^n = \d+", f"n = {n}", text, flags=re.M)
     if timeseries:
