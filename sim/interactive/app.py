@@ -99,6 +99,9 @@ KNOBS: tuple[Knob, ...] = (
     Knob("collaboration.balancing", "Balancing (help for lagging)", "Collaboration", high=1.0),
     Knob("drive.failure_rate", "Outage rate (per year)", "Drive"),
     Knob("support.promotion_rate", "Catalogue promotion rate", "Support"),
+    # the fair comparison (issue 12): the grassroots rule's own delays and risks
+    Knob("collaboration.development_time", "County build time (years)", "Collaboration"),
+    Knob("risk.local_failure_rate", "County system failure rate (per year)", "Collaboration"),
 )
 """The main parameter of each of the study's four dimensions, then a few more."""
 DIMENSIONS = {
