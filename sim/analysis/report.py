@@ -91,7 +91,12 @@ def _design_lines(sweep: Sweep) -> list[str]:
         lines.append(f"- n = {m.get('n')} per parameter, interference factor M = {m.get('M')}.")
     lines.append(
         f"- {sweep.n_points:,} sample points × {reps} replicate{'s' * (reps > 1)} × {nr} "
-        f"rule{'s' * (nr > 1)} = {sweep.n_runs:,} runs; seed {m.get('seed')}."
+        f"rule{'s' * (nr > 1)} = {sweep.n_runs:,} runs; seed {m.get('seed')}"
+        + (
+            ", the same seeds at every point (common random numbers across the design)."
+            if m.get("common_seeds")
+            else "."
+        )
     )
     lines.append(f"- Rules: {', '.join(sweep.rules)}.")
     if sweep.contrasts:

@@ -48,6 +48,7 @@ class DesignSpec(_Strict):
     replicates: int = Field(1, ge=1, le=10_000)
     seed: int = Field(0, ge=0)
     save_timeseries: bool = False
+    common_seeds: bool = False  # every sample point on the same seeds (see worker.run_seed)
     second_order: bool = False  # sobol
     num_levels: int = Field(4, ge=2)  # morris
     optimal_trajectories: int | None = Field(None, ge=2)  # morris
@@ -217,6 +218,8 @@ class Experiment:
         (``--extend`` grows n) — two sweeps with equal fingerprints can share a folder."""
         design = self.spec.design.model_dump()
         design.pop("n")
+        if not design["common_seeds"]:  # (absent otherwise: fingerprints of older sweeps hold)
+            design.pop("common_seeds")
         payload = {
             "design": design,
             "parameters": {k: v.model_dump() for k, v in self.spec.parameters.items()},

@@ -46,7 +46,7 @@ from ..outputs import replace_folder
 from .experiment import Experiment, load_experiment
 from .match_spec import TYPICAL_EVALUATIONS
 from .scheduler import FAILURES, consecutive, in_process, point_rows, run_chunks
-from .worker import Job, run_chunk, run_id, run_seed
+from .worker import Job, run_chunk, run_id
 
 FORMAT = 1
 PART = re.compile(r"^part-(\d{9})-(\d{9})\.parquet$")
@@ -172,6 +172,8 @@ def _manifest(
     }
     if shard is not None:
         manifest["shard"] = list(shard)
+    if d.common_seeds:
+        manifest["common_seeds"] = True
     if exp.spec.match is not None:
         reference = next(r for r in exp.rules if r != exp.spec.match.rule)
         manifest["match"] = {**exp.spec.match.model_dump(), "reference": reference}
@@ -361,6 +363,7 @@ def _sweep_into(
         save_timeseries=exp.design.save_timeseries,
         batch=batch,
         match=exp.spec.match.model_dump() if exp.spec.match else None,
+        common_seeds=exp.design.common_seeds,
     )
     blob = pickle.dumps(job)
     ran = match_runs = 0
@@ -389,7 +392,7 @@ def _sweep_into(
         nonlocal done_runs
         failures.extend(
             {"run_id": run_id(i, rep, ri, reps, n_rules), "sample_id": i, "replicate": rep,
-             "rule": rule, "seed": run_seed(job.seed, i, rep), "error": message}
+             "rule": rule, "seed": job.seed_of(i, rep), "error": message}
             for i in ids for rep in range(reps) for ri, rule in enumerate(job.rules)
         )  # fmt: skip
         _write_failures(folder, failures)

@@ -27,7 +27,8 @@ from .match_spec import COLUMNS as MATCH_COLUMNS
 
 
 def run_seed(experiment_seed: int, sample_id: int, replicate: int) -> int:
-    """The seed of every run of (sample point, replicate), under any rule."""
+    """The seed of every run of (sample point, replicate), under any rule. With
+    ``[design] common_seeds`` every point uses sample 0's seeds (:meth:`Job.seed_of`)."""
     ss = np.random.SeedSequence(entropy=experiment_seed, spawn_key=(sample_id, replicate))
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))  # fits int64 (Parquet)
 
@@ -57,6 +58,12 @@ class Job:
     save_timeseries: bool
     batch: bool = True  # run scenario runs batched (core.engine.run_batched): same numbers
     match: dict[str, str] | None = None  # [match]: outcome, by, rule
+    common_seeds: bool = False  # [design] common_seeds: every point on sample 0's seeds
+
+    def seed_of(self, sample_id: int, replicate: int) -> int:
+        """The seed of (sample point, replicate): its own, or with common seeds the same
+        for every point (common random numbers across the design)."""
+        return run_seed(self.seed, 0 if self.common_seeds else sample_id, replicate)
 
 
 _JOBS: dict[str, tuple[Job, Any]] = {}  # per worker process: key -> (job, model function)
@@ -157,7 +164,7 @@ def _match_points(
     assert spec is not None
     out: dict[int, tuple[Any, Any]] = {}
     for sid, values in zip(sample_ids, rows, strict=True):
-        seeds = [run_seed(job.seed, sid, rep) for rep in range(job.replicates)]
+        seeds = [job.seed_of(sid, rep) for rep in range(job.replicates)]
         try:
             m = match(
                 _scenario(job, values), outcome=spec["outcome"], param=spec["by"],
@@ -186,7 +193,7 @@ def _plan(
             continue  # its match failed (reported)
         scenario = None
         for rep in range(job.replicates):
-            seed = run_seed(job.seed, sid, rep)
+            seed = job.seed_of(sid, rep)
             try:
                 if job.base is not None and scenario is None:
                     scenario = _scenario(job, values)
