@@ -19,6 +19,7 @@ and the dotted key. ``unit`` is stored in each field's JSON-schema extras so tha
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import (
@@ -485,3 +486,16 @@ def parameter_keys() -> list[str]:
     for table, cls in SECTIONS.items():
         keys += [f"{table}.{k}" for k in cls.model_fields]
     return keys
+
+
+def integer_keys(names: Iterable[str]) -> set[str]:
+    """Those of the dotted keys ``names`` whose parameter is an integer: sampled values
+    are rounded to the nearest integer before the scenario is validated (sweeps and
+    calibration alike). Unknown keys are left out (they are reported elsewhere)."""
+    out = set()
+    for name in names:
+        table, _, key = name.rpartition(".")
+        cls = SECTIONS.get(table) if table else Scenario
+        if cls is not None and key in cls.model_fields and cls.model_fields[key].annotation is int:
+            out.add(name)
+    return out

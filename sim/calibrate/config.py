@@ -45,7 +45,7 @@ from ..experiments.experiment import (
     validate_file,
 )
 from ..io import read_toml
-from ..params import SECTIONS, Scenario
+from ..params import Scenario, integer_keys
 from ..scenario import load_scenario
 from .targets import Targets, read_targets
 
@@ -102,13 +102,7 @@ class Calibration:
     @property
     def integer_keys(self) -> set[str]:
         """Scenario keys of integer type: sampled values are rounded to the nearest integer."""
-        out = set()
-        for name in self.names:
-            table, _, key = name.rpartition(".")
-            cls = SECTIONS.get(table) if table else Scenario
-            if cls is not None and cls.model_fields[key].annotation is int:
-                out.add(name)
-        return out
+        return integer_keys(self.names)
 
     def fingerprint(self) -> str:
         """What the posterior depends on: everything but the stopping rule (generations,

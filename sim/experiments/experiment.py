@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..errors import BadInput, Problem, did_you_mean
 from ..io import read_toml
 from ..outcomes import OUTCOMES
-from ..params import SECTIONS, Scenario, parameter_keys
+from ..params import SECTIONS, Scenario, integer_keys, parameter_keys
 from ..scenario import _problem, load_scenario
 from .design import Design, build_design, expected_points, points_per_base
 from .match_spec import MatchSpec, experiment_problems
@@ -172,15 +172,7 @@ class Experiment:
     @property
     def integer_keys(self) -> set[str]:
         """Scenario keys of integer type: sampled values are rounded to the nearest integer."""
-        if self.scenario is None:
-            return set()
-        out = set()
-        for name in self.names:
-            table, _, key = name.rpartition(".")
-            cls = SECTIONS.get(table)
-            if cls is not None and cls.model_fields[key].annotation is int:
-                out.add(name)
-        return out
+        return set() if self.scenario is None else integer_keys(self.names)
 
     def problem(self) -> dict[str, Any]:
         """The SALib problem dict (grid designs have no SALib problem: bounds of the values)."""
