@@ -1,7 +1,7 @@
-"""A lock file that keeps two sweeps out of one folder.
+"""A lock file that keeps two sweeps (or calibrations) out of one folder.
 
-While a sweep (or a merge) writes into a folder it holds ``FOLDER/sweep.lock``: a small JSON
-file naming the host, the process id, the process's start time and the command. It is
+While a sweep (a merge, a calibration) writes into a folder it holds ``FOLDER/sweep.lock``:
+a small JSON file naming the host, the process id, the process's start time and the command. It is
 created with ``O_CREAT | O_EXCL``, so of two commands starting at once exactly one gets it.
 A second command on the folder — including ``--force`` and ``--resume`` — is refused with a
 message naming the holder.
@@ -55,8 +55,9 @@ class FolderLock:
     """``with FolderLock(folder):`` — hold ``folder/sweep.lock`` (the folder is created if
     needed, and removed again on release if the lock was all that was in it)."""
 
-    def __init__(self, folder: str | Path, *, key: str = "--out") -> None:
+    def __init__(self, folder: str | Path, *, key: str = "--out", what: str = "sweep") -> None:
         self.folder = Path(folder)
+        self.what = what
         self.path = self.folder / LOCK
         self.key = key
         self._created: list[Path] = []
@@ -99,7 +100,7 @@ class FolderLock:
                     raise BadInput.one(
                         str(self.folder),
                         self.key,
-                        f"another sweep is writing into this folder ({describe(holder)}); "
+                        f"another {self.what} is writing into this folder ({describe(holder)}); "
                         "wait for it to finish or stop it. If it is no longer running, "
                         f"delete {self.path}",
                     ) from None

@@ -29,6 +29,14 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's).", min=0)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace what --out holds even when it is another kind of result "
+        "(a sweep, a calibration, ...).",
+    ),
+]
 MaxMemoryOpt = Annotated[
     str | None,
     typer.Option(

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..errors import BadInput
 from ..params import RULES
 from .common import (
+    ForceOpt,
     MaxMemoryOpt,
     OutOpt,
     ScenarioArg,
@@ -43,6 +44,7 @@ def run(
     set_: SetOpt = None,
     out_dir: OutOpt = None,
     max_memory: MaxMemoryOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run one scenario once; print a summary and write its outputs."""
     from .. import limits
@@ -57,9 +59,9 @@ def run(
         limits.check(limits.run_estimate(s), str(scenario), "size")
         name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
         folder = out_dir or Path("results") / safe_name(s.name) / name
-        check_out(folder)
+        check_out(folder, kind="run", force=force)
         result = run_once(s, rule=rule, seed=seed)
-        with staged(folder) as tmp:
+        with staged(folder, kind="run", force=force) as tmp:
             write_csv(tmp / "timeseries.csv", result.timeseries)
             write_csv(tmp / "agents.csv", result.agents)
             write_json(tmp / "outcomes.json", result.outcomes)
@@ -75,7 +77,7 @@ def run(
             write_json(tmp / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
             write_json(
                 tmp / "provenance.json",
-                provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
+                provenance(kind="run", scenario=str(scenario), rule=result.rule, seed=result.seed),
             )
     except BadInput as exc:
         raise _fail(exc) from None
@@ -122,6 +124,7 @@ def compare(
         str, typer.Option(help="With --match: the rule whose parameter is adjusted.")
     ] = "contractor",
     max_memory: MaxMemoryOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences.
 
@@ -149,7 +152,7 @@ def compare(
         estimate = limits.compare_estimate(s, rules=len(chosen), replicates=replicates, block=BLOCK)
         limits.check(estimate, str(scenario), "--replicates")
         folder = out_dir or Path("results") / safe_name(s.name) / "compare"
-        check_out(folder)
+        check_out(folder, kind="comparison", force=force)
     except BadInput as exc:
         raise _fail(exc) from None
     if match_ is not None and by is not None:
@@ -183,14 +186,14 @@ def compare(
     from ..interactive.maps import boundaries_for, compare_maps
 
     try:
-        with staged(folder) as tmp:
+        with staged(folder, kind="comparison", force=force) as tmp:
             write_csv(tmp / "compare.csv", summary)
             write_csv(tmp / "runs.csv", cmp.outcomes)
             plot(cmp, tmp / "coverage.png")
             plot(cmp, tmp / "panels.png", columns=panels)
             write_json(
                 tmp / "provenance.json",
-                provenance(scenario=str(scenario), seeds=list(cmp.seeds)),
+                provenance(kind="comparison", scenario=str(scenario), seeds=list(cmp.seeds)),
             )
             if boundaries_for(s) is not None:  # real counties or provinces, side by side
                 compare_maps(cmp, tmp / "maps.png")

@@ -185,6 +185,7 @@ def calibrate(
         if scheduler == "mpi":
             raise BadInput.one("--scheduler", "mpi", "calibrations run on Dask or local processes")
         try:
+            from ..calibrate.run import ReportFailed
             from ..calibrate.run import calibrate as run_calibration
         except ImportError as exc:
             raise BadInput.one(
@@ -209,12 +210,19 @@ def calibrate(
             )  # fmt: skip
         except BadInput as exc:
             raise _fail(exc) from None
+        except ReportFailed as exc:
+            _say(err, f"error: {exc}")
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            err.print(
-                f"interrupted; finished generations are kept in {out_dir}/. Continue with:\n"
-                f"  sim calibrate {calibration} --out {out_dir} --resume",
-                highlight=False,
-            )
+            if (out_dir / "abc.db").is_file():
+                _say(
+                    err,
+                    f"interrupted; finished generations are kept in {out_dir}/. Continue "
+                    f"with:\n  sim calibrate {calibration} --out {out_dir} --resume",
+                )
+            else:
+                _say(err, f"interrupted before a generation finished; nothing was written to "
+                     f"{out_dir}/")  # fmt: skip
             raise typer.Exit(130) from None
     probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
     out.print(

@@ -425,6 +425,7 @@ def _sweep_into(
     write_json(
         folder / "provenance.json",
         provenance(
+            kind="sweep",
             experiment=str(exp.path),
             started=_iso(started),
             finished=_iso(time.time()),
