@@ -264,7 +264,20 @@ def _check_prior_support(calib: Calibration, where: str) -> None:
     problems: dict[str, Problem] = {}
     bounds = {}
     for name, spec in calib.spec.parameters.items():
-        lo, hi = prior_bounds(spec)
+        try:
+            lo, hi = prior_bounds(spec)
+        except (OverflowError, ValueError) as exc:  # lognorm: exp(mean of the log) overflows
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                f"finite range ({exc}); for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                "finite range; for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
         bounds[name] = (lo, hi)
         for value in (lo, hi):
             try:

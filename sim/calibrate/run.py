@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ def calibrate(
             _write_manifest(tmp, calib, "complete", generations)
             _copy_inputs(calib, tmp)
             _publish(tmp, folder)
-        except ReportFailed:
+        except (ReportFailed, FailedCalibration):
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
         except BaseException:
             with contextlib.suppress(Exception):  # never hide the original error
@@ -149,10 +151,10 @@ def _check_informative(calib: Calibration, history: Any, folder: Path) -> None:
     if len(eps) and not np.isfinite(eps).any():
         raise FailedCalibration.one(
             str(calib.targets.path),
-            "sd",
-            "every distance between the runs and these targets is infinite (an sd so small "
-            "that 1/sd overflows, or statistics that never match): the posterior is the "
-            f"prior, so no rule is preferred; nothing was written to {folder}",
+            "",
+            "failed calibration: every distance between the runs and these targets is "
+            "infinite (values or weights 1/sd so large that their squares overflow): the "
+            f"posterior is the prior, so no rule is preferred; nothing was written to {folder}",
         )
 
 
@@ -222,7 +224,23 @@ def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] |
         )  # fmt: skip
     if not (folder / DB).is_file():
         raise BadInput.one(where, "--resume", f"{DB} is missing: nothing to continue")
+    _check_history(folder / DB)
     return manifest
+
+
+def _check_history(db: Path) -> None:
+    """A damaged ``abc.db`` (truncated, overwritten, not SQLite) is a message on --resume."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            con.execute("PRAGMA quick_check").fetchall()
+            con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()
+    except sqlite3.Error as exc:
+        raise BadInput.one(
+            str(db), "--resume", f"not a readable calibration history ({exc}); start again "
+            "in a new --out"
+        ) from None  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -276,7 +294,8 @@ def _run(
     abc = build(calib, sampler)
     url = f"sqlite:///{db}"
     np.random.seed(calib.abc.seed)  # anything pyabc draws outside the sampler
-    with _quiet_pyabc():
+    with _quiet_pyabc(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyabc")
         if resume:
             abc.load(url, abc_id=1)
         else:
