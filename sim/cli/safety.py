@@ -78,11 +78,22 @@ def guarded(run: Callable[[], Any]) -> None:
         line = describe_environment_error(exc)
         if line is None:
             raise
-        with contextlib.suppress(SystemExit):
-            _flush_or_fail()  # the error may have been stdout's own
+        if isinstance(exc, OSError) and _from_printing(exc):
+            line = f"cannot write to the standard output: {exc.strerror or exc}"
+        _flush_or_fail()  # the error may have been stdout's own: then say that
         _error(line)
         raise SystemExit(2) from None
     _flush_or_fail()
+
+
+def _from_printing(exc: BaseException) -> bool:
+    """Whether the error rose from printing (Rich's console writes stdout and stderr)."""
+    import traceback
+
+    return any(
+        frame.f_code.co_filename.replace("\\", "/").endswith("rich/console.py")
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
 
 
 def _flush_or_fail() -> None:
@@ -93,7 +104,7 @@ def _flush_or_fail() -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):  # never flush the broken stream again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        _error(f"cannot write the output: {exc.strerror or exc}")
+        _error(f"cannot write to the standard output: {exc.strerror or exc}")
         raise SystemExit(2) from None
 
 
