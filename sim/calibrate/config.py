@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..errors import BadInput, Problem
+from ..errors import BadInput, Problem, near
 from ..experiments.experiment import (
     DISTS,
     ParamSpec,
@@ -137,8 +137,15 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    spec = validate_file(where, read_toml(path), CalibrationSpec, {"abc": AbcSpec})
-    return _resolve(path, spec)
+    from ..experiments.whole import load_whole
+
+    data = read_toml(path)
+    return load_whole(
+        data,
+        CalibrationSpec,
+        lambda: validate_file(where, data, CalibrationSpec, {"abc": AbcSpec}),
+        lambda spec: _resolve(path, spec),
+    )
 
 
 def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
@@ -153,7 +160,11 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     for r in rules:
         if r not in valid_rules:
             problems.append(
-                Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(valid_rules)}")
+                Problem(
+                    where,
+                    "rules",
+                    f"unknown rule {r!r}{near(r, valid_rules)}; valid: {', '.join(valid_rules)}",
+                )
             )
     if len(set(rules)) != len(rules):
         problems.append(Problem(where, "rules", "a rule is listed twice"))

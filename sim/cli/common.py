@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import BadInput, Problem
+from ..errors import BadInput, Problem, near
 
 app = typer.Typer(
     add_completion=False,
@@ -106,13 +106,23 @@ def _transient_bar() -> Any:
     return Progress(*columns, console=err, transient=True)
 
 
+def _check_rule(rule: str | None, valid: tuple[str, ...], key: str = "--rule") -> None:
+    if rule is not None and rule not in valid:
+        raise BadInput.one(
+            key, "", f"unknown rule {rule!r}{near(rule, valid)}; valid: {', '.join(valid)}"
+        )
+
+
 def _parse_rules(text: str | None, valid: tuple[str, ...]) -> tuple[str, ...]:
     if text is None:
         return valid
     names = tuple(r.strip() for r in text.split(",") if r.strip())
     bad = [r for r in names if r not in valid]
     if bad or not names or len(set(names)) != len(names):
-        raise BadInput.one("--rules", text, f"expected distinct rules among {', '.join(valid)}")
+        hint = "".join(f"; {r!r}{near(r, valid)}" for r in bad if near(r, valid))
+        raise BadInput.one(
+            "--rules", text, f"expected distinct rules among {', '.join(valid)}{hint}"
+        )
     return names
 
 

@@ -18,6 +18,7 @@ from .common import (
     ScenarioArg,
     SeedOpt,
     SetOpt,
+    _check_rule,
     _fail,
     _fmt,
     _load,
@@ -56,6 +57,7 @@ def run(
     try:
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
+        _check_rule(rule, s.valid_rules)
         limits.check(limits.run_estimate(s), str(scenario), "size")
         name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
         folder = out_dir or Path("results") / safe_name(s.name) / name
@@ -143,6 +145,8 @@ def compare(
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
         chosen = _parse_rules(rules, s.valid_rules)
+        if match_ is not None:
+            _check_rule(rule, s.valid_rules)
         if match_ is not None or by is not None:
             from ..experiments.match import check_match
 

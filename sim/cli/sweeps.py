@@ -296,8 +296,8 @@ def validate(
     ],
 ) -> None:
     """Check scenario, experiment and calibration files without running them (an
-    experiment file has a [design] table and is checked as sim sweep checks it, [match]
-    included; a calibration file has an [abc] table)."""
+    experiment file has a \\[design] table and is checked as sim sweep checks it,
+    \\[match] included; a calibration file has an \\[abc] table)."""
     from ..calibrate.config import load_calibration
     from ..io import read_toml
     from ..scenario import load_scenario

@@ -15,6 +15,7 @@ from .common import (
     ScenarioArg,
     SeedOpt,
     SetOpt,
+    _check_rule,
     _fail,
     _load,
     _one_province,
@@ -30,7 +31,7 @@ from .common import (
 def viz(
     scenario: Annotated[
         Path | None,
-        typer.Argument(help="Scenario file (TOML).  [default: scenarios/teaching.toml]"),
+        typer.Argument(help="Scenario file (TOML).  \\[default: scenarios/teaching.toml]"),
     ] = None,
     port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8765,
     host: Annotated[
@@ -124,8 +125,7 @@ def animate(
         limits.set_memory_limit(max_memory)
         if side_by_side and rule is not None:
             raise BadInput.one("--rule", "", "give either --rule or --side-by-side, not both")
-        if rule is not None and rule not in RULES:
-            raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
+        _check_rule(rule, RULES)
         writer = check_output(out_file)
         check_file_out(out_file)
         s = _one_province(_load(scenario, set_), "animate")

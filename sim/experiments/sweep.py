@@ -214,7 +214,8 @@ def _prepare(
         if extend is not None:
             raise BadInput.one(where, "--extend", "there is no finished sweep to extend here")
         return n, None
-    if old.get("fingerprint") != exp.fingerprint():
+    unfinished = old.get("status") != "complete" and not resume and extend is None
+    if old.get("fingerprint") != exp.fingerprint() or (force and unfinished):
         if not force:
             raise BadInput.one(
                 where,
@@ -222,7 +223,7 @@ def _prepare(
                 "holds a different experiment or resolved scenario "
                 "(foreign sweep); use another --out, or --force to replace it",
             )
-        for name in ARTEFACTS:
+        for name in ARTEFACTS:  # --force: start over
             target = folder / name
             if target.is_dir():
                 shutil.rmtree(target)
