@@ -14,6 +14,7 @@ message says how to remove it once that sweep is known to be dead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -26,6 +27,8 @@ from typing import Any
 from .errors import BadInput
 
 LOCK = "sweep.lock"
+HELD: set[Path] = set()
+"""Lock files this process holds, for :func:`release_all` (a second Ctrl-C exits at once)."""
 UNREADABLE_GRACE = 10.0
 """Seconds during which an unreadable lock is taken as being written (after that: stale)."""
 
@@ -111,6 +114,7 @@ class FolderLock:
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
             self._held = True
+            HELD.add(self.path)
             return
         raise BadInput.one(str(self.folder), self.key, f"cannot take the lock {self.path}")
 
@@ -147,9 +151,19 @@ class FolderLock:
         if self._held:
             self.path.unlink(missing_ok=True)
             self._held = False
+            HELD.discard(self.path)
         for folder in self._created:  # innermost first; only if empty: nothing was written
             try:
                 folder.rmdir()
             except OSError:
                 break
         self._created = []
+
+
+def release_all() -> None:
+    """Remove every lock file this process holds: the last thing before exiting at once
+    (a second Ctrl-C), when the ``with`` blocks will not run their clean-up."""
+    for path in list(HELD):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        HELD.discard(path)

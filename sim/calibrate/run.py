@@ -262,10 +262,19 @@ def _executor(
         if n == 1:
             yield None, 1
             return
+        from ..experiments.scheduler import die_with_parent, stop_now
+
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n, mp_context=context) as own:
+        own = ProcessPoolExecutor(
+            max_workers=n, mp_context=context, initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )  # fmt: skip
+        try:
             yield own, in_flight or 2 * n
-            own.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C, SIGTERM, a failure: no waiting for the workers
+            stop_now(own)
+            raise
+        own.shutdown(wait=False, cancel_futures=True)
 
 
 def _run(

@@ -34,13 +34,33 @@ def safe_streams() -> None:
 
 def terminate_as_interrupt() -> None:
     """SIGTERM (``kill``, a batch system's time limit) raises KeyboardInterrupt, so that it
-    cleans up and keeps finished work as Ctrl-C does. Only in the main thread."""
+    cleans up and keeps finished work as Ctrl-C does; a second Ctrl-C or SIGTERM, while that
+    clean-up runs, exits at once (:func:`exit_now`). Only in the main thread."""
+    state = {"interrupted": False}
 
     def handler(signum: int, frame: Any) -> None:
+        if state["interrupted"]:
+            exit_now()
+        state["interrupted"] = True
         raise KeyboardInterrupt
 
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def exit_now(status: int = 130) -> None:
+    """Exit without waiting for anything: lock files removed, worker processes ended."""
+    import multiprocessing
+
+    from ..lock import release_all
+
+    release_all()
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            child.kill()
+    _error("interrupted again: stopped at once (finished work is kept; --resume continues)")
+    os._exit(status)
 
 
 def describe_environment_error(exc: BaseException) -> str | None:
