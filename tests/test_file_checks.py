@@ -5,6 +5,7 @@ or a winner."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -133,7 +134,9 @@ def test_a_lognorm_prior_that_overflows(tmp_path: Path) -> None:
     assert "parameters.drive.contractor_capacity" in str(err) and "finite range" in str(err)
 
 
-pytest.importorskip("pyabc")
+needs_pyabc = pytest.mark.skipif(
+    importlib.util.find_spec("pyabc") is None, reason="needs the calibrate extra (pyabc)"
+)
 
 
 def short_calibration(tmp_path: Path, targets: str) -> Path:
@@ -149,6 +152,7 @@ def short_calibration(tmp_path: Path, targets: str) -> Path:
     return path
 
 
+@needs_pyabc
 def test_a_damaged_history_on_resume_is_a_message(tmp_path: Path) -> None:
     from sim.calibrate import load_calibration
     from sim.calibrate.run import DB, MANIFEST, _write_manifest
@@ -164,6 +168,7 @@ def test_a_damaged_history_on_resume_is_a_message(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [DB, MANIFEST]
 
 
+@needs_pyabc
 def test_infinite_distances_are_a_failed_calibration_not_a_winner(tmp_path: Path) -> None:
     path = short_calibration(tmp_path, "statistic,year,value\ncoverage,2,1e300\n")
     out = tmp_path / "o"
@@ -173,3 +178,15 @@ def test_infinite_distances_are_a_failed_calibration_not_a_winner(tmp_path: Path
     assert "failed calibration" in text and "infinite" in text and "P(rule" not in result.output
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "short.toml", "t.csv"]
+
+
+def test_merge_with_a_damaged_shard_manifest(tmp_path: Path) -> None:
+    shard = tmp_path / "sw" / "shards" / "1-of-1"
+    shard.mkdir(parents=True)
+    (shard / "manifest.json").write_text(
+        '{"status": "complete", "fingerprint": "x", "n_runs": 4, "replicates": 1, '
+        '"rules": ["model"]}'
+    )
+    result = runner.invoke(app, ["merge", str(tmp_path / "sw")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "n_points" in " ".join(result.stderr.split())

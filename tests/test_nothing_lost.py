@@ -5,6 +5,7 @@ killed or failing calibrations keep their finished generations where --resume fi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -96,7 +97,9 @@ def test_sweep_refuses_a_calibration(tmp_path: Path) -> None:
 
 # ---- calibrations --------------------------------------------------------------------------
 
-pyabc = pytest.importorskip("pyabc")
+needs_pyabc = pytest.mark.skipif(
+    importlib.util.find_spec("pyabc") is None, reason="needs the calibrate extra (pyabc)"
+)
 
 ONE = '[parameters]\n"collaboration.innovation_rate" = { low = 0.02, high = 0.2 }\n'
 
@@ -114,6 +117,7 @@ def calibration(tmp_path: Path, targets: str = "statistic,year,value\ncoverage,2
     return path
 
 
+@needs_pyabc
 def test_one_parameter_calibration_writes_its_report(tmp_path: Path) -> None:
     """pyabc's KDE matrix cannot draw one parameter ('Axes' object is not subscriptable)."""
     from sim.calibrate import calibrate
@@ -124,6 +128,7 @@ def test_one_parameter_calibration_writes_its_report(tmp_path: Path) -> None:
     assert list((out / "figures").glob("posterior*.png"))
 
 
+@needs_pyabc
 def test_a_failing_report_keeps_every_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +154,7 @@ def test_a_failing_report_keeps_every_generation(
     assert (out / "report.md").is_file()
 
 
+@needs_pyabc
 def test_interrupt_in_the_predictive_runs_keeps_the_generations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,6 +178,7 @@ def test_interrupt_in_the_predictive_runs_keeps_the_generations(
     assert resumed.exit_code == 0 and "0 generation(s) run (2 in all)" in resumed.output
 
 
+@needs_pyabc
 def test_interrupting_a_resume_keeps_the_finished_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,6 +198,7 @@ def test_interrupting_a_resume_keeps_the_finished_report(
     assert files(out) == before
 
 
+@needs_pyabc
 def test_a_killed_calibration_is_recovered_by_resume(tmp_path: Path) -> None:
     """kill -9 leaves the temporary folder; the next call moves its generations to --out."""
     from sim.calibrate import calibrate
@@ -213,6 +221,7 @@ def test_a_killed_calibration_is_recovered_by_resume(tmp_path: Path) -> None:
     assert not stranded.exists()
 
 
+@needs_pyabc
 def test_two_calibrations_into_one_out_are_refused(tmp_path: Path) -> None:
     path = calibration(tmp_path)
     out = tmp_path / "o"

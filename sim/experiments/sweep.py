@@ -467,6 +467,8 @@ def _guard_root(root: Path, exp: Experiment, force: bool) -> None:
 
 
 SHARD = re.compile(r"^(\d+)-of-(\d+)$")
+MERGE_KEYS = ("n_points", "n_runs", "replicates", "rules")
+"""What merging reads from a shard's manifest."""
 
 
 def merge(out: str | Path) -> SweepResult:
@@ -512,6 +514,14 @@ def merge(out: str | Path) -> SweepResult:
     prints = {m.get("fingerprint") for _, m in found.values()}
     if len(prints) > 1:
         problems.append("shards of different experiments")
+    damaged = [
+        f"{i}/{k} ({', '.join(needed)})"
+        for i, (_, m) in sorted(found.items())
+        if (needed := [key for key in MERGE_KEYS if not isinstance(m.get(key), int | list)])
+    ]
+    if damaged and not unfinished:
+        problems.append(f"shard manifest(s) without {', '.join(damaged)}: damaged; run the "
+                        "shard again with sim sweep ... --shard I/N --force")  # fmt: skip
     if problems:
         raise BadInput.one(where, "", "; ".join(problems))
     manifest = dict(next(iter(found.values()))[1])
