@@ -17,6 +17,7 @@ one process each (about 5 s a case, a few minutes in all).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -55,7 +56,8 @@ class Case:
     check: Callable[[Path], bool] | None = None
     stdout_to: str | None = None
     file_limit: int | None = None
-    signal_after: tuple[str, tuple[int, ...], float] | None = None  # (file, signals, delay)
+    # (ready(d): when to send, the signals, seconds to wait after ready)
+    signal_after: tuple[Callable[[Path], bool], tuple[int, ...], float] | None = None
 
 
 # ---- setups ---------------------------------------------------------------------------------
@@ -152,6 +154,25 @@ def slow_model(d: Path) -> None:
         'model = "slowmodel:slow"\n[design]\nmethod = "lhs"\nn = 8\n'
         "[parameters]\nx = { low = 0, high = 1 }\n"
     )
+
+
+def locked(d: Path) -> bool:
+    return (d / "o" / "sweep.lock").exists()
+
+
+def a_generation(d: Path) -> bool:
+    """A calibration's temporary history holds a finished generation."""
+    import sqlite3
+
+    for db in d.glob(".o.tmp-*/abc.db"):
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+                n = con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if n >= 1:
+            return True
+    return False
 
 
 def no_lock(d: Path) -> bool:
@@ -264,12 +285,12 @@ CASES: list[Case] = [
     # Ctrl-C, SIGTERM, kill -9
     Case("sweep-ctrl-c-twice", "signals", ["sweep", "slow.toml", "--out", "o", "--workers",
          "2"], slow_model, expect=(130, -2), check=no_lock,
-         signal_after=("o/sweep.lock", (signal.SIGINT, signal.SIGINT), 2.0)),
+         signal_after=(locked, (signal.SIGINT, signal.SIGINT), 2.0)),
     Case("sweep-kill-9", "signals", ["sweep", "slow.toml", "--out", "o", "--workers", "2"],
-         slow_model, expect=(-9,), signal_after=("o/sweep.lock", (signal.SIGKILL,), 2.0)),
+         slow_model, expect=(-9,), signal_after=(locked, (signal.SIGKILL,), 2.0)),
     Case("calibrate-sigterm", "signals", ["calibrate", "c.toml", "--out", "o", "--workers",
          "1"], calibration(GOOD_TARGETS, generations=8), expect=(130, 0),
-         check=kept_generations, signal_after=(".o.tmp-*/abc.db", (signal.SIGTERM,), 4.0)),
+         check=kept_generations, signal_after=(a_generation, (signal.SIGTERM,), 0.0)),
 ]
 # fmt: on
 
@@ -320,9 +341,9 @@ def run_case(case: Case) -> tuple[bool, str]:
         )  # fmt: skip
         children: list[int] = []
         if case.signal_after is not None:
-            pattern, signals, delay = case.signal_after
-            deadline = time.monotonic() + 180
-            while not list(d.glob(pattern)) and proc.poll() is None:
+            ready, signals, delay = case.signal_after
+            deadline = time.monotonic() + 300
+            while not ready(d) and proc.poll() is None:
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.05)

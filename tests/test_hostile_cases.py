@@ -119,3 +119,53 @@ def test_ascii_terminal_and_ascii_file_system(tmp_path: Path) -> None:
     assert b"rule grassroots" in done.stdout
     assert (out / "outcomes.json").is_file()
     assert "浙江" in (out / "provenance.json").read_text(encoding="utf-8")
+
+
+def test_the_doc_quotes_the_hostile_case_count() -> None:
+    """docs/bad-input.md quotes what benchmarks/hostile.py --write-doc wrote: as many cases
+    as its list holds, and a handled count out of all of them."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location("hostile", ROOT / "benchmarks" / "hostile.py")
+    assert spec is not None and spec.loader is not None
+    hostile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hostile)
+    doc = (ROOT / "docs" / "bad-input.md").read_text(encoding="utf-8")
+    cases = re.search(r"keeps \*\*(\d+) hostile cases\*\* over (\d+) surfaces", doc)
+    handled = re.search(r"\*\*(\d+) of (\d+)\*\* were handled", doc)
+    assert cases and handled, "run python benchmarks/hostile.py --write-doc"
+    assert int(cases[1]) == len(hostile.CASES) == int(handled[2])
+    assert int(cases[2]) == len({c.surface for c in hostile.CASES})
+    assert int(handled[1]) <= int(handled[2])
+
+
+def test_an_interrupt_outside_a_command_is_one_line(capsys: pytest.CaptureFixture) -> None:
+    """``sim viz`` stopped with Ctrl-C raised click's Abort past the command line."""
+    import click
+
+    from sim.cli.safety import guarded
+
+    def stopped() -> None:
+        raise click.exceptions.Abort
+
+    with pytest.raises(SystemExit) as stop:
+        guarded(stopped)
+    assert stop.value.code == 130 and capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_viz_refuses_an_unknown_host_or_a_port_in_use() -> None:
+    import socket
+
+    from sim.cli.safety import check_listen
+    from sim.errors import BadInput
+
+    with pytest.raises(BadInput, match="--host"):
+        check_listen("no.such.host.invalid", 8765)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(BadInput, match="in use"):
+            check_listen("127.0.0.1", port)
+    check_listen("127.0.0.1", 0)

@@ -63,6 +63,33 @@ def exit_now(status: int = 130) -> None:
     os._exit(status)
 
 
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`~sim.errors.BadInput` unless a server can listen on ``host:port``: an
+    unknown host or a port in use is a message before anything starts (the server printed
+    the address to open, then failed)."""
+    import socket
+
+    from ..errors import BadInput
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise BadInput.one("--host", host, f"not an address to listen on: {why}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BadInput.one(
+                    "--port", str(port), "in use by another program: choose another --port, "
+                    "or --port 0 for any free one"
+                ) from None  # fmt: skip
+            raise BadInput.one("--host", host, f"cannot listen here: {exc.strerror}") from None
+
+
 def describe_environment_error(exc: BaseException) -> str | None:
     """One line for an error of the machine rather than of the program, or None."""
     if isinstance(exc, OSError):
@@ -89,11 +116,16 @@ def describe_environment_error(exc: BaseException) -> str | None:
 
 def guarded(run: Callable[[], Any]) -> None:
     """Run the command line; errors of the machine become one line and exit status 2."""
+    import click
+
     try:
         run()
     except SystemExit as stop:
         _flush_or_fail()
         raise stop
+    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C outside a command's own care
+        _error("interrupted")
+        raise SystemExit(130) from None
     except Exception as exc:
         line = describe_environment_error(exc)
         if line is None:

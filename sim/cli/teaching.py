@@ -54,6 +54,9 @@ def viz(
     try:
         loaded = _load(scenario, set_)
         _one_province(loaded, "viz")
+        from .safety import check_listen
+
+        check_listen(host, port)
     except BadInput as exc:
         raise _fail(exc) from None
     overrides = dict(parse_assignment(a) for a in set_ or [])
