@@ -155,3 +155,15 @@ def test_force_starts_an_unfinished_sweep_over(tmp_path: Path) -> None:
     forced = runner.invoke(app, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_a_bad_grid_value_is_shown_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        f'scenario = "{TEACHING}"\n[design]\nmethod = "grid"\n[parameters]\n'
+        '"drive.contractor_capacity" = { values = [-1, 1e300] }\n'
+    )
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    text = flat(result.stderr)
+    assert "the design samples -1," in text and "np.float64" not in text, text

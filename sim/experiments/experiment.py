@@ -550,10 +550,11 @@ def _check_design_values(exp: Experiment, where: str, design: Design) -> None:
             try:
                 scenario_with(base, {name: value}, exp.integer_keys)
             except BadInput as exc:
-                msg = exc.problems[0].message
+                msg = exc.problems[0].message  # the value as written: -1, not np.float64(-1.0)
+                shown = f"{value:g}" if isinstance(value, float | np.floating) else repr(value)
                 problems.setdefault(name, Problem(
                     where, f"parameters.{name}",
-                    f"the design samples {value!r}, which the scenario rejects: {msg}",
+                    f"the design samples {shown}, which the scenario rejects: {msg}",
                 ))  # fmt: skip
     if problems:
         raise BadInput(problems.values())
