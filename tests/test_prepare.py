@@ -58,6 +58,25 @@ def test_prepare_says_what_it_does_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert lines[1].startswith("compiled model ready (")
 
 
+def test_prepared_kernel_is_the_one_real_runs_use() -> None:
+    """The tiny run compiles the one signature every run uses (any rule, size, network,
+    mechanism switched on, batched or alone): a later real run never compiles silently."""
+    from sim.core import step
+
+    prepare_module.prepare()
+    over = {
+        "drive.deployment_time": 0.5,
+        "risk.local_failure_rate": 0.2,
+        "support.consolidation_rate": 0.3,
+        "population.network": "complete",
+    }
+    for s in (sim.load_scenario(TEACHING), sim.load_scenario(TEACHING, over)):
+        for rule in ("grassroots", "contractor", "hybrid"):
+            sim.run_outcomes(s, rule=rule)
+        Batch([Engine(s, rule="hybrid", seed=i).setup for i in range(3)]).run()
+    assert len(step.advance.signatures) == 1
+
+
 def _batch() -> Batch:
     """Every rule, with outages and local failures (never settled) and without (settling
     part-way: a settled run repeats its last row)."""
