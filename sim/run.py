@@ -85,17 +85,29 @@ def engine_for(
 
 def run(scenario: Scenario, rule: str | None = None, seed: int | None = None) -> RunResult:
     """Run ``scenario`` under ``rule`` with ``seed`` (None: the scenario's own rule and seed)."""
+    import pandas as pd
+
     from .core.national import NationalEngine
+    from .core.outcomes import timeseries_frame
 
     engine = engine_for(scenario, rule=rule, seed=seed).run()
-    provinces = engine.provinces if isinstance(engine, NationalEngine) else None
+    if isinstance(engine, NationalEngine):
+        return RunResult(
+            engine.rule,
+            engine.seed,
+            engine.timeseries(),
+            engine.outcomes(),
+            engine.agents(),
+            engine.provinces(),
+        )
+    # the lazy frames keep only their columns (small arrays), not the engine and its batch
+    data, t, columns = engine.recorder.data, engine.t, engine.agent_columns()
     return RunResult(
         engine.rule,
         engine.seed,
-        engine.timeseries,
+        lambda: timeseries_frame(data, t),
         engine.outcomes(),
-        engine.agents,
-        provinces,
+        lambda: pd.DataFrame(columns),
     )
 
 
