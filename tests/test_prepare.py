@@ -56,6 +56,8 @@ def test_prepare_says_what_it_does_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(lines) == 2
     assert lines[0].startswith("preparing the compiled model (one time, about")
     assert lines[1].startswith("compiled model ready (")
+    # the README quotes the first line as it is printed
+    assert f"`{lines[0]}`" in (ROOT / "README.md").read_text().replace("\n", " ")
 
 
 def test_prepared_kernel_is_the_one_real_runs_use() -> None:
