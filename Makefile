@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate,atlas]"
 	touch $(BIN)/sim
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/

@@ -60,6 +60,40 @@ def sweep(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
+    from .. import limits
+    from ..experiments.experiment import load_experiment
+
+    try:
+        limits.set_memory_limit(max_memory)
+        exp = load_experiment(experiment)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    folder = out_dir or Path("results") / experiment.stem
+    result, part = run_with_progress(
+        exp, folder, experiment=experiment, workers=workers, resume=resume, extend=extend,
+        force=force, scheduler=scheduler, shard=shard, batch=batch, command="sweep",
+    )  # fmt: skip
+    if part is None and analyze_after and result.complete:
+        _analyze(folder)
+
+
+def run_with_progress(
+    exp: Any,
+    folder: Path,
+    *,
+    experiment: Path,
+    workers: int | None,
+    resume: bool,
+    extend: int | None,
+    force: bool,
+    scheduler: str | None,
+    shard: str | None,
+    batch: bool,
+    command: str,
+) -> tuple[Any, tuple[int, int] | None]:
+    """Run ``exp``'s sweep into ``folder`` with a progress bar (shared by ``sim sweep`` and
+    ``sim atlas``); report the runs, failures (exit 1), a shard's state, an interrupt (exit
+    130). Returns the sweep result and the shard (or None)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -70,16 +104,12 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from .. import limits
     from ..experiments.executors import executor_for
-    from ..experiments.experiment import load_experiment
     from ..experiments.scheduler import failure_summary
     from ..experiments.sizing import workers_that_fit
     from ..experiments.sweep import sweep as run_sweep
 
     try:
-        limits.set_memory_limit(max_memory)
-        exp = load_experiment(experiment)
         part = _parse_shard(shard) if shard is not None else None
         if scheduler in (None, "local"):
             workers, note = workers_that_fit(exp, workers)
@@ -87,7 +117,6 @@ def sweep(
                 _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / experiment.stem
     columns = [
         TextColumn("runs"),
         BarColumn(),
@@ -135,7 +164,7 @@ def sweep(
         _say(
             err,
             f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
-            f"  sim sweep {experiment} --out {folder} --resume",
+            f"  sim {command} {experiment} --out {folder} --resume",
         )
         raise typer.Exit(130) from None
     rate = result.ran / result.seconds if result.seconds > 0 else 0.0
@@ -146,18 +175,24 @@ def sweep(
         + (f"; and {result.match_runs:,} runs to match" if result.match_runs else ""),
     )
     if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
-        again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
+        again = f"sim {command} {experiment} --out {folder}" + (
+            f" --shard {shard}" if shard else ""
+        )
         for line in failure_summary(result.failures, result.folder, again):
             _say(err, line)
         raise typer.Exit(1)
     if part is not None:
+        after = (
+            "sim merge"
+            if command == "sweep"
+            else f"sim merge --no-analyze {folder} && sim atlas {experiment} --out"
+        )
         _say(
             out,
             f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
-            f"; when every shard is done: sim merge {folder}",
+            f"; when every shard is done: {after} {folder}",
         )
-    elif analyze_after and result.complete:
-        _analyze(folder)
+    return result, part
 
 
 @app.command()
