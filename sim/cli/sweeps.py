@@ -324,7 +324,8 @@ def validate(
 ) -> None:
     """Check scenario, experiment and calibration files without running them (an
     experiment file has a [design] table and is checked as sim sweep checks it, [match]
-    included; a calibration file has an [abc] table)."""
+    included; an atlas file has priors or [atlas] too and is checked as sim atlas checks
+    it; a calibration file has an [abc] table)."""
     from ..calibrate.config import load_calibration
     from ..io import read_toml
     from ..scenario import load_scenario
@@ -333,7 +334,9 @@ def validate(
     for path in files:
         try:
             data = read_toml(path)
-            if "design" in data:
+            if "design" in data and ("priors" in data or "atlas" in data):
+                what = "atlas " + _experiment_summary(path, atlas=True)
+            elif "design" in data:
                 what = _experiment_summary(path)
             elif "abc" in data:
                 what = f"calibration of {', '.join(load_calibration(path).rules)}"
@@ -349,12 +352,13 @@ def validate(
         raise typer.Exit(2)
 
 
-def _experiment_summary(path: Path) -> str:
-    """An experiment file loaded and checked; what it will run, in words."""
+def _experiment_summary(path: Path, *, atlas: bool = False) -> str:
+    """An experiment (or atlas) file loaded and checked; what it will run, in words."""
+    from ..experiments.atlas import load_atlas
     from ..experiments.experiment import load_experiment
     from ..experiments.match_spec import TYPICAL_EVALUATIONS
 
-    exp = load_experiment(path)
+    exp = load_atlas(path).experiment if atlas else load_experiment(path)
     points = exp.build_design(exp.design.n).n_points
     reps = exp.design.replicates
     text = (

@@ -29,6 +29,7 @@ prior's path, bounds and reasons for the analysis and its report.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,7 @@ class Atlas:
         params = self.experiment.spec.parameters
         return {
             **self.settings.model_dump(),
-            "priors": str(self.priors_path) if self.priors_path else None,
+            "priors": os.path.normpath(self.priors_path) if self.priors_path else None,
             "reasons": {k: p.reason for k, p in self.priors.items() if k in params},
             "bounds": {k: [p.low, p.high] for k, p in params.items() if p.low is not None},
         }
