@@ -62,3 +62,28 @@ def test_value_for_money_is_benefit_over_lifecycle_cost() -> None:
     q = np.nan_to_num(data["quality"][1:])
     by_hand = (e.scenario.dt * 1.05**-years * q * data["coverage_weighted"][1:] * pairs).sum()
     assert benefit == pytest.approx(by_hand) and 0 < benefit <= pairs * years[-1]
+
+
+@pytest.mark.parametrize(("capacity", "binds"), [(20.0, True), (2000.0, False)])
+def test_idle_share_says_whether_contractor_capacity_binds(capacity: float, binds: bool) -> None:
+    # Teaching: 480 pairs, modules built at 4 a year for 8 services. At 20 deployments a
+    # year the crew is busy every year (never done within 8 years: nothing idle); at 2,000
+    # it could serve every pair in a quarter of a year but waits for modules: most of it
+    # idles and its busiest year uses a small share of it.
+    from types import SimpleNamespace
+
+    from sim.experiments.compare import compare
+    from sim.experiments.match import lever_use
+
+    s = load_scenario(TEACHING, {"drive.contractor_capacity": capacity})
+    cmp = compare(s, rules=["contractor"], replicates=3, seed=5)
+    m = SimpleNamespace(param="drive.contractor_capacity", rule="contractor", value=capacity)
+    use = lever_use(cmp, m)
+    assert use["binds"] is binds
+    if binds:
+        # idle only while the platform is built (1 of 8 years) and the first modules come
+        assert 0.1 < use["idle_share"] < 0.25 and use["peak_use"] > 0.9
+    else:
+        assert use["idle_share"] > 0.8 and use["peak_use"] < 0.5
+    other = SimpleNamespace(param="drive.build_rate", rule="contractor", value=4.0)
+    assert lever_use(cmp, other) == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -153,11 +153,11 @@ def compare(
     except BadInput as exc:
         raise _fail(exc) from None
     if match_ is not None and by is not None:
-        from ..experiments.match import compare_matched, match
+        from ..experiments.match import match_and_compare
 
         with _transient_bar() as bar:
             bar.add_task(f"matching {match_} by {by}", total=None)
-            matched = match(
+            matched, cmp = match_and_compare(
                 s,
                 outcome=match_,
                 param=by,
@@ -166,7 +166,6 @@ def compare(
                 replicates=replicates,
                 seed=seed,
             )
-            cmp = compare_matched(s, matched, rules=chosen, replicates=replicates, seed=seed)
     else:
         with _transient_bar() as bar:
             task = bar.add_task("runs", total=replicates * len(chosen))
@@ -215,4 +214,31 @@ def compare(
             f"{matched.reference}'s {_fmt(matched.target)}"
             + ("" if matched.converged else " [NOT within 1%: the closest value found]"),
         )
+        for line in _match_notes(matched):
+            _say(out, line)
     _say(out, f"wrote {folder}/ ({', '.join(files)})")
+
+
+def _match_notes(matched: Any) -> list[str]:
+    """Out of sample, and whether the matched lever still binds (issue 19)."""
+    x = matched.extra
+    if not x:
+        return []
+    a, b = x["fit_seeds"], x["compare_seeds"]
+    lines = [
+        f"  fitted on seeds {a[0]}..{a[1]}, compared on seeds {b[0]}..{b[1]}: there "
+        f"{matched.rule} {_fmt(x['achieved_compare'])} against {matched.reference}'s "
+        f"{_fmt(x['target_compare'])}"
+    ]
+    if "idle_share" in x:
+        lines.append(
+            f"  {matched.param} = {_fmt(matched.value)}: {100 * x['idle_share']:.0f}% of the "
+            f"crew idle over the years it is paid, {100 * x['peak_use']:.0f}% used in the "
+            "busiest year"
+        )
+        if not x["binds"]:
+            lines.append(
+                f"  the match lands where {matched.param} no longer binds: speed is capped "
+                "elsewhere (e.g. drive.build_rate), so the extra capacity buys cost, not speed"
+            )
+    return lines
