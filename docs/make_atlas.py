@@ -10,10 +10,10 @@ Steps:
 2. Copies ``signs.csv``, ``importance.csv``, ``rules.csv`` and ``facts.csv`` into
    ``docs/atlas/<province>/`` (committed) and the sign maps of speed and duplicates into
    ``docs/figures/atlas-<province>-<outcome>.png``.
-3. Writes ``docs/atlas.md`` and the generated block ``atlas`` of
-   ``docs/stylized-facts.md`` from those committed CSVs only (:func:`render_page`,
-   :func:`render_block`), so ``tests/test_atlas_docs.py`` can check that every number the
-   docs quote equals the CSVs.
+3. Writes ``docs/atlas.md`` and the generated blocks ``atlas`` of
+   ``docs/stylized-facts.md`` and ``README.md`` from those committed CSVs only
+   (:func:`render_page`, :func:`render_block`, :func:`render_table`), so
+   ``tests/test_atlas_docs.py`` can check that every number the docs quote equals the CSVs.
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ FILES = ("signs.csv", "importance.csv", "rules.csv", "facts.csv")
 MAPS = ("t50_years", "duplicate_developments")
 PAGE = DOCS / "atlas.md"
 FACTS_DOC = DOCS / "stylized-facts.md"
+README = ROOT / "README.md"
 BEGIN, END = "<!-- BEGIN GENERATED atlas -->", "<!-- END GENERATED atlas -->"
 
 
 def run(province: str) -> Path:
     out = ROOT / "results" / f"atlas_{province}"
-    cmd = [sys.executable, "-m", "sim", "atlas", str(ROOT / "experiments" / f"atlas_{province}.toml"),
-           "--out", str(out), "--workers", "1"]  # fmt: skip
+    exp = ROOT / "experiments" / f"atlas_{province}.toml"
+    cmd = [sys.executable, "-m", "sim", "atlas", str(exp), "--out", str(out), "--workers", "1"]
     if (out / "manifest.json").is_file():
         cmd.append("--resume")
     subprocess.run(cmd, check=True)
@@ -81,6 +82,27 @@ def render_block() -> str:
             lines.append(f"- {_sentence(fact)}")
         lines.append("")
     lines.append(END)
+    return "\n".join(lines)
+
+
+def render_table() -> str:
+    """The generated block of README.md: per outcome and province, the share of the
+    plausible space where each rule is better and where the sign is unclear."""
+    from sim.analysis.atlas_report import pct
+
+    signs = {p: load(p)["signs"].set_index("outcome") for p in PROVINCES}
+    lines = [BEGIN, "", "| outcome (better) | " + " | ".join(p.capitalize() for p in PROVINCES)
+             + " |", "|---|" + "---|" * len(PROVINCES)]  # fmt: skip
+    for outcome in signs[PROVINCES[0]].index:
+        cells = []
+        for p in PROVINCES:
+            s = signs[p].loc[outcome]
+            up = s.direction == "max"  # positive (grassroots higher) is grassroots better
+            g, c = (s.positive, s.negative) if up else (s.negative, s.positive)
+            cells.append(f"grassroots {pct(g)}, contractor {pct(c)}, unclear {pct(s.unclear)}")
+        lines.append(f"| `{outcome}` ({signs[PROVINCES[0]].loc[outcome].direction}) | "
+                     + " | ".join(cells) + " |")  # fmt: skip
+    lines += ["", END]
     return "\n".join(lines)
 
 
@@ -139,16 +161,18 @@ def render_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _replace_block(path: Path, block: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    if BEGIN not in text:
+        raise SystemExit(f"{path}: no {BEGIN} block")
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + block + rest.split(END, 1)[1], encoding="utf-8")
+
+
 def write_docs() -> None:
     PAGE.write_text(render_page(), encoding="utf-8")
-    text = FACTS_DOC.read_text(encoding="utf-8")
-    block = render_block()
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        raise SystemExit(f"{FACTS_DOC}: no {BEGIN} block")
-    FACTS_DOC.write_text(text, encoding="utf-8")
+    _replace_block(FACTS_DOC, render_block())
+    _replace_block(README, render_table())
 
 
 def main(argv: list[str] | None = None) -> int:
