@@ -116,7 +116,10 @@ def facts_table(atlas: Atlas) -> pd.DataFrame:
 
 
 def pct(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{100 * v:.0f}%"
+    """A share as a whole percentage; "<1%" for a share above 0 that rounds to 0."""
+    if not math.isfinite(v):
+        return "–"
+    return "<1%" if 0 < v < 0.005 else f"{100 * v:.0f}%"
 
 
 def sentence(fact: Any) -> str:
@@ -132,7 +135,7 @@ def sentence(fact: Any) -> str:
         return text + "; it never reverses in the sampled space."
     if when:
         return text + f"; it reverses when {when}."
-    return text + "; where it reverses, no shallow rule separates it."
+    return text + "; it reverses only at scattered points (no shallow rule separates them)."
 
 
 # --------------------------------------------------------------------------- maps
