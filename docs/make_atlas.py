@@ -158,6 +158,18 @@ def render_page() -> str:
             fig = f"figures/atlas-{province}-{outcome}.png"
             if (DOCS / fig).is_file():
                 lines += [f"![{province}: sign of {outcome}]({fig})", ""]
+    lines += [
+        "## Each rule over its own lever",
+        "",
+        "What speed costs under each rule on Zhejiang (`python docs/make_frontier.py`, 10",
+        "paired replicates a point): the contractor over its capacity, grassroots over its",
+        "promotion rate priced at `costs.promotion` = 1. The contractor's speed stops",
+        "improving where capacity no longer binds (modules come at `drive.build_rate`):",
+        "beyond it, capacity buys cost only and value for money falls.",
+        "",
+        "![cost-effectiveness frontiers](figures/frontier-zhejiang.png)",
+        "",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
