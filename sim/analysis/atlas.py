@@ -44,11 +44,11 @@ from .sweeps import Sweep
 
 SIGNS = ("positive", "negative", "unclear")
 SIGNS_COLUMNS = (
-    "contrast", "outcome", "direction", "positive", "negative", "unclear", "n_points",
+    "contrast", "outcome", "positive", "negative", "unclear", "n_points",
     "positive_low", "positive_high", "negative_low", "negative_high", "unclear_low",
-    "unclear_high",
+    "unclear_high", "direction",
 )  # fmt: skip
-"""Columns of ``signs.csv``."""
+"""Columns of ``signs.csv`` (``direction``: the outcome's, max, min or none)."""
 IMPORTANCE_COLUMNS = ("contrast", "outcome", "parameter", "importance", "std", "rank")
 RULES_COLUMNS = (
     "contrast", "outcome", "sign", "condition", "n_points", "purity", "accuracy",
