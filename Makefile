@@ -18,7 +18,7 @@ $(BIN)/sim: pyproject.toml
 EXTRAS := $(VENV)/.extras-installed
 $(EXTRAS): $(BIN)/sim
 	@echo "installing the extras (tests, Dask, MPI, calibration, browser app) into $(VENV)/..."
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate,atlas]"
 	touch $(EXTRAS)
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/

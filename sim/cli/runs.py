@@ -205,6 +205,8 @@ def compare(
             f"{matched.reference}'s {_fmt(matched.target)}"
             + ("" if matched.converged else " [NOT within 1%: the closest value found]"),
         )
+        for line in _match_notes(matched):
+            _say(out, line)
     _say(out, f"wrote {folder}/ ({', '.join(files)})")
 
 
@@ -222,11 +224,11 @@ def _compare_runs(
     from ..experiments.compare import compare as run_compare
 
     if match_ is not None and by is not None:
-        from ..experiments.match import compare_matched, match
+        from ..experiments.match import match_and_compare
 
         with _transient_bar() as bar:
             bar.add_task(f"matching {match_} by {by}", total=None)
-            matched = match(
+            matched, cmp = match_and_compare(
                 s,
                 outcome=match_,
                 param=by,
@@ -235,9 +237,7 @@ def _compare_runs(
                 replicates=replicates,
                 seed=seed,
             )
-            return compare_matched(
-                s, matched, rules=chosen, replicates=replicates, seed=seed
-            ), matched
+            return cmp, matched
     with _transient_bar() as bar:
         task = bar.add_task("runs", total=replicates * len(chosen))
         cmp = run_compare(
@@ -248,3 +248,28 @@ def _compare_runs(
             progress=lambda: bar.advance(task),
         )
     return cmp, None
+
+
+def _match_notes(matched: Any) -> list[str]:
+    """Out of sample, and whether the matched lever still binds (issue 19)."""
+    x = matched.extra
+    if not x:
+        return []
+    a, b = x["fit_seeds"], x["compare_seeds"]
+    lines = [
+        f"  fitted on seeds {a[0]}..{a[1]}, compared on seeds {b[0]}..{b[1]}: there "
+        f"{matched.rule} {_fmt(x['achieved_compare'])} against {matched.reference}'s "
+        f"{_fmt(x['target_compare'])}"
+    ]
+    if "idle_share" in x:
+        lines.append(
+            f"  {matched.param} = {_fmt(matched.value)}: {100 * x['idle_share']:.0f}% of the "
+            f"crew idle over the years it is paid, {100 * x['peak_use']:.0f}% used in the "
+            "busiest year"
+        )
+        if not x["binds"]:
+            lines.append(
+                f"  the match lands where {matched.param} no longer binds: speed is capped "
+                "elsewhere (e.g. drive.build_rate), so the extra capacity buys cost, not speed"
+            )
+    return lines

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -203,9 +204,24 @@ def run_constants(
         "operation_local": costs.operation_local,
         "operation_shared": costs.operation_shared,
         "crew": costs.crew * drive.contractor_capacity if sw.contractor else 0.0,
-        "catalogue": costs.catalogue if sw.province else 0.0,
+        "catalogue": _province_per_year(costs, sup, sw, dt),
     }
     return RunSetup(s, rule, seed, world, arrays, size, extra)
+
+
+def _province_per_year(costs: Any, sup: Any, sw: Any, dt: float) -> float:
+    """The province's running costs per year (lifecycle_cost): its catalogue, and the
+    prices of its levers (issue 19): promotion per unit of rate, visibility per unit of
+    visibility, an assessment round every recognition lag (at most one a step). Exactly
+    ``costs.catalogue`` with the prices at their neutral 0."""
+    total = costs.catalogue if sw.province else 0.0
+    if costs.promotion > 0 and sw.promotion:
+        total += costs.promotion * sup.promotion_rate
+    if costs.visibility > 0 and sw.visibility:
+        total += costs.visibility * sup.catalog_visibility
+    if costs.assessment > 0 and sw.province:
+        total += costs.assessment / max(sup.recognition_lag, dt)
+    return total
 
 
 def _live_steps(years: float, absorbed: np.ndarray, dt: float, never: int) -> np.ndarray:

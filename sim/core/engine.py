@@ -25,6 +25,7 @@ from .outcomes import (
     adoption_gap_years,
     compute_outcomes,
     lifecycle_cost,
+    quality_pair_years,
     timeseries_frame,
 )
 
@@ -194,6 +195,11 @@ class Engine:
         data = {c: v[: self.t + 1] for c, v in self.recorder.data.items()}
         return lifecycle_cost(data, pairs=self.state.n * self.state.k, **self.setup.extra)
 
+    def quality_pair_years(self) -> float:
+        """This run's :func:`~sim.core.outcomes.quality_pair_years` (steps 0..t)."""
+        data = {c: v[: self.t + 1] for c, v in self.recorder.data.items()}
+        return quality_pair_years(data, pairs=self.state.n * self.state.k, **self.setup.extra)
+
     def outcome_inputs(self) -> Inputs:
         st, b = self.batch.state, self.index
         data = self.recorder.data
@@ -216,6 +222,7 @@ class Engine:
             across=np.zeros(1, np.int64),
             adoption_gap=np.array([gap]),
             lifecycle=np.array([self.lifecycle_cost()]),
+            benefit=np.array([self.quality_pair_years()]),
         )
 
     def outcomes(self) -> dict[str, float]:
