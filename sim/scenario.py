@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from .errors import BadInput, Problem, did_you_mean
 from .params import SECTIONS, Scenario, parameter_keys
-from .world.population import read_prefectures
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -46,6 +45,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     pop = scenario.population
     if pop.source != "synthetic":
         try:
+            from .world.population import read_prefectures  # pandas: only for CSV sources
+
             table = read_prefectures(pop.source, scenario_file=source)
         except BadInput as exc:  # say which scenario (or --set) named the CSV
             raise _named_by(exc, "population.source", source, overrides) from None

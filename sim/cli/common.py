@@ -71,6 +71,23 @@ def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
+def _prepare(scenario: Any) -> None:
+    """Compile the model's kernels if no cached copy exists, saying so on stderr (one line
+    before, one after: a first run never sits silent; :mod:`sim.core.prepare`). None: an
+    experiment's own model, which may not use the engine at all."""
+    if scenario is None:
+        return
+    from ..core.prepare import prepare
+
+    prepare(echo=lambda line: _say(err, line), national=scenario.is_national)
+
+
+def _interrupted(folder: Path) -> typer.Exit:
+    """Ctrl-C during a run: one line, nothing half-written, exit status 130."""
+    _say(err, f"interrupted; nothing was written to {folder}/")
+    return typer.Exit(130)
+
+
 def _fail(exc: BadInput) -> typer.Exit:
     for problem in exc.problems:
         err.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)

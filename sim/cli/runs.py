@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,8 +21,10 @@ from .common import (
     _check_rule,
     _fail,
     _fmt,
+    _interrupted,
     _load,
     _parse_rules,
+    _prepare,
     _print_summary,
     _say,
     _transient_bar,
@@ -62,6 +64,7 @@ def run(
         name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
         folder = out_dir or Path("results") / safe_name(s.name) / name
         check_out(folder, kind="run", force=force)
+        _prepare(s)
         result = run_once(s, rule=rule, seed=seed)
         with staged(folder, kind="run", force=force) as tmp:
             write_csv(tmp / "timeseries.csv", result.timeseries)
@@ -83,6 +86,8 @@ def run(
             )
     except BadInput as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:  # the run steps in chunks, so this comes within a second
+        raise _interrupted(folder) from None
     title = f"{escape(s.name)} · rule {result.rule} · seed {result.seed}"
     table = Table(title=title, title_justify="left")
     table.add_column("outcome")
@@ -135,12 +140,10 @@ def compare(
 
     from .. import limits
     from ..experiments.compare import BLOCK, plot
-    from ..experiments.compare import compare as run_compare
     from ..io import write_csv, write_json
     from ..outputs import check_out, safe_name, staged
     from ..provenance import provenance
 
-    matched = None
     try:
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
@@ -159,31 +162,11 @@ def compare(
         check_out(folder, kind="comparison", force=force)
     except BadInput as exc:
         raise _fail(exc) from None
-    if match_ is not None and by is not None:
-        from ..experiments.match import compare_matched, match
-
-        with _transient_bar() as bar:
-            bar.add_task(f"matching {match_} by {by}", total=None)
-            matched = match(
-                s,
-                outcome=match_,
-                param=by,
-                rule=rule,
-                rules=chosen,
-                replicates=replicates,
-                seed=seed,
-            )
-            cmp = compare_matched(s, matched, rules=chosen, replicates=replicates, seed=seed)
-    else:
-        with _transient_bar() as bar:
-            task = bar.add_task("runs", total=replicates * len(chosen))
-            cmp = run_compare(
-                s,
-                rules=chosen,
-                replicates=replicates,
-                seed=seed,
-                progress=lambda: bar.advance(task),
-            )
+    try:
+        _prepare(s)
+        cmp, matched = _compare_runs(s, chosen, replicates, seed, match_, by, rule)
+    except KeyboardInterrupt:  # runs step in chunks, so this comes within a second
+        raise _interrupted(folder) from None
     summary = cmp.summary()
     panels = ("coverage", "duplicate_developments", "cost", "gini")
     files = ["compare.csv", "runs.csv", "coverage.png", "panels.png", "provenance.json"]
@@ -223,3 +206,45 @@ def compare(
             + ("" if matched.converged else " [NOT within 1%: the closest value found]"),
         )
     _say(out, f"wrote {folder}/ ({', '.join(files)})")
+
+
+def _compare_runs(
+    s: Any,
+    chosen: tuple[str, ...],
+    replicates: int,
+    seed: int | None,
+    match_: str | None,
+    by: str | None,
+    rule: str,
+) -> tuple[Any, Any]:
+    """The runs of ``sim compare`` behind a progress bar: the comparison, and the match
+    when --match is given (else None)."""
+    from ..experiments.compare import compare as run_compare
+
+    if match_ is not None and by is not None:
+        from ..experiments.match import compare_matched, match
+
+        with _transient_bar() as bar:
+            bar.add_task(f"matching {match_} by {by}", total=None)
+            matched = match(
+                s,
+                outcome=match_,
+                param=by,
+                rule=rule,
+                rules=chosen,
+                replicates=replicates,
+                seed=seed,
+            )
+            return compare_matched(
+                s, matched, rules=chosen, replicates=replicates, seed=seed
+            ), matched
+    with _transient_bar() as bar:
+        task = bar.add_task("runs", total=replicates * len(chosen))
+        cmp = run_compare(
+            s,
+            rules=chosen,
+            replicates=replicates,
+            seed=seed,
+            progress=lambda: bar.advance(task),
+        )
+    return cmp, None

@@ -12,6 +12,7 @@ from ..errors import BadInput
 from .common import (
     MaxMemoryOpt,
     _fail,
+    _prepare,
     _say,
     _transient_bar,
     app,
@@ -87,6 +88,7 @@ def sweep(
                 _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(exp.scenario)  # once here, not in every worker at the same time
     folder = out_dir or Path("results") / experiment.stem
     columns = [
         TextColumn("runs"),
@@ -194,6 +196,7 @@ def calibrate(
             ) from None  # fmt: skip
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(calib.scenario)
     with _transient_bar() as bar:
         tasks: dict[int, Any] = {}
 

@@ -19,6 +19,7 @@ from .common import (
     _fail,
     _load,
     _one_province,
+    _prepare,
     _say,
     _transient_bar,
     app,
@@ -77,6 +78,7 @@ def viz(
             highlight=False,
         )
         raise typer.Exit(2) from None
+    _prepare(loaded)  # before serving: a first page never waits on a silent compile
     if os.environ.get("SIM_VIZ_SHAPES"):  # boundaries to draw: checked before serving
         from ..interactive import live
         from ..interactive.app import TeachingModel
@@ -137,6 +139,7 @@ def animate(
         limits.check_animation(s, rules=len(rules), frames=frames, dpi=dpi)
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(s)
     with _transient_bar() as bar:
         task = bar.add_task("frames", total=None)
         frames = run_animate(
