@@ -37,6 +37,11 @@ def sim_main(
     return int(stop.value.code or 0), captured.out, captured.err
 
 
+def errors(err: str) -> list[str]:
+    """The error lines (a first run may also say that it prepares the compiled kernels)."""
+    return [line for line in err.splitlines() if line.startswith("error: ")]
+
+
 def short(tmp_path: Path, name: str = "short") -> Path:
     path = tmp_path / "s.toml"
     path.write_text(f'extends = "{TEACHING}"\nname = "{name}"\n[time]\nyears = 1\n', "utf-8")
@@ -49,7 +54,8 @@ def test_a_path_too_long_is_one_line(
     out = tmp_path / ("x" * 300)
     code, _, err = sim_main(["run", str(short(tmp_path)), "--out", str(out)], monkeypatch, capsys)
     assert code == 2 and "Traceback" not in err
-    assert err.count("\n") == 1 and "File name too long" in err and "ENAMETOOLONG" in err
+    (line,) = errors(err)
+    assert "File name too long" in line and "ENAMETOOLONG" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
@@ -73,7 +79,7 @@ def test_a_failing_write_is_one_line_and_leaves_nothing(
     out = tmp_path / "o"
     code, _, err = sim_main(["run", str(short(tmp_path)), "--out", str(out)], monkeypatch, capsys)
     assert code == 2 and "Traceback" not in err and words in err, err
-    assert err.startswith("error: ") and err.count("\n") == 1
+    assert len(errors(err)) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # no temporary folder
 
 
@@ -130,7 +136,11 @@ def test_the_doc_quotes_the_hostile_case_count() -> None:
     spec = importlib.util.spec_from_file_location("hostile", ROOT / "benchmarks" / "hostile.py")
     assert spec is not None and spec.loader is not None
     hostile = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hostile)
+    sys.modules["hostile"] = hostile  # its dataclass looks itself up there
+    try:
+        spec.loader.exec_module(hostile)
+    finally:
+        del sys.modules["hostile"]
     doc = (ROOT / "docs" / "bad-input.md").read_text(encoding="utf-8")
     cases = re.search(r"keeps \*\*(\d+) hostile cases\*\* over (\d+) surfaces", doc)
     handled = re.search(r"\*\*(\d+) of (\d+)\*\* were handled", doc)

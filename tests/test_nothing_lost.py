@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -117,13 +118,21 @@ def calibration(tmp_path: Path, targets: str = "statistic,year,value\ncoverage,2
     return path
 
 
-@needs_pyabc
-def test_one_parameter_calibration_writes_its_report(tmp_path: Path) -> None:
-    """pyabc's KDE matrix cannot draw one parameter ('Axes' object is not subscriptable)."""
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(calibration file, its finished output folder), made once for the tests below."""
     from sim.calibrate import calibrate
 
-    out = tmp_path / "o"
-    calibrate(calibration(tmp_path), out, workers=1)
+    d = tmp_path_factory.mktemp("finished")
+    path = calibration(d)
+    calibrate(path, d / "done", workers=1)
+    return path, d / "done"
+
+
+@needs_pyabc
+def test_one_parameter_calibration_writes_its_report(finished: tuple[Path, Path]) -> None:
+    """pyabc's KDE matrix cannot draw one parameter ('Axes' object is not subscriptable)."""
+    _, out = finished
     assert (out / "report.md").is_file() and (out / "abc.db").is_file()
     assert list((out / "figures").glob("posterior*.png"))
 
@@ -180,13 +189,13 @@ def test_interrupt_in_the_predictive_runs_keeps_the_generations(
 
 @needs_pyabc
 def test_interrupting_a_resume_keeps_the_finished_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, finished: tuple[Path, Path]
 ) -> None:
     from sim.calibrate import calibrate, run
 
-    path = calibration(tmp_path)
+    path, done = finished
     out = tmp_path / "o"
-    calibrate(path, out, workers=1)
+    shutil.copytree(done, out)
     before = files(out)
 
     def interrupted(*args, **kwargs):
@@ -199,13 +208,11 @@ def test_interrupting_a_resume_keeps_the_finished_report(
 
 
 @needs_pyabc
-def test_a_killed_calibration_is_recovered_by_resume(tmp_path: Path) -> None:
+def test_a_killed_calibration_is_recovered_by_resume(
+    tmp_path: Path, finished: tuple[Path, Path]
+) -> None:
     """kill -9 leaves the temporary folder; the next call moves its generations to --out."""
-    from sim.calibrate import calibrate
-
-    path = calibration(tmp_path)
-    done = tmp_path / "done"
-    calibrate(path, done, workers=1)
+    path, done = finished
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     stranded = tmp_path / f".o.tmp-{int(dead.stdout)}"
