@@ -10,13 +10,14 @@ For each engine (each a source tree imported by subprocesses with the same inter
 
 * the cold compile: the Numba cache of the tree emptied, then one process that runs
   Zhejiang once (``sim.run``) and counts Numba's compile events; wall and CPU seconds;
-* ``import sim``: wall seconds of a process that only imports it, and which of numba,
+* ``import sim``: CPU seconds of a process that only imports it, and which of numba,
   pandas and matplotlib that loads;
-* a later ``sim run scenarios/zhejiang.toml`` process (cache warm), wall seconds;
+* a later ``sim run scenarios/zhejiang.toml`` process (cache warm), CPU seconds;
 * one Zhejiang run in a warm process: ``sim.run_outcomes`` and ``sim.run`` with its
-  DataFrames read, ms per run (median over seeds 1..R after a warm-up).
+  DataFrames read, CPU ms per run (median over seeds 1..R after a warm-up).
 
-Numbers from a loaded machine vary; the table records the load average.
+CPU rather than wall time where it can be: on a machine shared with other work the wall
+clock mostly measures the others (the table records the load average).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from aims import clear_numba_cache
@@ -59,10 +60,10 @@ print(json.dumps({"events": len(events), "wall": time.perf_counter() - t0,
 
 IMPORT = """
 import json, sys, time
-t0 = time.perf_counter()
+t0 = time.process_time()
 import sim
-wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "loaded": [m for m in ("numba", "pandas", "matplotlib")
+cpu = time.process_time() - t0
+print(json.dumps({"cpu": cpu, "loaded": [m for m in ("numba", "pandas", "matplotlib")
                                            if m in sys.modules]}))
 """
 
@@ -77,9 +78,9 @@ for name, fn in (("outcomes", lambda seed: sim.run_outcomes(s, seed=seed)),
     fn(0)
     times = []
     for seed in range(1, reps + 1):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn(seed)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     out[name] = times
 print(json.dumps(out))
 """
@@ -98,7 +99,8 @@ def _python(tree: Checkout, code: str, *args: str) -> dict:
 
 
 def _sim_run(tree: Checkout, out: Path) -> float:
-    t0 = time.perf_counter()
+    """CPU seconds (user + system) of one whole ``sim run`` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         ["nice", *tree.sim("run", ZHEJIANG, "--out", str(out))],
         cwd=tree.path,
@@ -106,14 +108,15 @@ def _sim_run(tree: Checkout, out: Path) -> float:
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def measure(tree: Checkout, reps: int) -> dict:
     clear_numba_cache(tree.path)
     found: dict = {"cold": _python(tree, COLD, ZHEJIANG)}
     imports = [_python(tree, IMPORT) for _ in range(reps)]
-    found["import"] = statistics.median(i["wall"] for i in imports)
+    found["import"] = statistics.median(i["cpu"] for i in imports)
     found["loaded"] = imports[0]["loaded"]
     with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
         found["later"] = statistics.median(_sim_run(tree, Path(tmp) / f"r{i}") for i in range(reps))
@@ -133,11 +136,11 @@ def report(results: dict[str, dict], reps: int) -> str:
         row("cold compile: Numba compile events", lambda r: str(r["cold"]["events"])),
         row("cold compile: CPU s (first run, one process)", lambda r: f"{r['cold']['cpu']:.1f}"),
         row("cold compile: wall s", lambda r: f"{r['cold']['wall']:.1f}"),
-        row("`import sim`: wall s (median)", lambda r: f"{r['import']:.2f}"),
+        row("`import sim`: CPU s (median)", lambda r: f"{r['import']:.2f}"),
         row("`import sim` loads", lambda r: ", ".join(r["loaded"]) or "none"),
-        row("later `sim run` Zhejiang process: wall s (median)", lambda r: f"{r['later']:.2f}"),
-        row("Zhejiang run, `sim.run_outcomes`: ms", lambda r: f"{r['outcomes_ms']:.2f}"),
-        row("Zhejiang run, `sim.run` + DataFrames: ms", lambda r: f"{r['run_ms']:.2f}"),
+        row("later `sim run` Zhejiang process: CPU s (median)", lambda r: f"{r['later']:.2f}"),
+        row("Zhejiang run, `sim.run_outcomes`: CPU ms", lambda r: f"{r['outcomes_ms']:.2f}"),
+        row("Zhejiang run, `sim.run` + DataFrames: CPU ms", lambda r: f"{r['run_ms']:.2f}"),
     ]
     return (
         f"# First contact (issue 18): before and after\n\n"

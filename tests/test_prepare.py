@@ -60,6 +60,16 @@ def test_prepare_says_what_it_does_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert f"`{lines[0]}`" in (ROOT / "README.md").read_text().replace("\n", " ")
 
 
+def test_the_readme_quotes_the_first_run_benchmark() -> None:
+    """README's issue-18 table is the one benchmarks/first_run.py wrote."""
+    written = (ROOT / "benchmarks" / "first-run-results.md").read_text().splitlines()
+    rows = [line for line in written if line.startswith("| ")]
+    assert len(rows) >= 9
+    readme = (ROOT / "README.md").read_text()
+    for row in rows:
+        assert row in readme, row
+
+
 def test_prepared_kernel_is_the_one_real_runs_use() -> None:
     """The tiny run compiles the one signature every run uses (any rule, size, network,
     mechanism switched on, batched or alone): a later real run never compiles silently."""
