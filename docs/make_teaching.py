@@ -18,6 +18,7 @@ everything else in the doc is left alone. ``tests/test_teaching_doc.py`` re-runs
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -40,7 +41,7 @@ def _series(session: Any, rule: str) -> dict[str, list[float]]:
 
 def _pct(x: float) -> int:
     """As the status line shows coverage: ``Math.round(100 * coverage)``."""
-    return int(round(100 * x + 1e-9))
+    return math.floor(100 * x + 0.5)  # JavaScript rounds halves up
 
 
 def _t50(series: dict[str, list[float]]) -> float | None:
