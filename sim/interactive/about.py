@@ -10,9 +10,13 @@ from collections.abc import Sequence
 from ..params import Scenario
 
 HOW_IT_WORKS = """
-Each marker is a county-level **local government**; each needs the same set of digital
-**services**. A government offers a service once it has it, by one of four routes
-(the marker shows the route most of its services took, the fill how many it has):
+Each marker (on a map of real counties: each county) is a county-level **local
+government**; each needs the same set of digital **services**. A government offers a
+service once it has it, by one of four routes. The marker's shape shows the route most of
+its services took (on real counties: a pattern of the same small shapes over the county,
+and its outline's colour); the fill shows how many services it offers, and once the run
+has ended, the year it reached half of them (dark: early, grey: not yet), which is where
+the rules differ:
 
 * **own development** (▲) — it builds the service itself (likelier the richer it is);
 * **peer reuse** (●) — it copies a neighbour's solution (likelier the more neighbours have one);
