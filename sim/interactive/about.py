@@ -106,3 +106,13 @@ def about_markdown(scenario: Scenario, *, urls: Sequence[str] = ()) -> str:
         "and Solara.",
     ]
     return "\n\n".join(out)
+
+
+def about_html(scenario: Scenario, *, urls: Sequence[str] = ()) -> str:
+    """:func:`about_markdown` as HTML, converted here (python-markdown) rather than by
+    Solara's ``Markdown`` component, which loads KaTeX (math) from the asset server; the
+    offline assets have no KaTeX, so every visit of the tab logged two 404s and a page error.
+    The text has no math."""
+    import markdown
+
+    return str(markdown.markdown(about_markdown(scenario, urls=urls), extensions=["extra"]))

@@ -46,7 +46,7 @@ from ..params import RULES, SECTIONS, Scenario
 from ..rules import COLOURS
 from ..scenario import load_scenario
 from . import live, live_view, viz
-from .about import about_markdown, about_sections  # noqa: F401  (the page's API)
+from .about import about_html, about_markdown, about_sections  # noqa: F401  (the page's API)
 from .model import DiffusionModel
 
 SCENARIO_ENV = "SIM_VIZ_SCENARIO"
@@ -568,9 +568,12 @@ def Teaching(session: Session) -> None:
                 RuleChooser(session)
                 View(session)
             with solara.lab.Tab("About"):
-                solara.Markdown(
-                    about_markdown(session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")),
+                solara.HTML(
+                    unsafe_innerHTML=about_html(
+                        session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")
+                    ),
                     style={"font-size": "17px"},
+                    classes=["sim-about"],
                 )
 
 
@@ -581,18 +584,5 @@ def Page() -> None:
     Teaching(session)
 
 
-# ---- the server -------------------------------------------------------------------------
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run this page with Solara's server (production mode, no browser opened, no version
-    check) until interrupted. Set ``$SIM_VIZ_SCENARIO`` first to choose the scenario."""
-    from solara.__main__ import run as solara_run
-
-    args = [
-        "sim.interactive.app",
-        f"--host={host}",
-        f"--port={port}",
-        "--production",
-        "--no-open",
-        "--no-check-version",
-    ]
-    solara_run.main(args=args, prog_name="sim viz", standalone_mode=False)
+# ---- the server: sim.interactive.server ----------------------------------------------------
+from .server import serve  # noqa: E402,F401  (sim viz calls app.serve)
