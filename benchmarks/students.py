@@ -44,8 +44,7 @@ class Student:
         cookie = "; ".join(c.split(";", 1)[0] for c in cookies)
         host = self.url.split("://", 1)[1].rstrip("/")
         self.ws = connect(
-            f"ws://{host}/jupyter/api/kernels/{self.kernel_id}/channels"
-            f"?session_id={self.page_id}",
+            f"ws://{host}/jupyter/api/kernels/{self.kernel_id}/channels?session_id={self.page_id}",
             additional_headers={"Cookie": cookie},
             max_size=None,
             open_timeout=timeout,

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -594,7 +595,7 @@ def test_server_is_quiet() -> None:
 
     class Fake:
         lock = threading.Lock()
-        page_status = {"p": kernel_context.PageStatus.DISCONNECTED}
+        page_status: ClassVar[dict] = {"p": kernel_context.PageStatus.DISCONNECTED}
 
     future = kernel_context.VirtualKernelContext.page_disconnect(Fake(), "p")  # type: ignore[arg-type]
     assert future.done()

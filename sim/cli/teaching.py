@@ -37,6 +37,13 @@ def viz(
         str, typer.Option(help="Address to listen on (0.0.0.0: reachable from the classroom).")
     ] = "127.0.0.1",
     set_: SetOpt = None,
+    class_mode: Annotated[
+        bool,
+        typer.Option(
+            "--class",
+            help="Class mode: each student plays a county; the teacher runs the rounds.",
+        ),
+    ] = False,
 ) -> None:
     """Teaching app in the browser: map, live curves, sliders, the rules side by side."""
     import json
@@ -92,7 +99,21 @@ def viz(
     from ..interactive.app import serve
 
     os.environ["SIM_VIZ_URLS"] = json.dumps(room.urls(host, port) if host in room.ANY else [])
-    out.print(room.banner(host, port), markup=False, highlight=False, soft_wrap=True)
+    if class_mode:  # the tokens: students need the join token, the teacher their own
+        import secrets
+
+        os.environ["SIM_VIZ_CLASS"] = "1"
+        os.environ["SIM_VIZ_URLS"] = json.dumps(
+            room.urls(host, port) or [f"http://127.0.0.1:{port}/"]
+        )
+        os.environ["SIM_VIZ_JOIN"] = secrets.token_urlsafe(9)
+        os.environ["SIM_VIZ_TEACHER"] = secrets.token_urlsafe(12)
+        banner = room.class_banner(
+            host, port, join=os.environ["SIM_VIZ_JOIN"], teacher=os.environ["SIM_VIZ_TEACHER"]
+        )
+    else:
+        banner = room.banner(host, port)
+    out.print(banner, markup=False, highlight=False, soft_wrap=True)
     serve(host=host, port=port)
 
 

@@ -580,6 +580,10 @@ def Teaching(session: Session) -> None:
 @solara.component
 def Page() -> None:
     """Solara's entry point: a new :class:`Session` for every browser session."""
+    if os.environ.get("SIM_VIZ_CLASS"):  # sim viz --class: the class plays the counties
+        from .class_page import ClassPage
+
+        return ClassPage()
     session = solara.use_memo(lambda: Session(scenario_path(), scenario_overrides()), [])
     Teaching(session)
 

@@ -61,8 +61,9 @@ class DiffusionModel(mesa.Model):
         self.datacollector.collect(self)
         self.running = True
 
-    def step(self) -> None:
-        self.engine.step()
+    def step(self, *, intent: np.ndarray | None = None) -> None:
+        """One step; ``intent``: class mode's choices (:meth:`sim.core.engine.Engine.step`)."""
+        self.engine.step(intent=intent)
         self.datacollector.collect(self)
         self.running = not self.engine.done
 

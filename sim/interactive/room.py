@@ -76,3 +76,22 @@ def banner(host: str, port: int) -> str:
         "sim viz: Ctrl+C stops",
     ]
     return "\n".join(lines)
+
+
+def class_banner(host: str, port: int, *, join: str, teacher: str) -> str:
+    """What ``sim viz --class`` prints: the teacher's address (their token: keep it to
+    yourself) and the students' address with the class's join token, as a QR code too."""
+    local = f"http://127.0.0.1:{port}/"
+    students = [f"{url}?join={join}" for url in (urls(host, port) if host in ANY else [])]
+    if host not in ANY:
+        students = [f"{urls(host, port)[0]}?join={join}"]
+    lines = [
+        f"sim viz --class: the teacher's screen (keep this address to yourself): "
+        f"{local}?teacher={teacher}",
+        "sim viz --class: students open:",
+        *(f"    {url}" for url in students),
+    ]
+    if students and host in ANY:
+        lines += ["sim viz --class: or scan this code:", qr_code(students[0]).rstrip("\n")]
+    lines.append("sim viz --class: Ctrl+C stops")
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""The pages of class mode (``sim viz --class``): the teacher's screen and a student's.
+
+Which page a browser gets depends on its address (:func:`ClassPage`): ``?teacher=<token>``
+is the teacher's screen; ``?join=<token>`` gives a new student a county and moves the page
+to ``?student=<token>``, the address that keeps the county across reloads and dropped
+connections; anything else is asked for the class's address. The state is the server's one
+:class:`~sim.interactive.classroom.ClassRoom`; each page waits for its changes in a thread of
+its own (:func:`_use_version`) and re-renders when it changes. The teacher's map and curves
+are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs: the class's
+province and the same province with the rule alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import cast
+from urllib.parse import parse_qs
+
+import solara
+
+from ..core.arrays import Source
+from ..scenario import load_scenario
+from . import live, live_view, viz
+from .classroom import CHOICES, CLASS, ClassRoom, classroom
+
+CSS = """
+.sim-class h2 { margin: 6px 0; }
+.sim-class .sim-choice.v-btn { margin: 2px; text-transform: none; }
+.sim-class td, .sim-class th { padding: 2px 10px; text-align: left; }
+.sim-class .sim-qr svg { width: 180px; height: 180px; }
+.sim-class .sim-big { font-size: 20px; }
+"""
+
+
+def _room() -> ClassRoom:
+    from .app import scenario_overrides, scenario_path
+
+    return classroom(lambda: load_scenario(scenario_path(), scenario_overrides()))
+
+
+def _use_version(cls: ClassRoom) -> int:
+    """The class's version, re-rendering this page when it changes (a thread per page)."""
+    version, set_version = solara.use_state(cls.version)
+
+    def watch(cancel: threading.Event) -> None:
+        seen = cls.version
+        while not cancel.is_set():
+            seen = cls.wait(seen, timeout=1.0)
+            if seen != version:
+                set_version(seen)
+                return
+
+    solara.use_thread(watch, dependencies=[version], intrusive_cancel=False)
+    return version
+
+
+def addresses(cls: ClassRoom) -> list[str]:
+    """Where students open the class (the join token in each address)."""
+    import json
+    import os
+
+    from .app import URLS_ENV
+
+    urls = json.loads(os.environ.get(URLS_ENV) or "[]") or ["http://127.0.0.1:8765/"]
+    return [f"{url}?join={cls.join_token}" for url in urls]
+
+
+@solara.component
+def ClassPage() -> None:
+    """Solara's page in class mode: the teacher's screen, a student's, or a join request."""
+    router = solara.use_router()
+    params = {k: v[0] for k, v in parse_qs(router.search or "").items()}
+    cls = _room()
+    solara.Style(CSS)
+    with solara.Column(classes=["sim-class"], style={"padding": "12px"}):
+        if cls.is_teacher(params.get("teacher")):
+            TeacherView(cls)
+        elif cls.student(params.get("student")) is not None:
+            StudentView(cls, params["student"])
+        elif cls.can_join(params.get("join")):
+            Join(cls, lambda token: router.push(f"{router.path}?student={token}"))
+        else:
+            solara.Markdown("## Class mode\n\nAsk your teacher for the class's address.")
+
+
+@solara.component
+def Join(cls: ClassRoom, go: Callable[[str], None]) -> None:
+    student = solara.use_memo(cls.join, [])
+    if student is None:
+        solara.Markdown("## Every county is taken\n\nWatch the teacher's screen.")
+        return
+    solara.use_effect(lambda: go(student.token), [student.token])
+    solara.Markdown("Joining…")
+
+
+@solara.component
+def StudentView(cls: ClassRoom, token: str) -> None:
+    """A student's county: per service, how it is served and what to do this round."""
+    _use_version(cls)
+    message, set_message = solara.use_state(cast(str | None, None))
+    student = cls.student(token)
+    assert student is not None
+    v = cls.view(student.county)
+    solara.Title(f"{v['name']} — class mode")
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            f"<h2 class='sim-county'>{v['name']}</h2><div class='sim-big'>Round "
+            f"<b class='sim-round'>{v['round']}</b> of {v['rounds']} · rule <b>{v['rule']}</b>"
+            f" · up to {v['budget']} developments at once · {v['neighbours']} neighbours</div>"
+        ),
+    )
+    if v["ended"]:
+        solara.Info("The class has ended: look at the teacher's screen.")
+    if message:
+        solara.Warning(message)
+
+    def choose(k: int, code: int) -> None:
+        set_message(cls.choose(token, k, code))
+
+    for s in v["services"]:
+        k = s["service"]
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            offer = f"{s['neighbours']} neighbours have it" + (
+                ", in the catalogue" if s["catalogue"] else ""
+            )
+            served = s["source"] != Source.NONE.name.lower()
+            solara.HTML(
+                tag="span",
+                unsafe_innerHTML=f"<b>Service {k + 1}</b>: "
+                + (f"served ({s['source']})" if served else f"not yet · {offer}"),
+                style={"min-width": "320px"},
+            )
+            if not served and not v["ended"]:
+                for code, label in CHOICES.items():
+                    solara.Button(
+                        label,
+                        color="primary" if s["choice"] == code else None,
+                        outlined=s["choice"] != code,
+                        small=True,
+                        on_click=lambda k=k, code=code: choose(k, code),
+                        classes=["sim-choice", f"sim-choice-{k}-{code}"]
+                        + (["sim-chosen"] if s["choice"] == code else []),
+                    )
+
+
+@solara.component
+def TeacherView(cls: ClassRoom) -> None:
+    """The projector: province, rule, round, the join address and QR code, the controls, the
+    map and curves of the class beside the model alone, and the comparison at the end."""
+    version = _use_version(cls)
+    scene = solara.use_memo(
+        lambda: live.layout(
+            cls.runs,
+            viz.positions(cls.runs[CLASS].engine.world),
+            shapes=live.shapes_for(cls.runs[CLASS]),
+        ),
+        [id(cls.runs[CLASS])],
+    )
+
+    def draw() -> None:
+        widget = cast(live_view.LiveView, solara.get_widget(view))  # type: ignore[has-type]
+        with cls.lock:
+            frame = live.frame(cls.runs, layout_id=int(scene["id"]), since=0)
+        with widget.hold_sync():
+            widget.scene = scene
+            widget.frame = frame
+
+    urls = addresses(cls)
+    import segno
+
+    qr = segno.make(urls[0], error="m").svg_inline(scale=4)
+    joined = len(cls.students)
+    solara.Title(f"Class mode: {cls.scenario.name}")
+    with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
+        with solara.Column():
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=(
+                    f"<h2>{cls.scenario.name} · rule <span class='sim-rule'>{cls.rule}</span></h2>"
+                    f"<div class='sim-big'>Round <b class='sim-round'>{cls.round}</b> of "
+                    f"{cls.rounds} · <span class='sim-joined'>{joined}</span> of {cls.n} "
+                    f"counties taken by students</div><div>Students open: "
+                    + ", ".join(f"<b>{u}</b>" for u in urls)
+                    + "</div>"
+                ),
+            )
+            with solara.Row():
+                if cls.round == 0:
+                    solara.ToggleButtonsSingle(
+                        value=cls.rule, values=list(room_rules()), on_value=cls.set_rule
+                    )
+                solara.Button(
+                    "Next round",
+                    color="primary",
+                    on_click=cls.next_round,
+                    disabled=cls.ended,
+                    classes=["sim-next-round"],
+                )
+                solara.Button(
+                    "End the class",
+                    outlined=True,
+                    on_click=cls.end,
+                    disabled=cls.ended,
+                    classes=["sim-end-class"],
+                )
+        solara.HTML(tag="div", unsafe_innerHTML=qr, classes=["sim-qr"])
+    view = live_view.element()  # the map and curves: the class beside the model alone
+    solara.use_effect(draw, [version, id(scene)])
+    if cls.ended:
+        rows = "".join(
+            f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in cls.comparison()
+        )
+        copies = "".join(f"<li>{a} copied {b} ({m})</li>" for a, b, m in cls.copies()[:20])
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                "<h2>The class's province beside the model alone (same seed)</h2>"
+                f"<table class='sim-comparison'><tr><th></th><th>class</th><th>model only</th></tr>"
+                f"{rows}</table><h3>Who copied whom</h3><ul>{copies or '<li>nobody</li>'}</ul>"
+            ),
+        )
+
+
+def room_rules() -> tuple[str, ...]:
+    from ..params import RULES
+
+    return RULES
+
+
+__all__ = ["ClassPage", "addresses"]
