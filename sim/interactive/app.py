@@ -583,7 +583,13 @@ def Page() -> None:
     if os.environ.get("SIM_VIZ_CLASS"):  # sim viz --class: the class plays the counties
         from .class_page import ClassPage
 
-        return ClassPage()
+        ClassPage()
+    else:
+        OwnSession()
+
+
+@solara.component
+def OwnSession() -> None:
     session = solara.use_memo(lambda: Session(scenario_path(), scenario_overrides()), [])
     Teaching(session)
 

@@ -20,10 +20,13 @@ from urllib.parse import parse_qs
 import solara
 
 from ..core.arrays import Source
+from ..params import RULES
 from ..scenario import load_scenario
 from . import live, live_view, viz
 from .classroom import CHOICES, CLASS, ClassRoom, classroom
 
+COLOURS = ("#e76f51", "#264653")
+"""The class's province and the model alone, on the teacher's map and curves."""
 CSS = """
 .sim-class h2 { margin: 6px 0; }
 .sim-class .sim-choice.v-btn { margin: 2px; text-transform: none; }
@@ -86,12 +89,13 @@ def ClassPage() -> None:
 
 @solara.component
 def Join(cls: ClassRoom, go: Callable[[str], None]) -> None:
-    student = solara.use_memo(cls.join, [])
+    student = solara.use_memo(lambda: cls.join(session=solara.get_session_id()), [])
+    token = None if student is None else student.token
+    solara.use_effect(lambda: go(token) if token else None, [token])
     if student is None:
         solara.Markdown("## Every county is taken\n\nWatch the teacher's screen.")
-        return
-    solara.use_effect(lambda: go(student.token), [student.token])
-    solara.Markdown("Joining…")
+    else:
+        solara.Markdown("Joining…")
 
 
 @solara.component
@@ -149,84 +153,96 @@ def StudentView(cls: ClassRoom, token: str) -> None:
 def TeacherView(cls: ClassRoom) -> None:
     """The projector: province, rule, round, the join address and QR code, the controls, the
     map and curves of the class beside the model alone, and the comparison at the end."""
+    import segno
+
     version = _use_version(cls)
-    scene = solara.use_memo(
-        lambda: live.layout(
+    urls = addresses(cls)
+    qr = segno.make(urls[0], error="m").svg_inline(scale=4)
+    solara.Title(f"Class mode: {cls.scenario.name}")
+    with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
+        Header(cls, urls, len(cls.students), cls.round, cls.rule, cls.ended)
+        solara.HTML(tag="div", unsafe_innerHTML=qr, classes=["sim-qr"])
+    ClassMap(cls, version)
+    if cls.ended:
+        Comparison(cls, version)
+
+
+@solara.component
+def ClassMap(cls: ClassRoom, version: int) -> None:
+    """The map and curves: the class's province beside the model alone (live_view)."""
+    view = live_view.element()
+
+    def layout() -> dict:
+        scene = live.layout(
             cls.runs,
             viz.positions(cls.runs[CLASS].engine.world),
             shapes=live.shapes_for(cls.runs[CLASS]),
-        ),
-        [id(cls.runs[CLASS])],
-    )
+        )
+        return {**scene, "colours": list(COLOURS)}
+
+    scene = solara.use_memo(layout, [id(cls.runs[CLASS])])
 
     def draw() -> None:
-        widget = cast(live_view.LiveView, solara.get_widget(view))  # type: ignore[has-type]
+        widget = cast(live_view.LiveView, solara.get_widget(view))
         with cls.lock:
             frame = live.frame(cls.runs, layout_id=int(scene["id"]), since=0)
         with widget.hold_sync():
             widget.scene = scene
             widget.frame = frame
 
-    urls = addresses(cls)
-    import segno
-
-    qr = segno.make(urls[0], error="m").svg_inline(scale=4)
-    joined = len(cls.students)
-    solara.Title(f"Class mode: {cls.scenario.name}")
-    with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
-        with solara.Column():
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML=(
-                    f"<h2>{cls.scenario.name} · rule <span class='sim-rule'>{cls.rule}</span></h2>"
-                    f"<div class='sim-big'>Round <b class='sim-round'>{cls.round}</b> of "
-                    f"{cls.rounds} · <span class='sim-joined'>{joined}</span> of {cls.n} "
-                    f"counties taken by students</div><div>Students open: "
-                    + ", ".join(f"<b>{u}</b>" for u in urls)
-                    + "</div>"
-                ),
-            )
-            with solara.Row():
-                if cls.round == 0:
-                    solara.ToggleButtonsSingle(
-                        value=cls.rule, values=list(room_rules()), on_value=cls.set_rule
-                    )
-                solara.Button(
-                    "Next round",
-                    color="primary",
-                    on_click=cls.next_round,
-                    disabled=cls.ended,
-                    classes=["sim-next-round"],
-                )
-                solara.Button(
-                    "End the class",
-                    outlined=True,
-                    on_click=cls.end,
-                    disabled=cls.ended,
-                    classes=["sim-end-class"],
-                )
-        solara.HTML(tag="div", unsafe_innerHTML=qr, classes=["sim-qr"])
-    view = live_view.element()  # the map and curves: the class beside the model alone
     solara.use_effect(draw, [version, id(scene)])
-    if cls.ended:
-        rows = "".join(
-            f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in cls.comparison()
-        )
-        copies = "".join(f"<li>{a} copied {b} ({m})</li>" for a, b, m in cls.copies()[:20])
+
+
+@solara.component
+def Header(
+    cls: ClassRoom, urls: list[str], joined: int, round_: int, rule: str, ended: bool
+) -> None:
+    """Province, rule, round, students, the address; the rule (before round 1), Next round
+    and End the class."""
+    with solara.Column():
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
-                "<h2>The class's province beside the model alone (same seed)</h2>"
-                f"<table class='sim-comparison'><tr><th></th><th>class</th><th>model only</th></tr>"
-                f"{rows}</table><h3>Who copied whom</h3><ul>{copies or '<li>nobody</li>'}</ul>"
+                f"<h2>{cls.scenario.name} · rule <span class='sim-rule'>{rule}</span></h2>"
+                f"<div class='sim-big'>Round <b class='sim-round'>{round_}</b> of "
+                f"{cls.rounds} · <span class='sim-joined'>{joined}</span> of {cls.n} "
+                "counties taken by students</div><div>Students open: "
+                + ", ".join(f"<b>{u}</b>" for u in urls)
+                + "</div>"
             ),
         )
+        with solara.Row():
+            if round_ == 0:
+                solara.ToggleButtonsSingle(value=rule, values=list(RULES), on_value=cls.set_rule)
+            solara.Button(
+                "Next round",
+                color="primary",
+                on_click=cls.next_round,
+                disabled=ended,
+                classes=["sim-next-round"],
+            )
+            solara.Button(
+                "End the class",
+                outlined=True,
+                on_click=cls.end,
+                disabled=ended,
+                classes=["sim-end-class"],
+            )
 
 
-def room_rules() -> tuple[str, ...]:
-    from ..params import RULES
-
-    return RULES
+@solara.component
+def Comparison(cls: ClassRoom, version: int) -> None:
+    """The end: the class's province beside the model alone, and who copied whom."""
+    rows = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in cls.comparison())
+    copies = "".join(f"<li>{a} copied {b} ({m})</li>" for a, b, m in cls.copies()[:20])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            "<h2>The class's province beside the model alone (same seed)</h2>"
+            "<table class='sim-comparison'><tr><th></th><th>class</th><th>model only</th></tr>"
+            f"{rows}</table><h3>Who copied whom</h3><ul>{copies or '<li>nobody</li>'}</ul>"
+        ),
+    )
 
 
 __all__ = ["ClassPage", "addresses"]

@@ -85,6 +85,7 @@ class ClassRoom:
         self.changed = threading.Condition(self.lock)
         self.version = 0  # bumped on every change: views wait on ``changed`` for it
         self.students: dict[str, Student] = {}
+        self._sessions: dict[str, str] = {}  # browser session id -> student token
         self._start(rule or scenario.rule)
 
     def _start(self, rule: str) -> None:
@@ -129,18 +130,22 @@ class ClassRoom:
         return bool(token) and hmac.compare_digest(str(token), self.join_token)
 
     # -- students -------------------------------------------------------------------------
-    def join(self, token: str | None = None) -> Student | None:
-        """The student of ``token`` (a reload), or a new student with the next free county;
-        None when every county is taken."""
+    def join(self, token: str | None = None, *, session: str | None = None) -> Student | None:
+        """The student of ``token`` (a reload) or of this browser ``session`` (a page drawn
+        twice), or a new student with the next free county; None when every county is taken."""
         with self.lock:
             if token and token in self.students:
                 return self.students[token]
+            if session and session in self._sessions:
+                return self.students[self._sessions[session]]
             taken = {s.county for s in self.students.values()}
             free = [int(i) for i in self.order if int(i) not in taken]
             if not free:
                 return None
             student = Student(secrets.token_urlsafe(12), free[0])
             self.students[student.token] = student
+            if session:
+                self._sessions[session] = student.token
             self._bump()
             return student
 
