@@ -430,13 +430,19 @@ def test_viz_prints_the_classroom_address(monkeypatch: pytest.MonkeyPatch) -> No
     _, _, _, app = _solara()
     _fake_interfaces(monkeypatch)
     served = []
-    monkeypatch.setattr(app, "serve", lambda host, port: served.append((host, port)))
+    monkeypatch.setattr(
+        app, "serve", lambda host, port, **kw: served.append((host, port, kw.get("token")))
+    )
     for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)  # sim viz sets them: restored afterwards
     result = runner.invoke(cli, ["viz", TEACHING, "--host", "0.0.0.0", "--port", "8765"])
     assert result.exit_code == 0, result.output
-    assert served == [("0.0.0.0", 8765)]
-    assert "http://192.168.1.20:8765/" in result.output and "█" in result.output
+    (host, port, token), *_ = served
+    assert (host, port) == ("0.0.0.0", 8765) and token  # off loopback: a join token
+    assert f"http://192.168.1.20:8765/?join={token}" in result.output and "█" in result.output
+    served.clear()
+    result = runner.invoke(cli, ["viz", TEACHING, "--port", "8765"])  # loopback: no token
+    assert served == [("127.0.0.1", 8765, None)], result.output
     about = app.about_markdown(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
     assert "--host 0.0.0.0" in about and "http://192.168.1.20:8765/" in about
 

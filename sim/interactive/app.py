@@ -47,12 +47,16 @@ from ..rules import COLOURS
 from ..scenario import load_scenario
 from . import live, live_view, viz
 from .about import about_html, about_markdown, about_sections  # noqa: F401  (the page's API)
+from .env import (  # noqa: F401  (the page's API)
+    DEFAULT_SCENARIO,
+    OVERRIDES_ENV,
+    SCENARIO_ENV,
+    URLS_ENV,
+    scenario_overrides,
+    scenario_path,
+)
 from .model import DiffusionModel
 
-SCENARIO_ENV = "SIM_VIZ_SCENARIO"
-OVERRIDES_ENV = "SIM_VIZ_SET"  # JSON object of dotted key -> value (sim viz --set)
-URLS_ENV = "SIM_VIZ_URLS"  # JSON list of the addresses students open (sim viz --host)
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "teaching.toml"
 SIDE_BY_SIDE = "side by side"
 MODES: tuple[str, ...] = (*RULES, SIDE_BY_SIDE)
 MAX_STEPS_PER_FRAME = 24
@@ -188,16 +192,6 @@ class TeachingModel(mesa.Model):
 
 
 # ---- per-session state ------------------------------------------------------------------
-def scenario_path() -> str:
-    """The scenario ``sim viz`` was started with (``$SIM_VIZ_SCENARIO``), else teaching.toml."""
-    return os.environ.get(SCENARIO_ENV) or str(DEFAULT_SCENARIO)
-
-
-def scenario_overrides() -> dict[str, Any]:
-    """The ``--set`` overrides ``sim viz`` was started with (``$SIM_VIZ_SET``, JSON)."""
-    return dict(json.loads(os.environ.get(OVERRIDES_ENV) or "{}"))
-
-
 class Session:
     """One browser session's state: the settings, the model, the play switch and what the
     browser draws (``layout`` when a run starts, ``frame`` after each step;

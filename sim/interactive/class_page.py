@@ -22,8 +22,9 @@ import solara
 from ..core.arrays import Source
 from ..params import RULES
 from ..scenario import load_scenario
-from . import live, live_view, viz
+from . import env, live, live_view, viz
 from .classroom import CHOICES, CLASS, ClassRoom, classroom
+from .env import scenario_overrides, scenario_path
 
 COLOURS = ("#e76f51", "#264653")
 """The class's province and the model alone, on the teacher's map and curves."""
@@ -37,8 +38,6 @@ CSS = """
 
 
 def _room() -> ClassRoom:
-    from .app import scenario_overrides, scenario_path
-
     return classroom(lambda: load_scenario(scenario_path(), scenario_overrides()))
 
 
@@ -60,12 +59,7 @@ def _use_version(cls: ClassRoom) -> int:
 
 def addresses(cls: ClassRoom) -> list[str]:
     """Where students open the class (the join token in each address)."""
-    import json
-    import os
-
-    from .app import URLS_ENV
-
-    urls = json.loads(os.environ.get(URLS_ENV) or "[]") or ["http://127.0.0.1:8765/"]
+    urls = env.urls() or ["http://127.0.0.1:8765/"]
     return [f"{url}?join={cls.join_token}" for url in urls]
 
 

@@ -48,12 +48,28 @@ def quiet_solara() -> None:
     context.page_disconnect = page_disconnect  # type: ignore[method-assign]
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the page with Solara's server until interrupted. Set ``$SIM_VIZ_SCENARIO`` first
-    to choose the scenario."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    token: str | None = None,
+    also: tuple[str, ...] = (),
+) -> None:
+    """Run the page with Solara's server until interrupted, behind
+    :class:`sim.interactive.guard.Guard` (``token``: the join token the page needs, None on
+    the machine's own address; ``also``: the teacher's). Set ``$SIM_VIZ_SCENARIO`` first to
+    choose the scenario."""
+    import os
+
+    import solara.server.starlette as solara_app
     from solara.__main__ import run as solara_run
 
+    from .guard import MAX_PER_CLIENT, Guard
+
     quiet_solara()
+    if not isinstance(solara_app.app, Guard):  # uvicorn imports "solara.server.starlette:app"
+        limit = int(os.environ.get("SIM_VIZ_MAX_PER_CLIENT") or MAX_PER_CLIENT)
+        solara_app.app = Guard(solara_app.app, token=token, also=also, max_per_client=limit)
     args = [
         "sim.interactive.app",
         f"--host={host}",
