@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,9 @@ def running_viz(
                     with urllib.request.urlopen(url, timeout=2) as response:
                         if response.status == 200:
                             break
+                except urllib.error.HTTPError as refused:
+                    if refused.code == 403:  # it answers, and wants the class's token
+                        break
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
@@ -353,6 +357,60 @@ def test_polygons_are_drawn(server, tmp_path: Path) -> None:
         finally:
             pages.close()
         assert not pages.failed, pages.failed[:5]
+
+
+def test_class_mode(server, tmp_path: Path) -> None:
+    """``sim viz --class``: hostile requests are refused; the teacher's screen and a
+    student's page work together (a choice reaches the model, a reload keeps the county,
+    the rounds and the end comparison); no console errors."""
+    import re
+
+    _, _, chromium = server
+    log = tmp_path / "class.log"
+    with running_viz(log, "--class", env=SERVER_ENV) as url:
+        text = log.read_text()
+        teacher = re.search(r"(http://\S+\?teacher=\S+)", text).group(1)  # type: ignore[union-attr]
+        join = re.search(r"(http://\S+\?join=\S+)", text).group(1)  # type: ignore[union-attr]
+        for path in ("", "?join=wrong", "?teacher=wrong"):  # no token, wrong tokens: 403
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{join.split('?')[0]}resourcez?verbose", timeout=10)
+        assert refused.value.code in (403, 404)
+        pages = Pages(url, chromium)
+        try:
+            context = chromium.new_context(viewport=VIEWPORT)
+            pages.contexts.append(context)
+            screen = context.new_page()
+            screen.goto(teacher)
+            screen.locator(".sim-next-round").wait_for(timeout=60_000)
+            student_context = chromium.new_context(viewport=VIEWPORT)
+            pages.contexts.append(student_context)
+            student = student_context.new_page()
+            errors: list[str] = []
+            for page in (screen, student):
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            student.goto(join)
+            county = student.locator(".sim-county").inner_text(timeout=60_000)
+            student.wait_for_url("**/?student=*")
+            student.locator(".sim-choice-0-1").click()  # develop service 1
+            student.locator(".sim-choice-0-1.sim-chosen").wait_for()
+            screen.locator(".sim-joined", has_text="1").wait_for()
+            screen.locator(".sim-next-round").click()
+            student.locator(".sim-round", has_text="1").wait_for()
+            assert "Service 1: served (own)" in student.locator(".sim-class").inner_text()
+            student.reload()  # the county is kept
+            assert student.locator(".sim-county").inner_text(timeout=60_000) == county
+            screen.locator(".sim-end-class").click()
+            screen.locator(".sim-comparison").wait_for()
+            assert "duplicate developments" in screen.locator(".sim-comparison").inner_text()
+            assert not errors, errors[:5]
+        finally:
+            pages.close()
+    noise = [line for line in log.read_text().splitlines() if any(n in line for n in NOISE)]
+    assert not noise, noise[:5]
 
 
 # ---- screenshots for docs/teaching.md ----------------------------------------------------
