@@ -78,7 +78,10 @@ def ClassPage() -> None:
         elif cls.can_join(params.get("join")):
             Join(cls, lambda token: router.push(f"{router.path}?student={token}"))
         else:
-            solara.Markdown("## Class mode\n\nAsk your teacher for the class's address.")
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="<h2>Class mode</h2>Ask your teacher for the class's address.",
+            )
 
 
 @solara.component
@@ -87,9 +90,11 @@ def Join(cls: ClassRoom, go: Callable[[str], None]) -> None:
     token = None if student is None else student.token
     solara.use_effect(lambda: go(token) if token else None, [token])
     if student is None:
-        solara.Markdown("## Every county is taken\n\nWatch the teacher's screen.")
+        solara.HTML(
+            tag="div", unsafe_innerHTML="<h2>Every county is taken</h2>Watch the teacher's screen."
+        )
     else:
-        solara.Markdown("Joining…")
+        solara.HTML(tag="div", unsafe_innerHTML="Joining…")
 
 
 @solara.component

@@ -59,12 +59,15 @@ def serve(
     :class:`sim.interactive.guard.Guard` (``token``: the join token the page needs, None on
     the machine's own address; ``also``: the teacher's). Set ``$SIM_VIZ_SCENARIO`` first to
     choose the scenario."""
+    import importlib
     import os
 
-    import solara.server.starlette as solara_app
-    from solara.__main__ import run as solara_run
-
     from .guard import MAX_PER_CLIENT, Guard
+
+    # Solara registers the page when its server module is imported: name it first
+    os.environ["SOLARA_APP"] = "sim.interactive.app"
+    solara_app = importlib.import_module("solara.server.starlette")
+    from solara.__main__ import run as solara_run
 
     quiet_solara()
     if not isinstance(solara_app.app, Guard):  # uvicorn imports "solara.server.starlette:app"
