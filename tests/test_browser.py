@@ -392,6 +392,10 @@ def test_class_mode(server, tmp_path: Path) -> None:
             for page in (screen, student):
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on(
+                    "response",
+                    lambda r: errors.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
+                )
             student.goto(join)
             county = student.locator(".sim-county").inner_text(timeout=60_000)
             student.wait_for_url("**/?student=*")
@@ -406,7 +410,7 @@ def test_class_mode(server, tmp_path: Path) -> None:
             screen.locator(".sim-end-class").click()
             screen.locator(".sim-comparison").wait_for()
             assert "duplicate developments" in screen.locator(".sim-comparison").inner_text()
-            assert not errors, errors[:5]
+            assert not errors, errors[:8]
         finally:
             pages.close()
     noise = [line for line in log.read_text().splitlines() if any(n in line for n in NOISE)]
