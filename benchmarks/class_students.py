@@ -43,7 +43,7 @@ def chosen(student: Student, k: int, code: int) -> bool:
 
 def html_has(student: Student, text: str) -> bool:
     with student.lock:
-        return any(text in str(s.get("value", "")) for s in student.states.values())
+        return any(text in str(s) for s in student.states.values())
 
 
 def wait(predicate, timeout: float = 60.0) -> float:
@@ -97,25 +97,31 @@ def main() -> None:
             cpu0 = cpu_seconds(process)
             t0 = time.monotonic()
             for r in range(args.rounds):
-                for _ in range(args.actions):
+                for a in range(args.actions):
                     for s in students:
                         for _attempt in range(20):
-                            k, code = rng.randrange(8), rng.choice((1, 2, 3, 4))
+                            # developing is bounded by the county's budget (a refused
+                            # choice is not echoed): one develop per student and round
+                            k, code = (
+                                rng.randrange(8),
+                                rng.choice((1, 2, 3, 4) if a == 0 else (2, 3, 4)),
+                            )
                             if s.button(f"sim-choice-{k}-{code}") and not chosen(s, k, code):
                                 break
                         else:
                             continue
                         s.click(f"sim-choice-{k}-{code}")
                         latencies.append(wait(lambda s=s, k=k, code=code: chosen(s, k, code)))
-                    for page in pages:
-                        buttons = page.locator(".sim-choice:not(.sim-chosen)")
-                        if buttons.count() == 0:
+                    for page in pages:  # copy, catalogue or wait: never over budget
+                        for _attempt in range(20):
+                            k, code = rng.randrange(8), rng.choice((2, 3, 4))
+                            name = f"sim-choice-{k}-{code}"
+                            if page.locator(f".{name}:not(.sim-chosen)").count():
+                                break
+                        else:
                             continue
-                        target = buttons.nth(rng.randrange(buttons.count()))
-                        classes = (target.get_attribute("class") or "").split()
-                        name = next(c for c in classes if c.startswith("sim-choice-"))
                         start = time.monotonic()
-                        target.click()
+                        page.locator(f".{name}").click()
                         page.locator(f".{name}.sim-chosen").wait_for()
                         browser_latencies.append(time.monotonic() - start)
                 start = time.monotonic()

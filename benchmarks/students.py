@@ -97,6 +97,9 @@ class Student:
                 if "frame" in state and "scene" in state:
                     self.view = content["comm_id"]
             self._frame(content["comm_id"], state)
+        elif kind == "comm_close":  # a widget gone from the page (its button too)
+            with self.lock:
+                self.states.pop(content.get("comm_id"), None)
         elif kind == "comm_msg":
             data = content.get("data", {})
             if data.get("method") == "update":

@@ -5,8 +5,8 @@ is the teacher's screen; ``?join=<token>`` gives a new student a county and move
 to ``?student=<token>``, the address that keeps the county across reloads and dropped
 connections; anything else is asked for the class's address. The state is the server's one
 :class:`~sim.interactive.classroom.ClassRoom`; each page waits for its changes in a thread of
-its own (:func:`_use_version`) and re-renders when it changes. The teacher's map and curves
-are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs: the class's
+its own (:func:`_use_changes`) and re-renders when a change concerns it. The teacher's map
+and curves are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs: the class's
 province and the same province with the rule alone.
 """
 
@@ -41,20 +41,23 @@ def _room() -> ClassRoom:
     return classroom(lambda: load_scenario(scenario_path(), scenario_overrides()))
 
 
-def _use_version(cls: ClassRoom) -> int:
-    """The class's version, re-rendering this page when it changes (a thread per page)."""
-    version, set_version = solara.use_state(cls.version)
+def _use_changes(cls: ClassRoom, key: Callable[[], tuple]) -> tuple:
+    """``key()`` of the class, re-rendering this page when it changes: a thread per page
+    waits for the class's changes and re-renders only when they concern the page (a
+    student's page: the round, the rule, the end; not every other student's click)."""
+    current, set_current = solara.use_state(key())
 
     def watch(cancel: threading.Event) -> None:
         seen = cls.version
         while not cancel.is_set():
             seen = cls.wait(seen, timeout=1.0)
-            if seen != version:
-                set_version(seen)
+            now = key()
+            if now != current:
+                set_current(now)
                 return
 
-    solara.use_thread(watch, dependencies=[version], intrusive_cancel=False)
-    return version
+    solara.use_thread(watch, dependencies=[current], intrusive_cancel=False)
+    return current
 
 
 def addresses(cls: ClassRoom) -> list[str]:
@@ -100,8 +103,9 @@ def Join(cls: ClassRoom, go: Callable[[str], None]) -> None:
 @solara.component
 def StudentView(cls: ClassRoom, token: str) -> None:
     """A student's county: per service, how it is served and what to do this round."""
-    _use_version(cls)
+    _use_changes(cls, lambda: (cls.round, cls.ended, cls.rule))
     message, set_message = solara.use_state(cast(str | None, None))
+    _, set_clicks = solara.use_state(0)  # own choices re-render this page only
     student = cls.student(token)
     assert student is not None
     v = cls.view(student.county)
@@ -121,6 +125,7 @@ def StudentView(cls: ClassRoom, token: str) -> None:
 
     def choose(k: int, code: int) -> None:
         set_message(cls.choose(token, k, code))
+        set_clicks(lambda n: n + 1)
 
     for s in v["services"]:
         k = s["service"]
@@ -154,7 +159,7 @@ def TeacherView(cls: ClassRoom) -> None:
     map and curves of the class beside the model alone, and the comparison at the end."""
     import segno
 
-    version = _use_version(cls)
+    version = _use_changes(cls, lambda: (cls.round, cls.ended, cls.rule, len(cls.students)))
     urls = addresses(cls)
     qr = segno.make(urls[0], error="m").svg_inline(scale=4)
     solara.Title(f"Class mode: {cls.scenario.name}")
@@ -167,7 +172,7 @@ def TeacherView(cls: ClassRoom) -> None:
 
 
 @solara.component
-def ClassMap(cls: ClassRoom, version: int) -> None:
+def ClassMap(cls: ClassRoom, version: tuple) -> None:
     """The map and curves: the class's province beside the model alone (live_view)."""
     view = live_view.element()
 
@@ -230,7 +235,7 @@ def Header(
 
 
 @solara.component
-def Comparison(cls: ClassRoom, version: int) -> None:
+def Comparison(cls: ClassRoom, version: tuple) -> None:
     """The end: the class's province beside the model alone, and who copied whom."""
     rows = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in cls.comparison())
     copies = "".join(f"<li>{a} copied {b} ({m})</li>" for a, b, m in cls.copies()[:20])
