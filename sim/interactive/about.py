@@ -46,9 +46,9 @@ prints the addresses students type (such as `http://192.168.1.20:8765/?join=...`
 machine's address on the classroom network with the class's join token, without which the
 page is refused; `127.0.0.1` only works on the teacher's own machine) and a QR code of the
 first one for phones and tablets; `sim viz --class` lets each student play a county.
-Students must be on the same network, and the machine's firewall must let the port in. Each browser gets its own run: students
-never step each other's model. No internet is needed. Hover over a local government on the
-map to see its name and services.
+Students must be on the same network, and the machine's firewall must let the port in.
+Each browser gets its own run: students never step each other's model. No internet is
+needed. Hover over a local government on the map to see its name and services.
 """
 
 _SECTION = re.compile(r"(What it shows|How it works|Things to notice|Things to try)\s*:", re.I)

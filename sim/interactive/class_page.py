@@ -6,8 +6,8 @@ to ``?student=<token>``, the address that keeps the county across reloads and dr
 connections; anything else is asked for the class's address. The state is the server's one
 :class:`~sim.interactive.classroom.ClassRoom`; each page waits for its changes in a thread of
 its own (:func:`_use_changes`) and re-renders when a change concerns it. The teacher's map
-and curves are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs: the class's
-province and the same province with the rule alone.
+and curves are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs:
+the class's province and the same province with the rule alone.
 """
 
 from __future__ import annotations
