@@ -487,6 +487,49 @@ def take_figures(folder: Path) -> list[Path]:
             # 5: the About tab
             page.get_by_role("tab", name="About").click()
             shoot(page, "about")
+        shots += _class_figures(folder, executable)
+    finally:
+        log.unlink(missing_ok=True)
+    return shots
+
+
+def _class_figures(folder: Path, executable: str) -> list[Path]:
+    """Class mode: the teacher's screen and a student's page, two rounds in, four students."""
+    import re
+
+    log = folder / ".class.log"
+    shots = []
+    try:
+        with running_viz(log, "--class") as _, chromium_browser(executable) as chromium:
+            text = log.read_text()
+            teacher = re.search(r"(http://\S+\?teacher=\S+)", text).group(1)  # type: ignore[union-attr]
+            join = re.search(r"(http://\S+\?join=\S+)", text).group(1)  # type: ignore[union-attr]
+            screen = chromium.new_context(viewport=VIEWPORT).new_page()
+            screen.set_default_timeout(60_000)
+            screen.goto(teacher)
+            screen.locator(".sim-next-round").wait_for()
+            students = []
+            for _ in range(4):
+                student = chromium.new_context(viewport=VIEWPORT).new_page()
+                student.set_default_timeout(60_000)
+                student.goto(join)
+                student.locator(".sim-county").wait_for()
+                students.append(student)
+            for r in (1, 2):
+                for i, student in enumerate(students):
+                    code = 1 if r == 1 else (2 if i % 2 else 3)  # develop, then copy/catalogue
+                    buttons = student.locator(f".sim-choice[class*='-{code} ']:not(.sim-chosen)")
+                    if buttons.count():
+                        buttons.first.click()
+                        student.wait_for_timeout(300)
+                screen.locator(".sim-next-round").click()
+                for student in students:
+                    student.locator(".sim-round", has_text=str(r)).wait_for()
+            for page, name in ((students[0], "class-student"), (screen, "class-teacher")):
+                page.wait_for_timeout(1500)
+                path = folder / f"teaching-{name}.png"
+                page.screenshot(path=str(path))
+                shots.append(path)
     finally:
         log.unlink(missing_ok=True)
     return shots
