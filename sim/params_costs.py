@@ -92,6 +92,33 @@ class CostsParams(Section):
         ge=0,
         le=MAX_COST,
     )
+    promotion: float = P(
+        0.0,
+        "cost units / (1/year) / year",
+        "The price of promotion (issue 19): per year, per unit of support.promotion_rate, "
+        "under the rule that promotes (grassroots; lifecycle_cost only). 0 = free, as "
+        "before.",
+        ge=0,
+        le=MAX_COST,
+    )
+    visibility: float = P(
+        0.0,
+        "cost units / year",
+        "The price of catalogue visibility (issue 19): per year, per unit of "
+        "support.catalog_visibility (curation, search, mandatory checks), under the rules "
+        "whose catalogue is searched (grassroots, hybrid; lifecycle_cost only). 0 = free.",
+        ge=0,
+        le=MAX_COST,
+    )
+    assessment: float = P(
+        0.0,
+        "cost units / round",
+        "The price of fast recognition (issue 19): one assessment round every "
+        "support.recognition_lag years (at most one a step), so assessment / lag per year, "
+        "under the rules that recognise (grassroots, hybrid; lifecycle_cost only). 0 = free.",
+        ge=0,
+        le=MAX_COST,
+    )
 
 
 class RiskParams(Section):

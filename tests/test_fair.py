@@ -352,8 +352,10 @@ def test_running_costs_move_only_lifecycle_cost() -> None:
         a, b = Engine(base, rule, 1).run().outcomes(), Engine(priced, rule, 1).run().outcomes()
         assert a["lifecycle_cost"] == a["total_cost"]
         assert b["lifecycle_cost"] > a["lifecycle_cost"]
-        assert {k: v for k, v in a.items() if k != "lifecycle_cost"} == {
-            k: v for k, v in b.items() if k != "lifecycle_cost"
+        # value_for_money (issue 19) divides by lifecycle_cost and discounts like it
+        moved = ("lifecycle_cost", "value_for_money")
+        assert {k: v for k, v in a.items() if k not in moved} == {
+            k: v for k, v in b.items() if k not in moved
         }
 
 
@@ -439,10 +441,16 @@ def test_compare_match_writes_match_json(tmp_path: Path) -> None:
     assert m["rule"] == "contractor" and m["reference"] == "grassroots" and m["converged"]
     assert abs(m["achieved"] - m["target"]) <= 0.01 * m["target"]
     runs = pd.read_csv(out / "runs.csv")
-    # the comparison ran the contractor at the matched value: its mean is the matched mean
+    # issue 19: fitted on seeds S+R..S+2R-1, compared on S..S+R-1 (disjoint), and the
+    # comparison ran the contractor at the matched value: its mean there is achieved_compare
+    seeds = sorted(runs.seed.unique())
+    assert m["compare_seeds"] == [seeds[0], seeds[-1]] and m["fit_seeds"][0] == seeds[-1] + 1
     contractor = runs[runs["rule"] == "contractor"]["total_cost"].mean()
-    assert contractor == pytest.approx(m["achieved"])
-    assert "matched total_cost" in r.output
+    assert contractor == pytest.approx(m["achieved_compare"])
+    grassroots = runs[runs["rule"] == "grassroots"]["total_cost"].mean()
+    assert grassroots == pytest.approx(m["target_compare"])
+    assert 0 <= m["idle_share"] <= 1 and isinstance(m["binds"], bool)
+    assert "matched total_cost" in r.output and "compared on seeds" in r.output
 
 
 @pytest.mark.parametrize(

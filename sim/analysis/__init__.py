@@ -4,6 +4,8 @@
 * :mod:`~sim.analysis.indices`: sensitivity indices and convergence (SALib);
 * :mod:`~sim.analysis.wins`: win shares and selection maps;
 * :mod:`~sim.analysis.report`: ``report.md``;
+* :mod:`~sim.analysis.atlas` and :mod:`~sim.analysis.atlas_report`: the sign atlas
+  (``sim atlas``: signs, importance, rules, sign maps; scikit-learn, imported lazily);
 * :mod:`~sim.analysis.figures`: the figures (they take the analysis's data).
 
 May import: the bottom layer (io, errors, rules, outcomes). Never the core engine,

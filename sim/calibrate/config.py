@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..errors import BadInput, Problem
+from ..errors import BadInput, Problem, near
 from ..experiments.experiment import (
     DISTS,
     ParamSpec,
@@ -137,8 +137,15 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    spec = validate_file(where, read_toml(path), CalibrationSpec, {"abc": AbcSpec})
-    return _resolve(path, spec)
+    from ..experiments.whole import load_whole
+
+    data = read_toml(path)
+    return load_whole(
+        data,
+        CalibrationSpec,
+        lambda: validate_file(where, data, CalibrationSpec, {"abc": AbcSpec}),
+        lambda spec: _resolve(path, spec),
+    )
 
 
 def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
@@ -153,7 +160,11 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     for r in rules:
         if r not in valid_rules:
             problems.append(
-                Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(valid_rules)}")
+                Problem(
+                    where,
+                    "rules",
+                    f"unknown rule {r!r}{near(r, valid_rules)}; valid: {', '.join(valid_rules)}",
+                )
             )
     if len(set(rules)) != len(rules):
         problems.append(Problem(where, "rules", "a rule is listed twice"))
@@ -264,7 +275,20 @@ def _check_prior_support(calib: Calibration, where: str) -> None:
     problems: dict[str, Problem] = {}
     bounds = {}
     for name, spec in calib.spec.parameters.items():
-        lo, hi = prior_bounds(spec)
+        try:
+            lo, hi = prior_bounds(spec)
+        except (OverflowError, ValueError) as exc:  # lognorm: exp(mean of the log) overflows
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                f"finite range ({exc}); for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                "finite range; for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
         bounds[name] = (lo, hi)
         for value in (lo, hi):
             try:

@@ -12,6 +12,7 @@ from ..errors import BadInput
 from .common import (
     MaxMemoryOpt,
     _fail,
+    _prepare,
     _say,
     _transient_bar,
     app,
@@ -60,6 +61,40 @@ def sweep(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Run an experiment's design in parallel into a folder; resumable; then analyse it."""
+    from .. import limits
+    from ..experiments.experiment import load_experiment
+
+    try:
+        limits.set_memory_limit(max_memory)
+        exp = load_experiment(experiment)
+    except BadInput as exc:
+        raise _fail(exc) from None
+    folder = out_dir or Path("results") / experiment.stem
+    result, part = run_with_progress(
+        exp, folder, experiment=experiment, workers=workers, resume=resume, extend=extend,
+        force=force, scheduler=scheduler, shard=shard, batch=batch, command="sweep",
+    )  # fmt: skip
+    if part is None and analyze_after and result.complete:
+        _analyze(folder)
+
+
+def run_with_progress(
+    exp: Any,
+    folder: Path,
+    *,
+    experiment: Path,
+    workers: int | None,
+    resume: bool,
+    extend: int | None,
+    force: bool,
+    scheduler: str | None,
+    shard: str | None,
+    batch: bool,
+    command: str,
+) -> tuple[Any, tuple[int, int] | None]:
+    """Run ``exp``'s sweep into ``folder`` with a progress bar (shared by ``sim sweep`` and
+    ``sim atlas``); report the runs, failures (exit 1), a shard's state, an interrupt (exit
+    130). Returns the sweep result and the shard (or None)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -70,16 +105,12 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from .. import limits
     from ..experiments.executors import executor_for
-    from ..experiments.experiment import load_experiment
     from ..experiments.scheduler import failure_summary
     from ..experiments.sizing import workers_that_fit
     from ..experiments.sweep import sweep as run_sweep
 
     try:
-        limits.set_memory_limit(max_memory)
-        exp = load_experiment(experiment)
         part = _parse_shard(shard) if shard is not None else None
         if scheduler in (None, "local"):
             workers, note = workers_that_fit(exp, workers)
@@ -87,7 +118,7 @@ def sweep(
                 _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
-    folder = out_dir or Path("results") / experiment.stem
+    _prepare(exp.scenario)  # once here, not in every worker at the same time
     columns = [
         TextColumn("runs"),
         BarColumn(),
@@ -135,7 +166,7 @@ def sweep(
         _say(
             err,
             f"interrupted; finished chunks are kept in {folder}/. Continue with:\n"
-            f"  sim sweep {experiment} --out {folder} --resume",
+            f"  sim {command} {experiment} --out {folder} --resume",
         )
         raise typer.Exit(130) from None
     rate = result.ran / result.seconds if result.seconds > 0 else 0.0
@@ -146,18 +177,24 @@ def sweep(
         + (f"; and {result.match_runs:,} runs to match" if result.match_runs else ""),
     )
     if result.failed:  # the runs that failed, and what to do (exit 1: not bad input)
-        again = f"sim sweep {experiment} --out {folder}" + (f" --shard {shard}" if shard else "")
+        again = f"sim {command} {experiment} --out {folder}" + (
+            f" --shard {shard}" if shard else ""
+        )
         for line in failure_summary(result.failures, result.folder, again):
             _say(err, line)
         raise typer.Exit(1)
     if part is not None:
+        after = (
+            "sim merge"
+            if command == "sweep"
+            else f"sim merge --no-analyze {folder} && sim atlas {experiment} --out"
+        )
         _say(
             out,
             f"shard {part[0]}/{part[1]} {'complete' if result.complete else 'unfinished'}"
-            f"; when every shard is done: sim merge {folder}",
+            f"; when every shard is done: {after} {folder}",
         )
-    elif analyze_after and result.complete:
-        _analyze(folder)
+    return result, part
 
 
 @app.command()
@@ -185,6 +222,7 @@ def calibrate(
         if scheduler == "mpi":
             raise BadInput.one("--scheduler", "mpi", "calibrations run on Dask or local processes")
         try:
+            from ..calibrate.run import ReportFailed
             from ..calibrate.run import calibrate as run_calibration
         except ImportError as exc:
             raise BadInput.one(
@@ -193,6 +231,7 @@ def calibrate(
             ) from None  # fmt: skip
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(calib.scenario)
     with _transient_bar() as bar:
         tasks: dict[int, Any] = {}
 
@@ -209,12 +248,19 @@ def calibrate(
             )  # fmt: skip
         except BadInput as exc:
             raise _fail(exc) from None
+        except ReportFailed as exc:
+            _say(err, f"error: {exc}")
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            err.print(
-                f"interrupted; finished generations are kept in {out_dir}/. Continue with:\n"
-                f"  sim calibrate {calibration} --out {out_dir} --resume",
-                highlight=False,
-            )
+            if (out_dir / "abc.db").is_file():
+                _say(
+                    err,
+                    f"interrupted; finished generations are kept in {out_dir}/. Continue "
+                    f"with:\n  sim calibrate {calibration} --out {out_dir} --resume",
+                )
+            else:
+                _say(err, f"interrupted before a generation finished; nothing was written to "
+                     f"{out_dir}/")  # fmt: skip
             raise typer.Exit(130) from None
     probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
     out.print(
@@ -288,8 +334,9 @@ def validate(
     ],
 ) -> None:
     """Check scenario, experiment and calibration files without running them (an
-    experiment file has a [design] table and is checked as sim sweep checks it, [match]
-    included; a calibration file has an [abc] table)."""
+    experiment file has a \\[design] table and is checked as sim sweep checks it, \\[match]
+    included; an atlas file has priors or \\[atlas] too and is checked as sim atlas checks
+    it; a calibration file has an \\[abc] table)."""
     from ..calibrate.config import load_calibration
     from ..io import read_toml
     from ..scenario import load_scenario
@@ -298,7 +345,9 @@ def validate(
     for path in files:
         try:
             data = read_toml(path)
-            if "design" in data:
+            if "design" in data and ("priors" in data or "atlas" in data):
+                what = "atlas " + _experiment_summary(path, atlas=True)
+            elif "design" in data:
                 what = _experiment_summary(path)
             elif "abc" in data:
                 what = f"calibration of {', '.join(load_calibration(path).rules)}"
@@ -314,12 +363,13 @@ def validate(
         raise typer.Exit(2)
 
 
-def _experiment_summary(path: Path) -> str:
-    """An experiment file loaded and checked; what it will run, in words."""
+def _experiment_summary(path: Path, *, atlas: bool = False) -> str:
+    """An experiment (or atlas) file loaded and checked; what it will run, in words."""
+    from ..experiments.atlas import load_atlas
     from ..experiments.experiment import load_experiment
     from ..experiments.match_spec import TYPICAL_EVALUATIONS
 
-    exp = load_experiment(path)
+    exp = load_atlas(path).experiment if atlas else load_experiment(path)
     points = exp.build_design(exp.design.n).n_points
     reps = exp.design.replicates
     text = (

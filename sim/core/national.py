@@ -221,6 +221,7 @@ class NationalEngine:
             across=np.array([national_dups - int(st.duplicates.sum())]),
             adoption_gap=np.array([gap]),
             lifecycle=np.array([sum(e.lifecycle_cost() for e in self.engines)]),
+            benefit=np.array([sum(e.quality_pair_years() for e in self.engines)]),
         )
         return {k: float(v[0]) for k, v in compute_outcomes(x).items()}
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # imported by timeseries_frame: ``import sim`` stays cheap (issue 18)
+    import pandas as pd
 
 from .arrays import SERIES
 
@@ -51,6 +53,7 @@ class Inputs(NamedTuple):
     across: np.ndarray  # (R,) national: developments of a service first developed elsewhere
     adoption_gap: np.ndarray  # (R,) years, see :func:`adoption_gap_years`
     lifecycle: np.ndarray  # (R,) see :func:`lifecycle_cost`
+    benefit: np.ndarray | None = None  # (R,) see :func:`quality_pair_years` (None: NaN)
 
 
 Direction = Literal["max", "min", "none"]
@@ -184,6 +187,28 @@ def lifecycle_cost(
     if discount_rate == 0 and not running.any():
         return float(cost[-1] - cost[0])  # exactly the final cost
     return float((disc * (once + running)).sum())
+
+
+def quality_pair_years(
+    data: dict[str, np.ndarray], *, pairs: int, discount_rate: float, **_: float
+) -> float:
+    """The benefit side of :func:`lifecycle_cost` (issue 19): served pair-years weighted by
+    quality x fit and by population x demand, ``sum_t dt x quality_t x coverage_weighted_t
+    x pairs``, discounted like the costs at ``(1 + discount_rate) ^ -year``. Other keyword
+    arguments (the cost parameters of ``RunSetup.extra``) are ignored."""
+    year = data["year"]
+    if len(year) < 2:
+        return 0.0
+    dt = year[1] - year[0]
+    disc = (1.0 + discount_rate) ** -year[1:] if discount_rate > 0 else np.ones(len(year) - 1)
+    quality = np.nan_to_num(data["quality"][1:], nan=0.0)
+    return float((disc * dt * quality * data["coverage_weighted"][1:] * pairs).sum())
+
+
+def _value_for_money(x: Inputs) -> np.ndarray:
+    if x.benefit is None:
+        return np.full(len(x.lifecycle), np.nan)
+    return _ratio(x.benefit.astype(float), x.lifecycle.astype(float))
 
 
 def _best_quality(x: Inputs) -> np.ndarray:
@@ -370,6 +395,16 @@ REGISTRY: tuple[Outcome, ...] = (
         lambda x: x.lifecycle.astype(float),
     ),
     Outcome(
+        "value_for_money",
+        "quality-weighted served pair-years (quality x fit, weighted by population x "
+        "demand, discounted like the costs) per unit of lifecycle_cost (issue 19)",
+        "pair-years / cost unit",
+        "max",
+        False,
+        "ratio of the sums over provinces",
+        _value_for_money,
+    ),
+    Outcome(
         "service_quality",
         "mean quality x fit of served pairs weighted by population x "
         "service demand, averaged over steps with any served pair",
@@ -463,6 +498,8 @@ def compute_outcomes(x: Inputs) -> dict[str, np.ndarray]:
 
 def timeseries_frame(data: dict[str, np.ndarray], t: int) -> pd.DataFrame:
     """Rows 0..t of the recorded columns as a DataFrame (counts as integers)."""
+    import pandas as pd
+
     ints = set(INTEGER_COLUMNS)
     return pd.DataFrame(
         {c: data[c][: t + 1].astype(np.int64) if c in ints else data[c][: t + 1] for c in COLUMNS}

@@ -6,7 +6,9 @@
 * :mod:`~sim.experiments.design`: sample designs (Sobol', Morris, LHS, grid, FAST) from a
   design spec;
 * :mod:`~sim.experiments.sweep`: running a design (batched, resumable, sharded) and
-  :mod:`~sim.experiments.executors` (local processes, Dask, MPI).
+  :mod:`~sim.experiments.executors` (local processes, Dask, MPI);
+* :mod:`~sim.experiments.atlas`: atlas files (an experiment over a prior file) for
+  ``sim atlas``.
 
 May import: the public API (:mod:`sim.run`), :mod:`sim.core`, :mod:`sim.world` and the
 bottom layer (params, scenario, io, errors). Never analysis, interactive or the CLI.

@@ -30,8 +30,9 @@ from ..world.counties import county_table
 BLOCK = 64
 """Replicates of every rule run (batched) at once by :func:`compare`."""
 
-SERIES = ("coverage", "duplicate_developments", "cost", "gini")
-"""Time-series columns kept per replicate for the comparison figures."""
+SERIES = ("coverage", "duplicate_developments", "cost", "gini", "served_contractor", "lost_pairs")
+"""Time-series columns kept per replicate for the comparison figures (and, the last two,
+for the idle share of a matched contractor's crew, :func:`sim.experiments.match.lever_use`)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Comparison:
     agents: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
     # national scenarios only (province maps): rule -> each replicate's provinces frame
     provinces: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    pairs: int = 0  # (government, service) pairs of one run (0: unknown)
 
     def summary(self) -> pd.DataFrame:
         """Tidy summary: one row per (outcome, rule or contrast ``"a - b"``)."""
@@ -77,6 +79,7 @@ def compare(
     if county_table(scenario) is not None:  # issue 10: per-county maps need the agents
         agents = {rule: [] for rule in rules}
     provinces: dict[str, list[pd.DataFrame]] = {rule: [] for rule in rules}
+    pairs = 0
 
     def tick(n: int) -> None:
         for _ in range(n if progress is not None else 0):
@@ -92,6 +95,7 @@ def compare(
         else:
             run_batched(engines, progress=tick)  # type: ignore[arg-type]
         for (r, rule), engine in zip(plan, engines, strict=True):
+            pairs = int(engine.state.n * engine.state.k) if not scenario.is_national else 0
             rows.append({"rule": rule, "replicate": r, "seed": seeds[r], **engine.outcomes()})
             for c in SERIES:
                 series[rule][c].append(engine.recorder.data[c])
@@ -109,6 +113,7 @@ def compare(
         arrays,
         agents,
         provinces if scenario.is_national else {},
+        pairs=pairs,
     )
 
 

@@ -20,6 +20,15 @@ matched value. The 2.5% and 97.5% quantiles of those values form the 95% interva
 when fewer than 90% of the resamples cross within the evaluated range). It reflects
 sampling over replicates, not the bisection's own 1% tolerance.
 
+Out of sample (issue 19). ``sim compare --match`` fits on one set of seeds and compares on
+another (:func:`match_and_compare`): with R replicates and root seed S the match runs on
+seeds S + R .. S + 2R - 1 and the comparison on S .. S + R - 1, so the matched contrast is
+not forced to zero by the fit: its interval on the comparison seeds says how well the
+match carries over. For ``drive.contractor_capacity`` it also reports how much of the
+matched crew is idle and whether capacity still binds (:func:`lever_use`): when the
+contractor never uses 90% of its capacity in a year, speed is capped elsewhere (by
+``drive.build_rate``, say) and buying capacity buys nothing.
+
 Experiment files ask for the same with a ``[match]`` table (:mod:`.match_spec`): a sweep
 calls :func:`match` at every design point on that point's replicate seeds, without the
 interval (:func:`sim.experiments.worker.run_chunk`).
@@ -58,6 +67,7 @@ class Match:
     converged: bool
     evaluations: list[dict] = field(default_factory=list)  # value, mean (search order)
     searched: int = 0  # values evaluated by the search itself (not the interval's grid)
+    extra: dict = field(default_factory=dict)  # out of sample and lever use (CLI only)
 
     def as_dict(self) -> dict:
         return {
@@ -72,6 +82,7 @@ class Match:
             "original": self.original,
             "converged": self.converged,
             "evaluations": self.evaluations,
+            **self.extra,
         }
 
 
@@ -253,4 +264,74 @@ def compare_matched(
         a.years,
         {**a.series, **b.series},
         {**a.agents, **b.agents},
+        pairs=a.pairs or b.pairs,
     )
+
+
+BINDS = 0.9
+"""Capacity binds when the contractor uses at least this share of it in its busiest year."""
+
+
+def lever_use(cmp, m: Match) -> dict:
+    """How much of a matched ``drive.contractor_capacity`` the contractor uses, from the
+    comparison's runs of ``m.rule`` (empty for other levers). Deployments are the increments
+    of the running maximum of contractor-served pairs (so a pair restored after an outage
+    is not counted twice); the crew is paid from the start until every pair is served (as
+    in lifecycle_cost). ``idle_share`` = 1 - deployments / (capacity x years paid), mean over
+    replicates; ``peak_use`` = the busiest whole year's deployments / capacity (mean);
+    ``binds`` = peak_use >= :data:`BINDS`."""
+    if m.param != "drive.contractor_capacity" or m.rule not in cmp.series or m.value <= 0:
+        return {}
+    series = cmp.series[m.rule]
+    served = series["served_contractor"]  # replicates x steps, share of pairs
+    years = cmp.years
+    dt = float(years[1] - years[0])
+    steps_per_year = max(1, round(1 / dt))
+    n_pairs = cmp.pairs
+    if n_pairs <= 0:
+        return {}
+    deployed = np.diff(np.maximum.accumulate(served, axis=1), axis=1) * n_pairs
+    full = (series["coverage"] + series["lost_pairs"] / n_pairs)[:, 1:] >= 1.0 - 1e-12
+    last = np.where(full.any(axis=1), full.argmax(axis=1) + 1, full.shape[1])
+    paid = m.value * last * dt
+    idle = 1.0 - deployed.sum(axis=1) / paid
+    whole = (deployed.shape[1] // steps_per_year) * steps_per_year
+    per_year = deployed[:, :whole].reshape(len(deployed), -1, steps_per_year).sum(axis=2)
+    peak = per_year.max(axis=1) / m.value if per_year.size else np.zeros(len(deployed))
+    peak_use = float(peak.mean())
+    return {
+        "idle_share": float(np.clip(idle, 0.0, 1.0).mean()),
+        "peak_use": peak_use,
+        "binds": bool(peak_use >= BINDS),
+    }
+
+
+def match_and_compare(
+    scenario: Scenario,
+    *,
+    outcome: str,
+    param: str,
+    rule: str,
+    rules: Sequence[str],
+    replicates: int,
+    seed: int | None = None,
+):
+    """Fit on seeds S + R .. S + 2R - 1, compare on S .. S + R - 1 (module docstring);
+    ``m.extra`` gets the seeds, the matched rule's mean outcome and the reference's on the
+    comparison seeds, and :func:`lever_use`. Returns (match, comparison)."""
+    base = scenario.seed if seed is None else seed
+    m = match(
+        scenario, outcome=outcome, param=param, rule=rule, rules=rules,
+        replicates=replicates, seed=base + replicates,
+    )  # fmt: skip
+    cmp = compare_matched(scenario, m, rules=rules, replicates=replicates, seed=base)
+    runs = cmp.outcomes
+    mean = runs.groupby("rule")[outcome].mean()
+    m.extra = {
+        "fit_seeds": [base + replicates, base + 2 * replicates - 1],
+        "compare_seeds": [base, base + replicates - 1],
+        "achieved_compare": float(mean[m.rule]),
+        "target_compare": float(mean[m.reference]),
+        **lever_use(cmp, m),
+    }
+    return m, cmp
