@@ -41,8 +41,9 @@ data: $(BIN)/sim ## Rebuild the county tables, contiguity, county and province b
 	$(BIN)/python scenarios/data/build_counties.py
 	$(BIN)/python scenarios/data/build_provinces.py
 
-docs: $(BIN)/sim ## Regenerate the parameter reference
+docs: $(BIN)/sim ## Regenerate the parameter reference and the teaching guide's numbers
 	$(BIN)/python -m sim.reference > docs/parameters.md
+	$(BIN)/python docs/make_teaching.py
 
 figures: demo ## Refresh the README's headline figures from the demo outputs
 	cp results/demo/zhejiang/panels.png docs/figures/headline-zhejiang.png

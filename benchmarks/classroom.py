@@ -80,6 +80,7 @@ def server(log: Path, *extra: str) -> Iterator[tuple[str, psutil.Process]]:
     """``sim viz`` in a subprocess (its own process group); yields its URL and process."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SOLARA_KERNEL_CULL_TIMEOUT": "10s"}
+    env["SIM_VIZ_MAX_PER_CLIENT"] = "200"  # every session comes from this one machine
     command = [sys.executable, "-m", "sim", "viz", str(TEACHING), "--port", str(port), *extra]
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=ROOT)

@@ -29,8 +29,11 @@ from websockets.sync.client import connect
 class Student:
     """One browser session (see the module docstring). Thread-safe counters."""
 
-    def __init__(self, url: str, *, timeout: float = 120.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 120.0, path: str = "") -> None:
+        """``path``: what follows the address, as in the browser's address bar (class mode:
+        ``?join=<token>``)."""
         self.url = url.rstrip("/") + "/"
+        self.path = path
         self.kernel_id = str(uuid.uuid4())
         self.page_id = str(uuid.uuid4())
         self.lock = threading.Lock()
@@ -39,13 +42,12 @@ class Student:
         self.frames: list[tuple[float, int]] = []  # (arrival time, step) of every frame
         self.opened = time.monotonic()
         self.first_frame: float | None = None
-        with urllib.request.urlopen(self.url, timeout=timeout) as response:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
             cookies = response.headers.get_all("set-cookie") or []
         cookie = "; ".join(c.split(";", 1)[0] for c in cookies)
         host = self.url.split("://", 1)[1].rstrip("/")
         self.ws = connect(
-            f"ws://{host}/jupyter/api/kernels/{self.kernel_id}/channels"
-            f"?session_id={self.page_id}",
+            f"ws://{host}/jupyter/api/kernels/{self.kernel_id}/channels?session_id={self.page_id}",
             additional_headers={"Cookie": cookie},
             max_size=None,
             open_timeout=timeout,
@@ -54,7 +56,7 @@ class Student:
         self.reader.start()
         control = str(uuid.uuid4())
         self._send("comm_open", {"comm_id": control, "target_name": "solara.control", "data": {}})
-        run = {"method": "run", "args": {"path": "", "appName": None, "themes": None}}
+        run = {"method": "run", "args": {"path": path, "appName": None, "themes": None}}
         self._send("comm_msg", {"comm_id": control, "data": run})
 
     # ---- the wire ----------------------------------------------------------------------
@@ -95,6 +97,9 @@ class Student:
                 if "frame" in state and "scene" in state:
                     self.view = content["comm_id"]
             self._frame(content["comm_id"], state)
+        elif kind == "comm_close":  # a widget gone from the page (its button too)
+            with self.lock:
+                self.states.pop(content.get("comm_id"), None)
         elif kind == "comm_msg":
             data = content.get("data", {})
             if data.get("method") == "update":

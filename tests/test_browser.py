@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,9 @@ def running_viz(
                     with urllib.request.urlopen(url, timeout=2) as response:
                         if response.status == 200:
                             break
+                except urllib.error.HTTPError as refused:
+                    if refused.code == 403:  # it answers, and wants the class's token
+                        break
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
@@ -161,6 +165,11 @@ A browser session whose connection drops without closing its tab ends after 2 s 
 ``sim viz``), so that the test sees it end."""
 
 
+NOISE = ("Traceback", "Error", "Warning", "warn(")
+"""What a quiet server log does not contain (Solara's samesite warning, an AssertionError
+on a dropped connection, ...)."""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     executable = find_chromium()
@@ -169,6 +178,8 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("viz") / "viz.log"
     with running_viz(log, env=SERVER_ENV) as url, chromium_browser(executable) as chromium:
         yield url, log, chromium
+    noise = [line for line in log.read_text().splitlines() if any(n in line for n in NOISE)]
+    assert not noise, f"the server log is not quiet: {noise[:5]}"
 
 
 class Pages:
@@ -192,6 +203,13 @@ class Pages:
             page = context.new_page()
             page.set_default_timeout(60_000)
             page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+            # a quiet page: no console errors, no uncaught exceptions (warnings are Solara's
+            # own: its navigator widget is an old-style Vue script)
+            page.on(
+                "console",
+                lambda m: self.failed.append(f"console: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: self.failed.append(f"page error: {e}"))
             page.on(
                 "response",
                 lambda r: self.failed.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
@@ -223,7 +241,7 @@ def pages(server):
     opened = Pages(url, chromium)
     yield opened
     opened.close()
-    assert not opened.failed, f"requests failed or left the server: {opened.failed[:5]}"
+    assert not opened.failed, f"requests failed, left the server or errors: {opened.failed[:5]}"
 
 
 def test_step_draws_map_and_curves_offline(pages, tmp_path: Path) -> None:
@@ -240,6 +258,9 @@ def test_step_draws_map_and_curves_offline(pages, tmp_path: Path) -> None:
     shot = tmp_path / "viz.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    page.get_by_role("tab", name="About").click()  # was: KaTeX 404s and a page error
+    page.locator(".sim-about h3", has_text="How it works").wait_for()
+    page.wait_for_timeout(1000)
     if os.environ.get("SIM_SCREENSHOTS"):
         keep = Path(os.environ["SIM_SCREENSHOTS"])
         keep.mkdir(parents=True, exist_ok=True)
@@ -283,6 +304,18 @@ def test_play_draws_frames_and_the_speed_slider_keeps_focus(pages) -> None:
     assert page.locator(".sim-map").screenshot() != map_before
 
 
+def test_the_map_shows_when_half_was_reached_at_the_end(pages) -> None:
+    """At the end every government has every service under the contractor rule: the fill
+    turns to the year each reached half of them (issue 23), and the teacher can switch back."""
+    (page,) = pages.open()
+    assert page.locator(".sim-fill-served.sim-fill-on").count() == 1
+    page.locator("button.sim-end").click()
+    wait_for_step(page, 96)
+    page.locator(".sim-fill-half.sim-fill-on").wait_for()
+    page.locator(".sim-fill-served").click()
+    page.locator(".sim-fill-served.sim-fill-on").wait_for()
+
+
 def test_sessions_have_their_own_models_and_release_them(pages, server) -> None:
     _, log, _ = server
     opened = pages.open(10)
@@ -324,6 +357,64 @@ def test_polygons_are_drawn(server, tmp_path: Path) -> None:
         finally:
             pages.close()
         assert not pages.failed, pages.failed[:5]
+
+
+def test_class_mode(server, tmp_path: Path) -> None:
+    """``sim viz --class``: hostile requests are refused; the teacher's screen and a
+    student's page work together (a choice reaches the model, a reload keeps the county,
+    the rounds and the end comparison); no console errors."""
+    import re
+
+    _, _, chromium = server
+    log = tmp_path / "class.log"
+    with running_viz(log, "--class", env=SERVER_ENV) as url:
+        text = log.read_text()
+        teacher = re.search(r"(http://\S+\?teacher=\S+)", text).group(1)  # type: ignore[union-attr]
+        join = re.search(r"(http://\S+\?join=\S+)", text).group(1)  # type: ignore[union-attr]
+        for path in ("", "?join=wrong", "?teacher=wrong"):  # no token, wrong tokens: 403
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{join.split('?')[0]}resourcez?verbose", timeout=10)
+        assert refused.value.code in (403, 404)
+        pages = Pages(url, chromium)
+        try:
+            context = chromium.new_context(viewport=VIEWPORT)
+            pages.contexts.append(context)
+            screen = context.new_page()
+            screen.goto(teacher)
+            screen.locator(".sim-next-round").wait_for(timeout=60_000)
+            student_context = chromium.new_context(viewport=VIEWPORT)
+            pages.contexts.append(student_context)
+            student = student_context.new_page()
+            errors: list[str] = []
+            for page in (screen, student):
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on(
+                    "response",
+                    lambda r: errors.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
+                )
+            student.goto(join)
+            county = student.locator(".sim-county").inner_text(timeout=60_000)
+            student.wait_for_url("**/?student=*")
+            student.locator(".sim-choice-0-1").click()  # develop service 1
+            student.locator(".sim-choice-0-1.sim-chosen").wait_for()
+            screen.locator(".sim-joined", has_text="1").wait_for()
+            screen.locator(".sim-next-round").click()
+            student.locator(".sim-round", has_text="1").wait_for()
+            assert "Service 1: served (own)" in student.locator(".sim-class").inner_text()
+            student.reload()  # the county is kept
+            assert student.locator(".sim-county").inner_text(timeout=60_000) == county
+            screen.locator(".sim-end-class").click()
+            screen.locator(".sim-comparison").wait_for()
+            assert "duplicate developments" in screen.locator(".sim-comparison").inner_text()
+            assert not errors, errors[:8]
+        finally:
+            pages.close()
+    noise = [line for line in log.read_text().splitlines() if any(n in line for n in NOISE)]
+    assert not noise, noise[:5]
 
 
 # ---- screenshots for docs/teaching.md ----------------------------------------------------
@@ -396,6 +487,49 @@ def take_figures(folder: Path) -> list[Path]:
             # 5: the About tab
             page.get_by_role("tab", name="About").click()
             shoot(page, "about")
+        shots += _class_figures(folder, executable)
+    finally:
+        log.unlink(missing_ok=True)
+    return shots
+
+
+def _class_figures(folder: Path, executable: str) -> list[Path]:
+    """Class mode: the teacher's screen and a student's page, two rounds in, four students."""
+    import re
+
+    log = folder / ".class.log"
+    shots = []
+    try:
+        with running_viz(log, "--class") as _, chromium_browser(executable) as chromium:
+            text = log.read_text()
+            teacher = re.search(r"(http://\S+\?teacher=\S+)", text).group(1)  # type: ignore[union-attr]
+            join = re.search(r"(http://\S+\?join=\S+)", text).group(1)  # type: ignore[union-attr]
+            screen = chromium.new_context(viewport=VIEWPORT).new_page()
+            screen.set_default_timeout(60_000)
+            screen.goto(teacher)
+            screen.locator(".sim-next-round").wait_for()
+            students = []
+            for _ in range(4):
+                student = chromium.new_context(viewport=VIEWPORT).new_page()
+                student.set_default_timeout(60_000)
+                student.goto(join)
+                student.locator(".sim-county").wait_for()
+                students.append(student)
+            for r in (1, 2):
+                for i, student in enumerate(students):
+                    code = 1 if r == 1 else (2 if i % 2 else 3)  # develop, then copy/catalogue
+                    buttons = student.locator(f".sim-choice[class*='-{code} ']:not(.sim-chosen)")
+                    if buttons.count():
+                        buttons.first.click()
+                        student.wait_for_timeout(300)
+                screen.locator(".sim-next-round").click()
+                for student in students:
+                    student.locator(".sim-round", has_text=str(r)).wait_for()
+            for page, name in ((students[0], "class-student"), (screen, "class-teacher")):
+                page.wait_for_timeout(1500)
+                path = folder / f"teaching-{name}.png"
+                page.screenshot(path=str(path))
+                shots.append(path)
     finally:
         log.unlink(missing_ok=True)
     return shots

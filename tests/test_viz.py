@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -429,13 +430,19 @@ def test_viz_prints_the_classroom_address(monkeypatch: pytest.MonkeyPatch) -> No
     _, _, _, app = _solara()
     _fake_interfaces(monkeypatch)
     served = []
-    monkeypatch.setattr(app, "serve", lambda host, port: served.append((host, port)))
+    monkeypatch.setattr(
+        app, "serve", lambda host, port, **kw: served.append((host, port, kw.get("token")))
+    )
     for name in ("SIM_VIZ_SCENARIO", "SIM_VIZ_SET", "SIM_VIZ_URLS", "SOLARA_KERNEL_CULL_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)  # sim viz sets them: restored afterwards
     result = runner.invoke(cli, ["viz", TEACHING, "--host", "0.0.0.0", "--port", "8765"])
     assert result.exit_code == 0, result.output
-    assert served == [("0.0.0.0", 8765)]
-    assert "http://192.168.1.20:8765/" in result.output and "█" in result.output
+    (host, port, token), *_ = served
+    assert (host, port) == ("0.0.0.0", 8765) and token  # off loopback: a join token
+    assert f"http://192.168.1.20:8765/?join={token}" in result.output and "█" in result.output
+    served.clear()
+    result = runner.invoke(cli, ["viz", TEACHING, "--port", "8765"])  # loopback: no token
+    assert served == [("127.0.0.1", 8765, None)], result.output
     about = app.about_markdown(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
     assert "--host 0.0.0.0" in about and "http://192.168.1.20:8765/" in about
 
@@ -540,3 +547,61 @@ def test_animation_frames_draw_county_polygons() -> None:
     patches = [c for c in ax.collections if isinstance(c, PatchCollection)]
     assert sum(len(c.get_paths()) for c in patches) == 90
     assert maps.county_shapes(sim.load_scenario(TEACHING)) is None
+
+
+def test_end_of_run_maps_differ_between_rules() -> None:
+    """At the end of the teaching run the contractor and the hybrid serve everything, so a
+    coverage fill is the same dark green in every panel; the year each government reached
+    half of its services (what the map shows at the end, issue 23) differs between the
+    rules, and matches agents.csv's t50_years."""
+    from sim.interactive import live
+
+    _, _, _, app = _solara()
+    model = app.TeachingModel(sim.load_scenario(TEACHING), app.SIDE_BY_SIDE)
+    while model.running:
+        model.step()
+    runs = live.frame(model.runs, layout_id=0)["runs"]
+    served = {rule: runs[rule]["served"] for rule in runs}
+    assert served["contractor"] == served["hybrid"]  # all full: the old fill could not tell
+    half = {
+        rule: np.array([np.nan if y is None else y for y in runs[rule]["half"]]) for rule in runs
+    }
+    for a, b in (("grassroots", "contractor"), ("contractor", "hybrid"), ("grassroots", "hybrid")):
+        assert not np.array_equal(half[a], half[b], equal_nan=True), (a, b)
+    expected = model.runs["grassroots"].engine.agents()["t50_years"].to_numpy()
+    np.testing.assert_allclose(half["grassroots"], expected, atol=1e-3)
+    model.release()
+
+
+def test_about_is_html_without_math() -> None:
+    """The About tab is converted to HTML on the server: Solara's Markdown component would
+    load KaTeX, which the offline assets lack (404s and a page error in the browser)."""
+    _, _, _, app = _solara()
+    html = app.about_html(sim.load_scenario(TEACHING), urls=["http://192.168.1.20:8765/"])
+    assert "<h3>How it works</h3>" in html and "<strong>http://192.168.1.20:8765/</strong>" in html
+    assert "katex" not in html.lower()
+
+
+def test_server_is_quiet() -> None:
+    """Solara's samesite warning is filtered; a second disconnect of a page is a no-op, not
+    an AssertionError in the log (sim.interactive.server)."""
+    import warnings
+
+    from solara.server import kernel_context
+
+    from sim.interactive import server
+
+    server.quiet_solara()
+    server.quiet_solara()  # idempotent
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn(
+            "Cookies with samesite=none require https, but ...", UserWarning, stacklevel=1
+        )
+    assert not caught
+
+    class Fake:
+        lock = threading.Lock()
+        page_status: ClassVar[dict] = {"p": kernel_context.PageStatus.DISCONNECTED}
+
+    future = kernel_context.VirtualKernelContext.page_disconnect(Fake(), "p")  # type: ignore[arg-type]
+    assert future.done()

@@ -39,6 +39,13 @@ def viz(
         str, typer.Option(help="Address to listen on (0.0.0.0: reachable from the classroom).")
     ] = "127.0.0.1",
     set_: SetOpt = None,
+    class_mode: Annotated[
+        bool,
+        typer.Option(
+            "--class",
+            help="Class mode: each student plays a county; the teacher runs the rounds.",
+        ),
+    ] = False,
 ) -> None:
     """Teaching app in the browser: map, live curves, sliders, the rules side by side."""
     import json
@@ -94,12 +101,32 @@ def viz(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]
+    import secrets
+
     from ..interactive import room
     from ..interactive.app import serve
 
-    os.environ["SIM_VIZ_URLS"] = json.dumps(room.urls(host, port) if host in room.ANY else [])
-    out.print(room.banner(host, port), markup=False, highlight=False, soft_wrap=True)
-    serve(host=host, port=port)
+    # off the machine's own address, the page needs the join token (in the printed
+    # addresses and the QR code); class mode always has one (sim.interactive.guard)
+    join = secrets.token_urlsafe(9) if class_mode or not room.is_loopback(host) else None
+    os.environ["SIM_VIZ_URLS"] = json.dumps(
+        [room.with_token(u, join) for u in room.urls(host, port)] if host in room.ANY else []
+    )
+    if class_mode:  # the tokens: students need the join token, the teacher their own
+        os.environ["SIM_VIZ_CLASS"] = "1"
+        os.environ["SIM_VIZ_URLS"] = json.dumps(
+            room.urls(host, port) or [f"http://127.0.0.1:{port}/"]
+        )
+        os.environ["SIM_VIZ_JOIN"] = str(join)
+        os.environ["SIM_VIZ_TEACHER"] = secrets.token_urlsafe(12)
+        banner = room.class_banner(
+            host, port, join=str(join), teacher=os.environ["SIM_VIZ_TEACHER"]
+        )
+    else:
+        banner = room.banner(host, port, token=join)
+    out.print(banner, markup=False, highlight=False, soft_wrap=True)
+    teacher = os.environ.get("SIM_VIZ_TEACHER") if class_mode else None
+    serve(host=host, port=port, token=join, also=(teacher,) if teacher else ())
 
 
 @app.command()

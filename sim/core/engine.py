@@ -172,9 +172,17 @@ class Engine:
     def settled(self) -> bool:
         return bool(self.batch.state.settled[self.index])
 
-    def step(self) -> None:
-        if not self.done:
+    def step(self, *, intent: np.ndarray | None = None) -> None:
+        """One step. ``intent`` (class mode): per pair, what a person chose instead of the
+        rule (:mod:`sim.core.mechanisms.intent`); None, or all 0, leaves every pair to it."""
+        if self.done:
+            return
+        if intent is None:
             self.batch.advance(1)
+        else:
+            from .mechanisms import intent as choices
+
+            choices.step(self.batch, self.index, intent)
 
     def run(self) -> Engine:
         if not self.done:

@@ -10,9 +10,13 @@ from collections.abc import Sequence
 from ..params import Scenario
 
 HOW_IT_WORKS = """
-Each marker is a county-level **local government**; each needs the same set of digital
-**services**. A government offers a service once it has it, by one of four routes
-(the marker shows the route most of its services took, the fill how many it has):
+Each marker (on a map of real counties: each county) is a county-level **local
+government**; each needs the same set of digital **services**. A government offers a
+service once it has it, by one of four routes. The marker's shape shows the route most of
+its services took (on real counties: a pattern of the same small shapes over the county,
+and its outline's colour); the fill shows how many services it offers, and once the run
+has ended, the year it reached half of them (dark: early, grey: not yet), which is where
+the rules differ:
 
 * **own development** (▲) — it builds the service itself (likelier the richer it is);
 * **peer reuse** (●) — it copies a neighbour's solution (likelier the more neighbours have one);
@@ -38,12 +42,13 @@ The curves show coverage (how much of the province is served), **duplicate devel
 
 IN_CLASS = """
 Start the page with `sim viz --host 0.0.0.0` on the teacher's machine: the terminal then
-prints the addresses students type (such as `http://192.168.1.20:8765/`, the machine's
-address on the classroom network; `127.0.0.1` only works on the teacher's own machine) and
-a QR code of the first one for phones and tablets. Students must be on the same network,
-and the machine's firewall must let the port in. Each browser gets its own run: students
-never step each other's model. No internet is needed. Hover over a local government on the
-map to see its name and services.
+prints the addresses students type (such as `http://192.168.1.20:8765/?join=...`, the
+machine's address on the classroom network with the class's join token, without which the
+page is refused; `127.0.0.1` only works on the teacher's own machine) and a QR code of the
+first one for phones and tablets; `sim viz --class` lets each student play a county.
+Students must be on the same network, and the machine's firewall must let the port in.
+Each browser gets its own run: students never step each other's model. No internet is
+needed. Hover over a local government on the map to see its name and services.
 """
 
 _SECTION = re.compile(r"(What it shows|How it works|Things to notice|Things to try)\s*:", re.I)
@@ -102,3 +107,13 @@ def about_markdown(scenario: Scenario, *, urls: Sequence[str] = ()) -> str:
         "and Solara.",
     ]
     return "\n\n".join(out)
+
+
+def about_html(scenario: Scenario, *, urls: Sequence[str] = ()) -> str:
+    """:func:`about_markdown` as HTML, converted here (python-markdown) rather than by
+    Solara's ``Markdown`` component, which loads KaTeX (math) from the asset server; the
+    offline assets have no KaTeX, so every visit of the tab logged two 404s and a page error.
+    The text has no math."""
+    import markdown
+
+    return str(markdown.markdown(about_markdown(scenario, urls=urls), extensions=["extra"]))

@@ -46,13 +46,17 @@ from ..params import RULES, SECTIONS, Scenario
 from ..rules import COLOURS
 from ..scenario import load_scenario
 from . import live, live_view, viz
-from .about import about_markdown, about_sections  # noqa: F401  (the page's API)
+from .about import about_html, about_markdown, about_sections  # noqa: F401  (the page's API)
+from .env import (  # noqa: F401  (the page's API)
+    DEFAULT_SCENARIO,
+    OVERRIDES_ENV,
+    SCENARIO_ENV,
+    URLS_ENV,
+    scenario_overrides,
+    scenario_path,
+)
 from .model import DiffusionModel
 
-SCENARIO_ENV = "SIM_VIZ_SCENARIO"
-OVERRIDES_ENV = "SIM_VIZ_SET"  # JSON object of dotted key -> value (sim viz --set)
-URLS_ENV = "SIM_VIZ_URLS"  # JSON list of the addresses students open (sim viz --host)
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "teaching.toml"
 SIDE_BY_SIDE = "side by side"
 MODES: tuple[str, ...] = (*RULES, SIDE_BY_SIDE)
 MAX_STEPS_PER_FRAME = 24
@@ -188,16 +192,6 @@ class TeachingModel(mesa.Model):
 
 
 # ---- per-session state ------------------------------------------------------------------
-def scenario_path() -> str:
-    """The scenario ``sim viz`` was started with (``$SIM_VIZ_SCENARIO``), else teaching.toml."""
-    return os.environ.get(SCENARIO_ENV) or str(DEFAULT_SCENARIO)
-
-
-def scenario_overrides() -> dict[str, Any]:
-    """The ``--set`` overrides ``sim viz`` was started with (``$SIM_VIZ_SET``, JSON)."""
-    return dict(json.loads(os.environ.get(OVERRIDES_ENV) or "{}"))
-
-
 class Session:
     """One browser session's state: the settings, the model, the play switch and what the
     browser draws (``layout`` when a run starts, ``frame`` after each step;
@@ -568,31 +562,31 @@ def Teaching(session: Session) -> None:
                 RuleChooser(session)
                 View(session)
             with solara.lab.Tab("About"):
-                solara.Markdown(
-                    about_markdown(session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")),
+                solara.HTML(
+                    unsafe_innerHTML=about_html(
+                        session.base, urls=json.loads(os.environ.get(URLS_ENV) or "[]")
+                    ),
                     style={"font-size": "17px"},
+                    classes=["sim-about"],
                 )
 
 
 @solara.component
 def Page() -> None:
     """Solara's entry point: a new :class:`Session` for every browser session."""
+    if os.environ.get("SIM_VIZ_CLASS"):  # sim viz --class: the class plays the counties
+        from .class_page import ClassPage
+
+        ClassPage()
+    else:
+        OwnSession()
+
+
+@solara.component
+def OwnSession() -> None:
     session = solara.use_memo(lambda: Session(scenario_path(), scenario_overrides()), [])
     Teaching(session)
 
 
-# ---- the server -------------------------------------------------------------------------
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run this page with Solara's server (production mode, no browser opened, no version
-    check) until interrupted. Set ``$SIM_VIZ_SCENARIO`` first to choose the scenario."""
-    from solara.__main__ import run as solara_run
-
-    args = [
-        "sim.interactive.app",
-        f"--host={host}",
-        f"--port={port}",
-        "--production",
-        "--no-open",
-        "--no-check-version",
-    ]
-    solara_run.main(args=args, prog_name="sim viz", standalone_mode=False)
+# ---- the server: sim.interactive.server ----------------------------------------------------
+from .server import serve  # noqa: E402,F401  (sim viz calls app.serve)

@@ -6,8 +6,9 @@ The page of ``sim viz`` (:mod:`sim.interactive.app`) sends each browser session 
   government sits on the map (points, or polygons when the scenario has real boundaries),
   its name, the contact network's edges, the curves' titles and time axis;
 * a **frame** after every step (:func:`frame`): per rule, how many services each government
-  offers and how most of them came, whether the contractor's platform is down and who is
-  hit, and the curves' *new* points since the previous frame.
+  offers and how most of them came, the year it first offered half of them (the map's fill
+  at the end of a run, where the rules differ in timing only), whether the contractor's
+  platform is down and who is hit, and the curves' *new* points since the previous frame.
 
 The browser (``sim/interactive/live_view.vue``, ECharts) draws both, so the server's cost
 per frame is a few small arrays (about 1 KB for the teaching province) instead of a
@@ -32,12 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from ..core.arrays import Source
 from ..errors import BadInput
 from ..rules import COLOURS
 from . import viz
+from .polygons import CMAP, MISSING
 
 if TYPE_CHECKING:
     from .model import DiffusionModel
@@ -129,7 +132,7 @@ def layout(
             {**f, "properties": {**(f.get("properties") or {}), "sim_id": f"g{i}"}}
             for i, f in enumerate(shapes["features"])
         ]
-        names = [str(f["properties"].get("name") or names[i]) for i, f in enumerate(features)]
+        names = [_name(f["properties"], names[i]) for i, f in enumerate(features)]
         shapes = {"type": "FeatureCollection", "features": features}
     pairs = viz.edge_pairs(first.engine.world) if shapes is None else None  # as sim animate
     edges = [] if pairs is None else pairs.ravel().tolist()
@@ -154,7 +157,17 @@ def layout(
         "sources": list(SOURCE_NAMES),
         "outage_colour": viz.OUTAGE_COLOUR,
         "coverage_colours": [to_hex(viz.COVERAGE_CMAP(x)) for x in np.linspace(0, 1, 5)],
+        # the fill "year it reached half of its services": dark = early, as map.png draws it
+        "half_colours": [to_hex(colormaps[CMAP](x)) for x in np.linspace(0, 1, 5)],
+        "missing_colour": MISSING,
     }
+
+
+def _name(properties: Mapping[str, Any], fallback: str) -> str:
+    """A county's name in Chinese and English ("义乌市 Yiwu City") when the boundary file has
+    both, else whichever it has."""
+    parts = [str(properties[k]) for k in ("name_zh", "name") if properties.get(k)]
+    return " ".join(parts) or fallback
 
 
 def frame(runs: Mapping[str, DiffusionModel], *, layout_id: int, since: int = 0) -> dict[str, Any]:
@@ -179,6 +192,7 @@ def frame(runs: Mapping[str, DiffusionModel], *, layout_id: int, since: int = 0)
             "down": down,
             "hit": [int(i) for i in hit],
             "coverage": float(recorded["coverage"][run.t]),
+            "half": [None if np.isnan(y) else round(float(y), 4) for y in run.half_years],
             "series": {c: _series(recorded[c], since, run.t) for c in SERIES},
         }
     return out

@@ -13,7 +13,9 @@ What a map shows, per county:
   as the horizon, on one colour scale for every rule;
 * marker at the centroid: how most of its services came (own development, peer reuse,
   catalogue, contractor: the shapes of the teaching app's map). In ``maps.png``: summed over
-  replicates.
+  replicates;
+* in ``map.png``, its name in Chinese and English below the marker
+  (:mod:`sim.interactive.fonts` finds a font with Chinese glyphs).
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ def run_map(result: RunResult, scenario: Scenario, path: Path) -> None:
         agents[["lat", "lon"]].to_numpy(float),
         vmax=_scale(agents["t50_years"].to_numpy(float), scenario.time.years),
     )
+    draw_names(ax, agents)
     bar = fig.colorbar(mappable, cax=fig.add_axes((0.86, 0.2, 0.025, 0.6)))
     bar.set_label("years until half of its services")
     ax.set_title(
@@ -120,6 +123,30 @@ def run_map(result: RunResult, scenario: Scenario, path: Path) -> None:
     )
     _legend(fig, missing_label=f"not within {scenario.time.years:g} years")
     _save(fig, path)
+
+
+def draw_names(ax: Axes, agents: pd.DataFrame, *, size: float = 3.0) -> None:
+    """Each county's name in Chinese and English (:func:`sim.interactive.fonts.label`) just
+    below its marker, in a font with CJK glyphs (English only where the machine has none)."""
+    from .fonts import families, label
+
+    family = families()
+    zh = agents["name_zh"] if "name_zh" in agents else [None] * len(agents)
+    for name_zh, name, lat, lon in zip(
+        zh, agents["name"], agents["lat"], agents["lon"], strict=True
+    ):
+        ax.annotate(
+            label(name_zh, name),
+            (float(lon), float(lat)),
+            xytext=(0, -4.5),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=size,
+            family=family,
+            color="#1d1d1d",
+            zorder=5,
+        )
 
 
 def compare_maps(cmp: Comparison, path: Path) -> None:

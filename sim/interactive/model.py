@@ -24,6 +24,7 @@ import numpy as np
 from ..core.engine import Engine
 from ..outcomes import COLUMNS
 from ..params import Scenario
+from ..world.counties import half_served_years
 from .agents import LocalGovernment
 
 INT_COLUMNS = frozenset(
@@ -60,8 +61,9 @@ class DiffusionModel(mesa.Model):
         self.datacollector.collect(self)
         self.running = True
 
-    def step(self) -> None:
-        self.engine.step()
+    def step(self, *, intent: np.ndarray | None = None) -> None:
+        """One step; ``intent``: class mode's choices (:meth:`sim.core.engine.Engine.step`)."""
+        self.engine.step(intent=intent)
         self.datacollector.collect(self)
         self.running = not self.engine.done
 
@@ -84,6 +86,13 @@ class DiffusionModel(mesa.Model):
     def outage(self) -> bool:
         """Whether the latest step was spent in an outage of the contractor's platform."""
         return bool(self.engine.recorder.data["outage"][self.engine.t] > 0)
+
+    @property
+    def half_years(self) -> np.ndarray:
+        """Per government, the year it first offered half of its services, NaN if not yet
+        (as ``t50_years`` of ``agents.csv``): what the map's fill shows at the end of a run,
+        where every government has everything and only the timing tells the rules apart."""
+        return half_served_years(self.engine.state.step, self.params.dt)
 
     @property
     def coverage(self) -> float:

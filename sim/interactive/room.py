@@ -2,7 +2,9 @@
 
 ``sim viz --host 0.0.0.0`` listens on every network interface; the address a student needs
 is the teacher's machine's address on the classroom network (``http://192.168.1.20:8765/``),
-not ``127.0.0.1``, which on a student's machine is the student's own. :func:`lan_addresses`
+not ``127.0.0.1``, which on a student's machine is the student's own. Off the loopback
+address every address carries the class's join token (``?join=...``,
+:mod:`sim.interactive.guard`). :func:`lan_addresses`
 lists the machine's IPv4 addresses on interfaces that are up (psutil), loopback and
 link-local ones left out; :func:`qr_code` draws the first address as a QR code in the
 terminal (segno), for phones and tablets.
@@ -56,12 +58,29 @@ def qr_code(url: str) -> str:
     return buffer.getvalue()
 
 
-def banner(host: str, port: int) -> str:
-    """What ``sim viz`` prints at start: where to open the page (and a QR code for a room)."""
-    local = f"http://127.0.0.1:{port}/"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (no join token needed there)."""
+    try:
+        return host in LOOPBACK or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def with_token(url: str, token: str | None) -> str:
+    """``url`` with the join token the page needs off the loopback address."""
+    return f"{url}?join={token}" if token else url
+
+
+def banner(host: str, port: int, *, token: str | None = None) -> str:
+    """What ``sim viz`` prints at start: where to open the page (and a QR code for a room);
+    ``token``: the join token every address carries (:mod:`sim.interactive.guard`)."""
+    local = with_token(f"http://127.0.0.1:{port}/", token)
     if host not in ANY:
-        return f"sim viz: open {urls(host, port)[0]} in a browser (Ctrl+C stops)"
-    addresses = urls(host, port)
+        return f"sim viz: open {with_token(urls(host, port)[0], token)} in a browser (Ctrl+C stops)"
+    addresses = [with_token(u, token) for u in urls(host, port)]
     if not addresses:
         return (
             f"sim viz: open {local} in a browser (Ctrl+C stops)\n"
@@ -75,4 +94,23 @@ def banner(host: str, port: int) -> str:
         qr_code(addresses[0]).rstrip("\n"),
         "sim viz: Ctrl+C stops",
     ]
+    return "\n".join(lines)
+
+
+def class_banner(host: str, port: int, *, join: str, teacher: str) -> str:
+    """What ``sim viz --class`` prints: the teacher's address (their token: keep it to
+    yourself) and the students' address with the class's join token, as a QR code too."""
+    local = f"http://127.0.0.1:{port}/"
+    students = [f"{url}?join={join}" for url in (urls(host, port) if host in ANY else [])]
+    if host not in ANY:
+        students = [f"{urls(host, port)[0]}?join={join}"]
+    lines = [
+        f"sim viz --class: the teacher's screen (keep this address to yourself): "
+        f"{local}?teacher={teacher}",
+        "sim viz --class: students open:",
+        *(f"    {url}" for url in students),
+    ]
+    if students and host in ANY:
+        lines += ["sim viz --class: or scan this code:", qr_code(students[0]).rstrip("\n")]
+    lines.append("sim viz --class: Ctrl+C stops")
     return "\n".join(lines)
