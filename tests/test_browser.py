@@ -99,6 +99,11 @@ def running_viz(
                         break
                 except OSError:
                     pass
+                text = log.read_text(errors="replace")
+                if "preparing the compiled model" in text and "ready" not in text:
+                    # a one-time compile (a cold kernel cache, e.g. this file run alone):
+                    # it says so, and the page is served after it; the wait starts then
+                    deadline = time.monotonic() + timeout
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         f"sim viz did not answer in {timeout} s:\n{log.read_text()}"
