@@ -19,9 +19,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-PREPARE_SECONDS = 60
-"""About how long the one-time compile takes on a 2-core laptop (wall clock, measured by
-``benchmarks/first_run.py``); quoted in the line printed before it starts."""
+PREPARE_TIME = "1-2 minutes"
+"""About how long the one-time compile takes on a quiet 2-core machine (60-95 s of CPU,
+``benchmarks/first_run.py``; longer when the machine is busy); quoted in the line printed
+before it starts."""
 
 
 def _entry_points(national: bool) -> list:
@@ -55,7 +56,7 @@ def prepare(*, echo: Callable[[str], None] | None = None, national: bool = False
         return 0.0
     if echo is not None:
         echo(
-            f"preparing the compiled model (one time, about {PREPARE_SECONDS} s; "
+            f"preparing the compiled model (one time, about {PREPARE_TIME}; "
             "later runs start at once)..."
         )
     start = time.perf_counter()
