@@ -162,12 +162,10 @@ def posterior_predictive(
             for i, j in enumerate(picks)
         ]  # fmt: skip
         if columns:
-            results = simulator.timeseries(jobs)
-            stats[rule] = [calib.targets.summarize(r.timeseries, r.outcomes) for r in results]
-            years = results[0].timeseries["year"].to_numpy(float)
-            curves[rule] = {"year": years}
+            stats[rule], series = _predictive_runs(simulator, jobs)
+            curves[rule] = {"year": np.asarray(series[0]["year"], dtype=float)}
             for c in columns:
-                data = np.stack([r.timeseries[c].to_numpy(float) for r in results])
+                data = np.stack([np.asarray(r[c], dtype=float) for r in series])
                 curves[rule][c] = np.quantile(data, QUANTILES, axis=0)
         else:
             stats[rule] = simulator.summaries(jobs)
@@ -192,6 +190,19 @@ def posterior_predictive(
                 "inside_90": bool(q[0] <= target.value <= q[-1]),
             })  # fmt: skip
     return pd.DataFrame(rows), curves
+
+
+def _predictive_runs(
+    simulator: Simulator, jobs: list[Job]
+) -> tuple[list[dict[str, float]], list[Any]]:
+    """(summary statistics, time series) of each job: batched engine runs for a province,
+    :func:`sim.run` for a national scenario."""
+    if simulator.national:
+        results = simulator.timeseries(jobs)
+        stats = [simulator.targets.summarize(r.timeseries, r.outcomes) for r in results]
+        return stats, [r.timeseries for r in results]
+    runs = simulator.engine_runs(jobs)
+    return [s for s, _ in runs], [e.recorder.data for _, e in runs]
 
 
 # ---- figures --------------------------------------------------------------------------------

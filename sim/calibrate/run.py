@@ -58,6 +58,7 @@ def calibrate(
     batched: bool | None = None,
     figures: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
+    check: int | None = None,
 ) -> CalibrationResult:
     """Run (or continue) a calibration into ``out``; see the module docstring.
 
@@ -68,10 +69,15 @@ def calibrate(
     default :attr:`~sim.calibrate.smc.Simulator.BATCHED`).
     ``figures=False`` skips ``figures/`` (for benchmarks that repeat many calibrations).
     ``progress(generation, accepted, population)`` is called as particles are accepted.
+    ``check``: truths per rule of the recovery check (:mod:`.check`; None: ``[check]``).
+    ``[abc] method = "rf"`` runs ABC random forests instead (:mod:`.amortised`).
     """
     started = time.time()
     calib = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
     folder = Path(out)
+    check = calib.spec.check.truths if check is None else check
+    if calib.abc.method == "rf":
+        return _calibrate_rf(calib, folder, resume=resume, check=check, progress=progress)
     old = _prepare(folder, calib, resume)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     if tmp.exists():
@@ -93,6 +99,10 @@ def calibrate(
         from .report import write_outputs
 
         probabilities = write_outputs(calib, history, tmp, figures=figures)
+        if check > 0:
+            from .check import write_smc_check
+
+            runs += write_smc_check(calib, tmp, check, workers=workers)
         generations = history.n_populations
         _write_manifest(tmp, calib, "complete", generations)
         _copy_inputs(calib, tmp)
@@ -105,6 +115,25 @@ def calibrate(
     return CalibrationResult(
         folder, generations, ran, evaluations, runs, time.time() - started, probabilities, True
     )
+
+
+def _calibrate_rf(
+    calib: Calibration,
+    folder: Path,
+    *,
+    resume: bool,
+    check: int,
+    progress: Callable[[int, int, int], None] | None,
+) -> CalibrationResult:
+    _prepare(folder, calib, resume)
+    if resume:
+        raise BadInput.one(str(calib.path), "abc.method", "--resume continues ABC-SMC "
+                           "histories; a random-forest calibration runs in one go")  # fmt: skip
+    from .amortised import calibrate_rf
+
+    done = calibrate_rf(calib, folder, check=check, progress=progress)
+    return CalibrationResult(folder, 0, 0, done["runs"], done["runs"], done["seconds"],
+                             done["probabilities"], True)  # fmt: skip
 
 
 def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] | None:

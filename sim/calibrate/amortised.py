@@ -1,0 +1,254 @@
+"""``[abc] method = "rf"``: a calibration by ABC random forests, written into a folder.
+
+One reference table from the priors of every rule (:mod:`.reference`), forests trained on
+it once (:mod:`.forest`), then evaluated at the observed statistics — and, with a check,
+at N truths per rule drawn from the same priors, for the cost of N x rules more runs and a
+prediction each (:mod:`.check`). The verdict on the rule comes from :mod:`.verdict`.
+
+Outputs (next to ``calibration.json``, ``calibration.toml``, ``targets.csv``,
+``provenance.json``, as for ABC-SMC):
+
+* ``reference.csv`` — the table: ``rule,seed``, the parameters, one column per target;
+* ``model_choice.csv`` — ``rule,votes,probability,selected``;
+* ``confusion.csv`` — out-of-bag confusion matrix (rows: true rule; columns: chosen);
+* ``importance.csv`` — ``statistic,importance`` (mean decrease in impurity);
+* ``posterior_summary.csv`` — per rule and parameter: mean and 5/25/50/75/95% quantiles;
+* ``check.csv`` (with a check) and ``report.md``.
+
+The folder is written as ABC-SMC's is: in a temporary folder beside ``--out``, renamed
+into place at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..io import write_csv, write_text
+from .config import Calibration, prior_bounds
+from .forest import ChoiceForest, param_forests
+from .verdict import Answer, Verdict, verdict
+
+
+def fit(
+    calib: Calibration,
+    table: pd.DataFrame,
+    *,
+    params: bool = True,
+) -> dict[str, Any]:
+    """The forests of one table: ``choice``, ``alternative`` (another seed, half of the
+    table: the stability check of the verdict), ``params`` ((rule, name) -> forest)."""
+    keys, a = calib.targets.keys, calib.abc
+    out: dict[str, Any] = {"choice": ChoiceForest(table, keys, calib.rules, trees=a.trees,
+                                                  seed=a.seed)}  # fmt: skip
+    if len(calib.rules) > 1:
+        half = table.iloc[: len(table) // 2]
+        out["alternative"] = ChoiceForest(half, keys, calib.rules, trees=a.trees,
+                                          seed=a.seed + 7919)  # fmt: skip
+    if params:
+        out["params"] = param_forests(table, keys, calib.rules, calib.names, trees=a.trees,
+                                      seed=a.seed + 1)  # fmt: skip
+    return out
+
+
+def judge(forests: dict[str, Any], x: np.ndarray) -> list[tuple[Answer, Verdict]]:
+    """(answer, verdict) at each row of ``x`` (target columns in file order)."""
+    choice: ChoiceForest = forests["choice"]
+    main = choice.choose_many(x)
+    alt = forests["alternative"].choose_many(x) if "alternative" in forests else [None] * len(x)
+    confusion = choice.confusion()
+    out = []
+    for m, other in zip(main, alt, strict=True):
+        answer = Answer(m.selected, m.probabilities())
+        alternatives = [] if other is None else [Answer(other.selected, other.probabilities())]
+        out.append((answer, verdict(answer, alternatives=alternatives, confusion=confusion)))
+    return out
+
+
+def posterior_summary(calib: Calibration, forests: dict[str, Any], x: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for (rule, name), forest in forests["params"].items():
+        s = forest.summary(x)[0]
+        lo, hi = prior_bounds(calib.spec.parameters[name])
+        width = (s["q95"] - s["q05"]) / _prior_width(forest.theta)
+        rows.append({"rule": rule, "parameter": name, **s, "prior_low": lo, "prior_high": hi,
+                     "width_vs_prior": width})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _prior_width(theta: np.ndarray) -> float:
+    """The prior's 90% width, from the table's own draws."""
+    lo, hi = np.quantile(theta, [0.05, 0.95])
+    return float(hi - lo) if hi > lo else float("nan")
+
+
+def calibrate_rf(
+    calib: Calibration,
+    out: Path,
+    *,
+    check: int,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run an ABC-RF calibration into ``out`` (its manifest, inputs and atomic publication
+    are :mod:`.run`'s); returns what :class:`~sim.calibrate.run.CalibrationResult` needs."""
+    from . import check as checks
+    from . import reference
+    from .run import _copy_inputs, _publish, _write_manifest
+
+    started = time.time()
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+
+        def table_progress(done: int, total: int) -> None:
+            if progress is not None:
+                progress(-1, done, total)
+
+        table, seconds = reference.build(
+            calib, calib.abc.reference, seed=calib.abc.seed, progress=table_progress
+        )
+        write_csv(tmp / "reference.csv", table)
+        forests = fit(calib, table)
+        x = np.array([[calib.targets.observed[k] for k in calib.targets.keys]])
+        ((answer, decision),) = judge(forests, x)
+        choice: ChoiceForest = forests["choice"]
+        votes = choice.choose_many(x)[0].votes
+        write_csv(tmp / "model_choice.csv", pd.DataFrame([
+            {"rule": r, "votes": votes[r], "probability": answer.probabilities[r],
+             "selected": r == answer.selected} for r in calib.rules
+        ]))  # fmt: skip
+        confusion = choice.confusion()
+        write_csv(tmp / "confusion.csv", confusion.reset_index())
+        importance = choice.importance()
+        write_csv(tmp / "importance.csv", pd.DataFrame(
+            {"statistic": importance.index, "importance": importance.to_numpy()}))  # fmt: skip
+        summary = posterior_summary(calib, forests, x)
+        write_csv(tmp / "posterior_summary.csv", summary)
+        section: list[str] = []
+        runs = len(table)
+        if check > 0:
+            frame = checks.check_rf(calib, forests, check)
+            write_csv(tmp / "check.csv", frame)
+            runs += len(frame)
+            section = checks.section(calib, frame, method="rf")
+        text = report(
+            calib,
+            answer,
+            decision,
+            votes,
+            confusion,
+            importance,
+            summary,
+            table_runs=len(table),
+            table_seconds=seconds,
+            accuracy=choice.accuracy,
+        )
+        write_text(tmp / "report.md", text + ("\n" + "\n".join(section) + "\n" if section else ""))
+        _write_manifest(tmp, calib, "complete", 0)
+        _copy_inputs(calib, tmp)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"probabilities": dict(answer.probabilities), "runs": runs,
+            "seconds": time.time() - started, "verdict": decision}  # fmt: skip
+
+
+def _g(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.3g}"
+
+
+def report(
+    calib: Calibration,
+    answer: Answer,
+    decision: Verdict,
+    votes: dict[str, float],
+    confusion: pd.DataFrame,
+    importance: pd.Series,
+    summary: pd.DataFrame,
+    *,
+    table_runs: int,
+    table_seconds: float,
+    accuracy: float,
+) -> str:
+    a = calib.abc
+    lines = [
+        f"# Calibration: {calib.path.name}",
+        "",
+        calib.spec.description.strip() or "(no description)",
+        "",
+        f"Scenario `{calib.scenario.name}`; {len(calib.targets)} targets from "
+        f"`{Path(calib.targets.path).name}`; rules {', '.join(calib.rules)}; "
+        f"{len(calib.names)} parameters. ABC random forests (Pudlo et al. 2016; Raynal et "
+        f"al. 2019): a reference table of {table_runs:,} runs from the priors "
+        f"({table_seconds:.0f} s, {table_runs / max(table_seconds, 1e-9):.0f} runs/s), "
+        f"{a.trees} trees per forest, seed {a.seed}.",
+        "",
+        "## Which rule explains the data?",
+        "",
+        "| rule | votes | P(rule \\| data) |",
+        "| --- | ---: | ---: |",
+        *[f"| {r} | {votes[r]:.3f} | {answer.probabilities[r]:.3f} |" for r in calib.rules],
+        "",
+        decision.sentence(),
+        "",
+        f"The forest selects the rule with most votes; P({answer.selected} | data) is "
+        "Pudlo et al.'s estimate (one minus the predicted out-of-bag error at the data); the "
+        "other rules share the rest in proportion to their votes.",
+        "",
+        f"Out-of-bag confusion matrix over the reference table (rows: true rule; columns: "
+        f"chosen), accuracy {accuracy:.3f}:",
+        "",
+        "| true \\ chosen | " + " | ".join(calib.rules) + " |",
+        "| --- |" + " ---: |" * len(calib.rules),
+        *[
+            f"| {r} | " + " | ".join(str(int(confusion.at[r, c])) for c in calib.rules) + " |"
+            for r in calib.rules
+        ],
+        "",
+        "Statistics that mattered (mean decrease in impurity; LD = linear discriminant axis): "
+        + ", ".join(f"`{k}` {v:.3f}" for k, v in importance.head(8).items())
+        + ".",
+        "",
+        "## Parameters",
+        "",
+        "Posterior of each parameter under each rule (quantile regression forest): mean, "
+        "median and the 90% credible interval; *width vs prior* is its width over the "
+        "prior's 90% width (near 1: the data say little about it under that rule).",
+        "",
+        "| rule | parameter | mean | median | 90% interval | width vs prior |",
+        "| --- | --- | ---: | ---: | --- | ---: |",
+    ]
+    for r in summary.itertuples():
+        lines.append(f"| {r.rule} | `{r.parameter}` | {_g(r.mean)} | {_g(r.q50)} | "
+                     f"[{_g(r.q05)}, {_g(r.q95)}] | {_g(r.width_vs_prior)} |")  # fmt: skip
+    if calib.truth is not None:
+        true_rule = calib.truth["rule"]
+        lines += [
+            "",
+            "## Recovery",
+            "",
+            f"- The data were made under `{true_rule}`; the verdict is {decision.text}.",
+        ]
+        for name, value in calib.truth["parameters"].items():
+            row = summary[(summary.rule == true_rule) & (summary.parameter == name)]
+            if len(row):
+                r = row.iloc[0]
+                inside = r.q05 <= value <= r.q95
+                lines.append(
+                    f"- `{name}` = {value:g}: "
+                    f"{'inside' if inside else '**outside**'} [{_g(r.q05)}, {_g(r.q95)}]"
+                )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["calibrate_rf", "fit", "judge", "posterior_summary"]
