@@ -21,8 +21,6 @@ into place at the end.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,43 +31,8 @@ import pandas as pd
 
 from ..io import write_csv, write_text
 from .config import Calibration, prior_bounds
-from .forest import ChoiceForest, param_forests
-from .verdict import Answer, Verdict, verdict
-
-
-def fit(
-    calib: Calibration,
-    table: pd.DataFrame,
-    *,
-    params: bool = True,
-) -> dict[str, Any]:
-    """The forests of one table: ``choice``, ``alternative`` (another seed, half of the
-    table: the stability check of the verdict), ``params`` ((rule, name) -> forest)."""
-    keys, a = calib.targets.keys, calib.abc
-    out: dict[str, Any] = {"choice": ChoiceForest(table, keys, calib.rules, trees=a.trees,
-                                                  seed=a.seed)}  # fmt: skip
-    if len(calib.rules) > 1:
-        half = table.iloc[: len(table) // 2]
-        out["alternative"] = ChoiceForest(half, keys, calib.rules, trees=a.trees,
-                                          seed=a.seed + 7919)  # fmt: skip
-    if params:
-        out["params"] = param_forests(table, keys, calib.rules, calib.names, trees=a.trees,
-                                      seed=a.seed + 1)  # fmt: skip
-    return out
-
-
-def judge(forests: dict[str, Any], x: np.ndarray) -> list[tuple[Answer, Verdict]]:
-    """(answer, verdict) at each row of ``x`` (target columns in file order)."""
-    choice: ChoiceForest = forests["choice"]
-    main = choice.choose_many(x)
-    alt = forests["alternative"].choose_many(x) if "alternative" in forests else [None] * len(x)
-    confusion = choice.confusion()
-    out = []
-    for m, other in zip(main, alt, strict=True):
-        answer = Answer(m.selected, m.probabilities())
-        alternatives = [] if other is None else [Answer(other.selected, other.probabilities())]
-        out.append((answer, verdict(answer, alternatives=alternatives, confusion=confusion)))
-    return out
+from .forest import ChoiceForest, fit, judge
+from .verdict import Answer, Verdict
 
 
 def posterior_summary(calib: Calibration, forests: dict[str, Any], x: np.ndarray) -> pd.DataFrame:
@@ -91,74 +54,63 @@ def _prior_width(theta: np.ndarray) -> float:
 
 def calibrate_rf(
     calib: Calibration,
-    out: Path,
+    folder: Path,
     *,
     check: int,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run an ABC-RF calibration into ``out`` (its manifest, inputs and atomic publication
-    are :mod:`.run`'s); returns what :class:`~sim.calibrate.run.CalibrationResult` needs."""
+    """Write an ABC-RF calibration's tables and report into ``folder`` (a temporary folder:
+    :mod:`.run` adds the manifest and inputs and publishes it); returns what
+    :class:`~sim.calibrate.run.CalibrationResult` needs."""
     from . import check as checks
     from . import reference
-    from .run import _copy_inputs, _publish, _write_manifest
 
     started = time.time()
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
 
-        def table_progress(done: int, total: int) -> None:
-            if progress is not None:
-                progress(-1, done, total)
+    def table_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress(-1, done, total)
 
-        table, seconds = reference.build(
-            calib, calib.abc.reference, seed=calib.abc.seed, progress=table_progress
-        )
-        write_csv(tmp / "reference.csv", table)
-        forests = fit(calib, table)
-        x = np.array([[calib.targets.observed[k] for k in calib.targets.keys]])
-        ((answer, decision),) = judge(forests, x)
-        choice: ChoiceForest = forests["choice"]
-        votes = choice.choose_many(x)[0].votes
-        write_csv(tmp / "model_choice.csv", pd.DataFrame([
-            {"rule": r, "votes": votes[r], "probability": answer.probabilities[r],
-             "selected": r == answer.selected} for r in calib.rules
-        ]))  # fmt: skip
-        confusion = choice.confusion()
-        write_csv(tmp / "confusion.csv", confusion.reset_index())
-        importance = choice.importance()
-        write_csv(tmp / "importance.csv", pd.DataFrame(
-            {"statistic": importance.index, "importance": importance.to_numpy()}))  # fmt: skip
-        summary = posterior_summary(calib, forests, x)
-        write_csv(tmp / "posterior_summary.csv", summary)
-        section: list[str] = []
-        runs = len(table)
-        if check > 0:
-            frame = checks.check_rf(calib, forests, check)
-            write_csv(tmp / "check.csv", frame)
-            runs += len(frame)
-            section = checks.section(calib, frame, method="rf")
-        text = report(
-            calib,
-            answer,
-            decision,
-            votes,
-            confusion,
-            importance,
-            summary,
-            table_runs=len(table),
-            table_seconds=seconds,
-            accuracy=choice.accuracy,
-        )
-        write_text(tmp / "report.md", text + ("\n" + "\n".join(section) + "\n" if section else ""))
-        _write_manifest(tmp, calib, "complete", 0)
-        _copy_inputs(calib, tmp)
-        _publish(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    table, seconds = reference.build(
+        calib, calib.abc.reference, seed=calib.abc.seed, progress=table_progress
+    )
+    write_csv(folder / "reference.csv", table)
+    forests = fit(calib, table)
+    x = np.array([[calib.targets.observed[k] for k in calib.targets.keys]])
+    ((answer, decision),) = judge(forests, x)
+    choice: ChoiceForest = forests["choice"]
+    votes = choice.choose_many(x)[0].votes
+    write_csv(folder / "model_choice.csv", pd.DataFrame([
+        {"rule": r, "votes": votes[r], "probability": answer.probabilities[r],
+         "selected": r == answer.selected} for r in calib.rules
+    ]))  # fmt: skip
+    confusion = choice.confusion()
+    write_csv(folder / "confusion.csv", confusion.reset_index())
+    importance = choice.importance()
+    write_csv(folder / "importance.csv", pd.DataFrame(
+        {"statistic": importance.index, "importance": importance.to_numpy()}))  # fmt: skip
+    summary = posterior_summary(calib, forests, x)
+    write_csv(folder / "posterior_summary.csv", summary)
+    section: list[str] = []
+    runs = len(table)
+    if check > 0:
+        frame = checks.check_rf(calib, forests, check)
+        write_csv(folder / "check.csv", frame)
+        runs += len(frame)
+        section = checks.section(calib, frame, method="rf")
+    text = report(
+        calib,
+        answer,
+        decision,
+        votes,
+        confusion,
+        importance,
+        summary,
+        table_runs=len(table),
+        table_seconds=seconds,
+        accuracy=choice.accuracy,
+    )
+    write_text(folder / "report.md", text + ("\n" + "\n".join(section) + "\n" if section else ""))
     return {"probabilities": dict(answer.probabilities), "runs": runs,
             "seconds": time.time() - started, "verdict": decision}  # fmt: skip
 
@@ -251,4 +203,4 @@ def report(
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["calibrate_rf", "fit", "judge", "posterior_summary"]
+__all__ = ["calibrate_rf", "posterior_summary", "report"]

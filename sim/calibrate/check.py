@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def _coverage_columns(name: str, cdf: np.ndarray) -> dict[str, np.ndarray]:
 
 def check_rf(calib: Calibration, forests: dict[str, Any], n: int) -> pd.DataFrame:
     """The check of an ABC-RF calibration, reusing its forests (see the module docstring)."""
-    from .amortised import judge
+    from .forest import judge
 
     table = truths(calib, n)
     keys = calib.targets.keys
@@ -77,9 +78,12 @@ def check_rf(calib: Calibration, forests: dict[str, Any], n: int) -> pd.DataFram
     return frame
 
 
-def check_smc(calib: Calibration, n: int, *, workers: int | None = 1) -> pd.DataFrame:
-    """The check of an ABC-SMC calibration: one full calibration per truth."""
-    from .run import calibrate
+def check_smc(
+    calib: Calibration, n: int, *, calibrate: Callable[..., Any], workers: int | None = 1
+) -> pd.DataFrame:
+    """The check of an ABC-SMC calibration: one full calibration per truth (``calibrate``:
+    :func:`sim.calibrate.run.calibrate`, passed in so that this module does not import
+    the one that imports it)."""
 
     table = truths(calib, n)
     rows = []
@@ -120,13 +124,20 @@ def check_smc(calib: Calibration, n: int, *, workers: int | None = 1) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def write_smc_check(calib: Calibration, folder: Path, n: int, *, workers: int | None) -> int:
+def write_smc_check(
+    calib: Calibration,
+    folder: Path,
+    n: int,
+    *,
+    calibrate: Callable[..., Any],
+    workers: int | None,
+) -> int:
     """Run the check of an ABC-SMC calibration into ``folder`` (``check.csv`` and a section
     appended to ``report.md``); the number of runs it made is not counted (each truth's
     calibration runs its own): returns the truths' runs."""
     from ..io import write_csv, write_text
 
-    frame = check_smc(calib, n, workers=workers)
+    frame = check_smc(calib, n, calibrate=calibrate, workers=workers)
     write_csv(folder / "check.csv", frame)
     text = (folder / "report.md").read_text(encoding="utf-8")
     write_text(

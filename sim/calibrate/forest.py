@@ -25,10 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .verdict import Answer, Verdict, verdict
+
+if TYPE_CHECKING:
+    from .config import Calibration
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 LEAF = 5
@@ -219,4 +224,51 @@ def param_forests(
     return out
 
 
-__all__ = ["QUANTILES", "Choice", "ChoiceForest", "Features", "ParamForest", "param_forests"]
+# ---- one table's forests, and their answers ------------------------------------------------
+
+
+def fit(
+    calib: Calibration,
+    table: pd.DataFrame,
+    *,
+    params: bool = True,
+) -> dict[str, Any]:
+    """The forests of one table: ``choice``, ``alternative`` (another seed, half of the
+    table: the stability check of the verdict), ``params`` ((rule, name) -> forest)."""
+    keys, a = calib.targets.keys, calib.abc
+    out: dict[str, Any] = {"choice": ChoiceForest(table, keys, calib.rules, trees=a.trees,
+                                                  seed=a.seed)}  # fmt: skip
+    if len(calib.rules) > 1:
+        half = table.iloc[: len(table) // 2]
+        out["alternative"] = ChoiceForest(half, keys, calib.rules, trees=a.trees,
+                                          seed=a.seed + 7919)  # fmt: skip
+    if params:
+        out["params"] = param_forests(table, keys, calib.rules, calib.names, trees=a.trees,
+                                      seed=a.seed + 1)  # fmt: skip
+    return out
+
+
+def judge(forests: dict[str, Any], x: np.ndarray) -> list[tuple[Answer, Verdict]]:
+    """(answer, verdict) at each row of ``x`` (target columns in file order)."""
+    choice: ChoiceForest = forests["choice"]
+    main = choice.choose_many(x)
+    alt = forests["alternative"].choose_many(x) if "alternative" in forests else [None] * len(x)
+    confusion = choice.confusion()
+    out = []
+    for m, other in zip(main, alt, strict=True):
+        answer = Answer(m.selected, m.probabilities())
+        alternatives = [] if other is None else [Answer(other.selected, other.probabilities())]
+        out.append((answer, verdict(answer, alternatives=alternatives, confusion=confusion)))
+    return out
+
+
+__all__ = [
+    "QUANTILES",
+    "Choice",
+    "ChoiceForest",
+    "Features",
+    "ParamForest",
+    "fit",
+    "judge",
+    "param_forests",
+]

@@ -102,7 +102,7 @@ def calibrate(
         if check > 0:
             from .check import write_smc_check
 
-            runs += write_smc_check(calib, tmp, check, workers=workers)
+            runs += write_smc_check(calib, tmp, check, calibrate=calibrate, workers=workers)
         generations = history.n_populations
         _write_manifest(tmp, calib, "complete", generations)
         _copy_inputs(calib, tmp)
@@ -131,7 +131,18 @@ def _calibrate_rf(
                            "histories; a random-forest calibration runs in one go")  # fmt: skip
     from .amortised import calibrate_rf
 
-    done = calibrate_rf(calib, folder, check=check, progress=progress)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        done = calibrate_rf(calib, tmp, check=check, progress=progress)
+        _write_manifest(tmp, calib, "complete", 0)
+        _copy_inputs(calib, tmp)
+        _publish(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return CalibrationResult(folder, 0, 0, done["runs"], done["runs"], done["seconds"],
                              done["probabilities"], True)  # fmt: skip
 
