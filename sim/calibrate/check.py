@@ -52,11 +52,14 @@ def _coverage_columns(name: str, cdf: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def check_rf(calib: Calibration, forests: dict[str, Any], n: int) -> pd.DataFrame:
-    """The check of an ABC-RF calibration, reusing its forests (see the module docstring)."""
+def check_rf(
+    calib: Calibration, forests: dict[str, Any], n: int, *, table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The check of an ABC-RF calibration, reusing its forests (see the module docstring);
+    ``table``: the truths, already run (default: :func:`truths`)."""
     from .forest import judge
 
-    table = truths(calib, n)
+    table = truths(calib, n) if table is None else table.reset_index(drop=True)
     keys = calib.targets.keys
     x = table[keys].to_numpy(float)
     judged = judge(forests, x)
@@ -79,13 +82,18 @@ def check_rf(calib: Calibration, forests: dict[str, Any], n: int) -> pd.DataFram
 
 
 def check_smc(
-    calib: Calibration, n: int, *, calibrate: Callable[..., Any], workers: int | None = 1
+    calib: Calibration,
+    n: int,
+    *,
+    calibrate: Callable[..., Any],
+    workers: int | None = 1,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The check of an ABC-SMC calibration: one full calibration per truth (``calibrate``:
     :func:`sim.calibrate.run.calibrate`, passed in so that this module does not import
-    the one that imports it)."""
+    the one that imports it; ``table``: the truths, already run)."""
 
-    table = truths(calib, n)
+    table = truths(calib, n) if table is None else table.reset_index(drop=True)
     rows = []
     abc = calib.spec.abc.model_copy(update={"predictive": 0})
     spec = calib.spec.model_copy(update={"abc": abc})
