@@ -275,3 +275,40 @@ def test_check_table_in_file_and_negative_check_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["calibrate", str(path), "--out", str(tmp_path / "o"),
                                  "--check", "-1"])  # fmt: skip
     assert result.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+def test_smc_check_and_verdict(tmp_path: Path) -> None:
+    """ABC-SMC keeps working with the derived statistics: one calibration per truth for the
+    check, a verdict line in the report, the fixed-scale distance for several rules."""
+    from sim.calibrate.smc import FixedScaleDistance, distance
+
+    path = write(tmp_path, abc='method = "smc"\npopulation = 20\ngenerations = 1\npredictive = 0')
+    calib = load_calibration(path)
+    assert isinstance(distance(calib), FixedScaleDistance)
+    one = calib.__class__(**{**calib.__dict__, "rules": ["grassroots"]})
+    assert not isinstance(distance(one), FixedScaleDistance)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["calibrate", str(path), "--out", str(out), "--check", "1", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    check = pd.read_csv(out / "check.csv")
+    assert sorted(check.rule) == sorted(RULES)
+    text = (out / "report.md").read_text()
+    assert "Verdict:" in text and "## Check" in text and "a full ABC-SMC calibration" in text
+
+
+def test_docs_numbers_come_from_the_script() -> None:
+    """docs/calibration.md and README.md hold what docs/make_calibration.py writes from
+    benchmarks/choice-recovery-results.json and the statistics' registry."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_calibration", ROOT / "docs" / "make_calibration.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    assert module.main(["--check"]) == 0
+    text = (ROOT / "docs" / "calibration.md").read_text()
+    for name in DERIVED:
+        assert f"`{name}`" in text

@@ -360,15 +360,15 @@ def report(
         f"{len(calib.names)} parameters. ABC-SMC (pyabc): {a.population} particles, "
         f"{len(pops)} generations (at most {a.generations}), seed {a.seed}, "
         f"{int(pops.samples.sum()):,} runs; final epsilon {_g(float(pops.epsilon.iloc[-1]))}; "
-        + ("distance: Euclidean in units of each target's sd."
-           if calib.targets.sd_weights else
-           "distance: adaptive weighted Euclidean (weights 1 / MAD of each statistic)."),
+        + _distance_text(calib),
         "",
         "## Which rule explains the data?",
         "",
         "| rule | P(rule \\| data) |",
         "| --- | ---: |",
         *[f"| {r} | {p_rule[r]:.3f} |" for r in calib.rules],
+        "",
+        _verdict(calib, probs, p_rule).sentence() if len(calib.rules) > 1 else "",
         "",
         (
             f"Most probable: **{best}**. Model probabilities by generation: "
@@ -413,6 +413,32 @@ def report(
     ]
     lines += _checks(calib, probs, table, predictive, p_rule, best)
     return "\n".join(lines) + "\n"
+
+
+def _distance_text(calib: Calibration) -> str:
+    if calib.targets.sd_weights:
+        return "distance: Euclidean in units of each target's sd."
+    from .smc import FixedScaleDistance, distance
+
+    fixed = isinstance(distance(calib), FixedScaleDistance)
+    return "distance: weighted Euclidean (weights 1 / MAD of each statistic, " + (
+        "fitted once on the prior sample)." if fixed else "refitted every generation)."
+    )
+
+
+def _verdict(calib: Calibration, probs: pd.DataFrame, p_rule: dict[str, float]) -> Any:
+    """The verdict (:mod:`.verdict`) on the last generation: settled or not."""
+    from .verdict import Answer, verdict
+
+    generations = sorted(probs.generation.unique())
+    settled = True
+    if len(generations) >= 2:
+        a, b = (
+            probs[probs.generation == g].set_index("rule").probability for g in generations[-2:]
+        )
+        settled = float((b - a).abs().max()) <= SETTLED
+    best = max(p_rule, key=lambda r: p_rule[r])
+    return verdict(Answer(best, p_rule), settled=settled)
 
 
 def _at_edge(table: pd.DataFrame, share: float = 0.02) -> pd.Series:

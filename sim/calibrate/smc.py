@@ -1,9 +1,9 @@
 """ABC-SMC around ``pyabc``: priors, distance, the runs, and a seeded, batching sampler.
 
 **Runs.** :class:`Simulator` turns a list of :class:`Job` (rule, parameters, seed) into
-summary statistics through the public API only (the base scenario with the particle's
-parameters, then :func:`sim.run`). It is the one function that sees whole batches of
-particles, so it is where a batched engine plugs in later; nothing else changes.
+summary statistics: the base scenario with the particle's parameters, then the jobs of a
+province stepped as one batch of the compiled engine (national scenarios: :func:`sim.run`
+one by one). It is the one function that sees whole batches of particles.
 
 **Seeds.** Evaluation ``i`` of generation ``t`` (accepted or not; ``t = -1`` is pyabc's
 calibration sample from the prior) draws its proposal and runs its simulation from
