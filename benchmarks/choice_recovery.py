@@ -95,8 +95,14 @@ def smc_case(calib: Any, truths: pd.DataFrame, k: int, population: int, generati
     from sim.calibrate.check import check_smc
     from sim.calibrate.run import calibrate
 
-    abc = calib.spec.abc.model_copy(update={"method": "smc", "population": population,
-                                            "generations": generations, "predictive": 0})
+    abc = calib.spec.abc.model_copy(
+        update={
+            "method": "smc",
+            "population": population,
+            "generations": generations,
+            "predictive": 0,
+        }
+    )
     smc = dataclasses.replace(calib, spec=calib.spec.model_copy(update={"abc": abc}))
     picks = pd.concat([truths[truths.rule == r].head(k) for r in calib.rules])
     started = time.perf_counter()
@@ -162,9 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         cols = ["rule", "seed", *calib.names, *sub.targets.keys]
         out["rf"][name] = rf_case(sub, table[cols], truths[cols])
         c = out["rf"][name]["check"]
-        print(f"rf {name}: accuracy {c['accuracy']:.3f}, coverage "
-              + ", ".join(f"{k}: {v['in50']:.2f}/{v['in90']:.2f}" for k, v in c["coverage"].items()),
-              flush=True)  # fmt: skip
+        cover = ", ".join(f"{k}: {v['in50']:.2f}/{v['in90']:.2f}" for k, v in c["coverage"].items())
+        print(f"rf {name}: accuracy {c['accuracy']:.3f}, coverage {cover}", flush=True)
     if args.smc_truths > 0:
         out["smc"] = smc_case(calib, truths, args.smc_truths, args.smc_population,
                               args.smc_generations)  # fmt: skip

@@ -96,8 +96,9 @@ def choice_block(d: dict[str, Any]) -> str:
             f"coverage {_coverage(c)}. On the shipped data: "
             + ", ".join(f"P({r}) = {v:.3f}" for r, v in p.items())
             + "; 90% intervals under the true rule: "
-            + ", ".join(f"{SHORT.get(k, k)} {_interval(smc['observed'][k])}"
-                        for k in d["parameters"])  # fmt: skip
+            + ", ".join(
+                f"{SHORT.get(k, k)} {_interval(smc['observed'][k])}" for k in d["parameters"]
+            )
             + ".",
         ]
     return "\n".join(lines)
