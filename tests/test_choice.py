@@ -312,3 +312,14 @@ def test_docs_numbers_come_from_the_script() -> None:
     text = (ROOT / "docs" / "calibration.md").read_text()
     for name in DERIVED:
         assert f"`{name}`" in text
+
+
+def test_report_says_undecided_when_statistics_cannot_separate(tmp_path: Path) -> None:
+    """With one coverage value, grassroots and hybrid (the same local dynamics until the
+    platform deploys) are confused in the out-of-bag matrix: no winner is named."""
+    path = write(tmp_path, targets="statistic,year,value\ncoverage,1,0.1\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["calibrate", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "report.md").read_text()
+    assert "Verdict: **undecided between" in text, text
