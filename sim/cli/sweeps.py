@@ -181,13 +181,13 @@ def calibrate(
         typer.Option(
             "--check",
             help="Recovery check: N truths per rule from the prior, each calibrated "
-            "(check.csv, report.md); default: [check] truths.",
+            "(check.csv, report.md); default: truths of the file's check table.",
             min=0,
         ),
     ] = None,
 ) -> None:
     """Fit the parameters to observed data and weigh the rules (ABC random forests or
-    ABC-SMC: [abc] method)."""
+    ABC-SMC, as the file's abc method says)."""
     from ..calibrate.config import load_calibration
 
     try:
