@@ -146,12 +146,12 @@ DERIVED: dict[str, Derived] = {
                 f"share_{s}",
                 True,
                 False,
-                f"share of the pairs served so far that were first served by {s} "
+                "share of the pairs served so far that were first served by "
                 + {
-                    "own": "development",
+                    "own": "the government's own development",
                     "peer": "reuse from a neighbour",
                     "catalogue": "reuse from the provincial catalogue",
-                    "platform": "deployment of the contractor's platform",
+                    "platform": "the contractor's platform",
                 }[s],
                 {
                     "own": "local development against deployment: high under grassroots, "
