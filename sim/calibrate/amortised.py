@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,12 @@ def calibrate_rf(
     *,
     check: int,
     progress: Callable[[int, int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Write an ABC-RF calibration's tables and report into ``folder`` (a temporary folder:
     :mod:`.run` adds the manifest and inputs and publishes it); returns what
-    :class:`~sim.calibrate.run.CalibrationResult` needs."""
+    :class:`~sim.calibrate.run.CalibrationResult` needs. ``executor``: where the reference
+    table's chunks run (None: this process)."""
     from . import check as checks
     from . import reference
 
@@ -72,8 +75,9 @@ def calibrate_rf(
             progress(-1, done, total)
 
     table, seconds = reference.build(
-        calib, calib.abc.reference, seed=calib.abc.seed, progress=table_progress
-    )
+        calib, calib.abc.reference, seed=calib.abc.seed, progress=table_progress,
+        executor=executor,
+    )  # fmt: skip
     write_csv(folder / "reference.csv", table)
     forests = fit(calib, table)
     x = np.array([[calib.targets.observed[k] for k in calib.targets.keys]])

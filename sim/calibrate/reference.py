@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,33 +59,53 @@ def draw(calib: Calibration, n: int, *, seed: int, key: int = TABLE_KEY) -> Draw
     return Draw(rules, pd.DataFrame(values), seeds)
 
 
+def _chunk(calib: Calibration, rows: Draw, lo: int, hi: int) -> list[dict[str, float]]:
+    """The summary statistics of rows lo..hi-1 (one batch of the engine; runs anywhere)."""
+    from .smc import Job, Simulator
+
+    names = list(rows.params.columns)
+    jobs = [
+        Job(rows.rules[i], {k: float(rows.params[k].iat[i]) for k in names}, int(rows.seeds[i]))
+        for i in range(lo, hi)
+    ]
+    return Simulator(calib).summaries(jobs)
+
+
 def simulate(
     calib: Calibration,
     rows: Draw,
     *,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every row: ``rule``, ``seed``, the parameters, then one column per target key
-    (the summary statistics). ``progress(done, total)`` after each chunk."""
-    from .smc import Job, Simulator
-
-    simulator = Simulator(calib)
-    names = list(rows.params.columns)
+    (the summary statistics). ``progress(done, total)`` after each chunk. ``executor``:
+    chunks run on it (local processes, a Dask cluster); the table is the same."""
     n = len(rows.rules)
+    bounds = [(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
     stats: list[dict[str, float]] = []
-    for lo in range(0, n, CHUNK):
-        jobs = [
-            Job(rows.rules[i], {k: float(rows.params[k].iat[i]) for k in names},
-                int(rows.seeds[i]))
-            for i in range(lo, min(n, lo + CHUNK))
-        ]  # fmt: skip
-        stats += simulator.summaries(jobs)
-        if progress is not None:
-            progress(len(stats), n)
+    if executor is None:
+        for lo, hi in bounds:
+            stats += _chunk(calib, rows, lo, hi)
+            if progress is not None:
+                progress(len(stats), n)
+    else:
+        futures = [executor.submit(_chunk, calib, _rows(rows, lo, hi), 0, hi - lo)
+                   for lo, hi in bounds]  # fmt: skip
+        for future in futures:  # in order: the table does not depend on who ran what
+            stats += future.result()
+            if progress is not None:
+                progress(len(stats), n)
     frame = pd.DataFrame({"rule": rows.rules, "seed": rows.seeds})
     frame = pd.concat([frame, rows.params.reset_index(drop=True)], axis=1)
     table = pd.DataFrame(stats, columns=calib.targets.keys)
     return pd.concat([frame, table], axis=1)
+
+
+def _rows(rows: Draw, lo: int, hi: int) -> Draw:
+    """Rows lo..hi-1 alone (what a worker needs of them)."""
+    return Draw(rows.rules[lo:hi], rows.params.iloc[lo:hi].reset_index(drop=True),
+                rows.seeds[lo:hi])  # fmt: skip
 
 
 def build(
@@ -94,10 +115,12 @@ def build(
     seed: int,
     key: int = TABLE_KEY,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[pd.DataFrame, float]:
-    """(the table of ``n`` rows, seconds it took)."""
+    """(the table of ``n`` rows, seconds it took); see :func:`simulate`."""
     started = time.perf_counter()
-    table = simulate(calib, draw(calib, n, seed=seed, key=key), progress=progress)
+    rows = draw(calib, n, seed=seed, key=key)
+    table = simulate(calib, rows, progress=progress, executor=executor)
     return table, time.perf_counter() - started
 
 

@@ -77,7 +77,12 @@ def calibrate(
     folder = Path(out)
     check = calib.spec.check.truths if check is None else check
     if calib.abc.method == "rf":
-        return _calibrate_rf(calib, folder, resume=resume, check=check, progress=progress)
+        _prepare(folder, calib, resume)
+        if resume:
+            raise BadInput.one(str(calib.path), "abc.method", "--resume continues ABC-SMC "
+                               "histories; a random-forest calibration runs in one go")  # fmt: skip
+        with _executor(executor, scheduler, workers, in_flight) as (pool, _):
+            return _calibrate_rf(calib, folder, check=check, progress=progress, executor=pool)
     old = _prepare(folder, calib, resume)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     if tmp.exists():
@@ -121,14 +126,11 @@ def _calibrate_rf(
     calib: Calibration,
     folder: Path,
     *,
-    resume: bool,
     check: int,
     progress: Callable[[int, int, int], None] | None,
+    executor: Executor | None,
 ) -> CalibrationResult:
-    _prepare(folder, calib, resume)
-    if resume:
-        raise BadInput.one(str(calib.path), "abc.method", "--resume continues ABC-SMC "
-                           "histories; a random-forest calibration runs in one go")  # fmt: skip
+    """The random-forest calibration into a temporary folder, published at the end."""
     from .amortised import calibrate_rf
 
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
@@ -136,7 +138,7 @@ def _calibrate_rf(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        done = calibrate_rf(calib, tmp, check=check, progress=progress)
+        done = calibrate_rf(calib, tmp, check=check, progress=progress, executor=executor)
         _write_manifest(tmp, calib, "complete", 0)
         _copy_inputs(calib, tmp)
         _publish(tmp, folder)
