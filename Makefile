@@ -5,26 +5,35 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint bench docs figures data clean
 
-# The venv is (re)built whenever pyproject.toml changes.
+# The venv is (re)built whenever pyproject.toml changes: the core dependencies only (all the
+# demo needs); the extras (tests, Dask, MPI, calibration, the browser app) come with
+# `make test`, `make lint` and `make bench`, or on demand (pip install -e ".[viz]").
 $(BIN)/sim: pyproject.toml
+	@echo "installing the core dependencies into $(VENV)/ (one time, about a minute)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(BIN)/sim
+
+EXTRAS := $(VENV)/.extras-installed
+$(EXTRAS): $(BIN)/sim
+	@echo "installing the extras (tests, Dask, MPI, calibration, browser app) into $(VENV)/..."
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate]"
+	touch $(EXTRAS)
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
 	$(BIN)/sim compare scenarios/zhejiang.toml --replicates 20 --out results/demo/zhejiang
 	$(BIN)/sim compare scenarios/guangdong.toml --replicates 20 --out results/demo/guangdong
 
-test: $(BIN)/sim ## The whole test suite
+test: $(EXTRAS) ## The whole test suite
 	$(BIN)/ruff check sim tests benchmarks experiments docs
 	$(BIN)/python -m pytest -q
 
-lint: $(BIN)/sim
+lint: $(EXTRAS)
 	$(BIN)/ruff check sim tests benchmarks experiments docs
 	$(BIN)/ruff format --check sim tests benchmarks
 
-bench: $(BIN)/sim ## Benchmarks (writes benchmarks/results.md)
+bench: $(EXTRAS) ## Benchmarks (writes benchmarks/results.md)
 	$(BIN)/python benchmarks/run.py
 
 data: $(BIN)/sim ## Rebuild the county tables, contiguity, county and province boundaries under scenarios/data/

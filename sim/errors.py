@@ -36,9 +36,13 @@ class BadInput(Exception):
         return cls([Problem(source, key, message)])
 
 
+def near(word: str, valid: Iterable[str]) -> str:
+    """' (did you mean "x"?)' when a close match exists, else ''."""
+    close = difflib.get_close_matches(word, sorted(valid), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
 def did_you_mean(word: str, valid: Iterable[str]) -> str:
     """' (did you mean "x"?)' when a close match exists, plus the list of valid names."""
     valid = sorted(valid)
-    close = difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
-    hint = f' (did you mean "{close[0]}"?)' if close else ""
-    return f"{hint}; valid keys: {', '.join(valid)}"
+    return f"{near(word, valid)}; valid keys: {', '.join(valid)}"

@@ -39,7 +39,9 @@ def _umask() -> int:
 
 
 def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    # surrogateescape: a path decoded from an ASCII file-system encoding is written back
+    # as the bytes it was (a non-ASCII folder name under LC_ALL=C)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", errors="surrogateescape"))
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -1,7 +1,7 @@
-"""A lock file that keeps two sweeps out of one folder.
+"""A lock file that keeps two sweeps (or calibrations) out of one folder.
 
-While a sweep (or a merge) writes into a folder it holds ``FOLDER/sweep.lock``: a small JSON
-file naming the host, the process id, the process's start time and the command. It is
+While a sweep (a merge, a calibration) writes into a folder it holds ``FOLDER/sweep.lock``:
+a small JSON file naming the host, the process id, the process's start time and the command. It is
 created with ``O_CREAT | O_EXCL``, so of two commands starting at once exactly one gets it.
 A second command on the folder — including ``--force`` and ``--resume`` — is refused with a
 message naming the holder.
@@ -14,6 +14,7 @@ message says how to remove it once that sweep is known to be dead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -26,6 +27,8 @@ from typing import Any
 from .errors import BadInput
 
 LOCK = "sweep.lock"
+HELD: set[Path] = set()
+"""Lock files this process holds, for :func:`release_all` (a second Ctrl-C exits at once)."""
 UNREADABLE_GRACE = 10.0
 """Seconds during which an unreadable lock is taken as being written (after that: stale)."""
 
@@ -55,8 +58,9 @@ class FolderLock:
     """``with FolderLock(folder):`` — hold ``folder/sweep.lock`` (the folder is created if
     needed, and removed again on release if the lock was all that was in it)."""
 
-    def __init__(self, folder: str | Path, *, key: str = "--out") -> None:
+    def __init__(self, folder: str | Path, *, key: str = "--out", what: str = "sweep") -> None:
         self.folder = Path(folder)
+        self.what = what
         self.path = self.folder / LOCK
         self.key = key
         self._created: list[Path] = []
@@ -99,7 +103,7 @@ class FolderLock:
                     raise BadInput.one(
                         str(self.folder),
                         self.key,
-                        f"another sweep is writing into this folder ({describe(holder)}); "
+                        f"another {self.what} is writing into this folder ({describe(holder)}); "
                         "wait for it to finish or stop it. If it is no longer running, "
                         f"delete {self.path}",
                     ) from None
@@ -110,6 +114,7 @@ class FolderLock:
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
             self._held = True
+            HELD.add(self.path)
             return
         raise BadInput.one(str(self.folder), self.key, f"cannot take the lock {self.path}")
 
@@ -146,9 +151,19 @@ class FolderLock:
         if self._held:
             self.path.unlink(missing_ok=True)
             self._held = False
+            HELD.discard(self.path)
         for folder in self._created:  # innermost first; only if empty: nothing was written
             try:
                 folder.rmdir()
             except OSError:
                 break
         self._created = []
+
+
+def release_all() -> None:
+    """Remove every lock file this process holds: the last thing before exiting at once
+    (a second Ctrl-C), when the ``with`` blocks will not run their clean-up."""
+    for path in list(HELD):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        HELD.discard(path)

@@ -8,15 +8,19 @@ reader never sees new CSVs beside old figures. The only window is between the tw
 microseconds long; a crash exactly there leaves the old output as ``.NAME.old-XXXX``.
 
 Folders are only replaced when they are empty or hold an earlier output of ``sim`` (its
-``provenance.json``): ``--out`` naming a folder with other files in it (``--out .``,
-``--out ~/Documents``) is refused rather than emptied. Scenario names become one path
-component (:func:`safe_name`), so a name such as ``"../../x"`` or ``"/etc"`` never leads
-outside the output root.
+``provenance.json``) *of the same kind*: ``--out`` naming a folder with other files in it
+(``--out .``, ``--out ~/Documents``) is refused rather than emptied, and so is one holding
+another kind of result (:func:`kind_of`: a sweep, a calibration, an atlas, a comparison, a
+run) unless the command is told ``force=True`` (``--force``): ``sim run --out`` a finished
+sweep would otherwise delete its runs. Scenario names become one path component
+(:func:`safe_name`), so a name such as ``"../../x"`` or ``"/etc"`` never leads outside the
+output root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -29,6 +33,62 @@ from .errors import BadInput
 MARKER = "provenance.json"
 """Every output folder of ``sim`` holds this file; a folder with it may be replaced."""
 
+KINDS: dict[str, tuple[str, ...]] = {
+    "calibration": ("calibration.json", "abc.db"),
+    "sweep": ("manifest.json", "runs.parquet", "shards"),
+    "atlas": ("atlas.json",),
+    "comparison": ("compare.csv",),
+    "run": ("outcomes.json",),
+}
+"""The kinds of result a folder can hold, each recognised by any of these files (checked in
+this order), when its ``provenance.json`` does not say (``"kind"``: written since issue 24).
+"""
+
+DESCRIBE = {
+    "calibration": "a calibration (abc.db, posterior, report)",
+    "sweep": "a sweep (runs.parquet, manifest.json, report)",
+    "atlas": "an atlas",
+    "comparison": "a comparison of rules (sim compare)",
+    "run": "a single run (sim run)",
+}
+
+
+def kind_of(folder: Path) -> str | None:
+    """What kind of result ``folder`` holds (a key of :data:`KINDS`), ``"other"`` for files
+    that ``sim`` did not write, or None when it does not exist or is empty."""
+    folder = Path(folder)
+    try:
+        entries = {p.name for p in folder.iterdir()}
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not entries:
+        return None
+    if MARKER in entries:
+        try:
+            said = json.loads((folder / MARKER).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            said = None
+        if said in KINDS:
+            return str(said)
+    for kind, names in KINDS.items():
+        if entries & set(names):
+            return kind
+    return "other" if MARKER not in entries else "output"
+
+
+def check_kind(folder: Path, kind: str, *, key: str = "--out", force: bool = False) -> None:
+    """Raise :class:`BadInput` when ``folder`` holds a result of another kind than ``kind``
+    (unless ``force``): nothing a user made is replaced by a different command unasked."""
+    found = kind_of(folder)
+    if force or found in (None, kind, "output", "other"):
+        return
+    raise BadInput.one(
+        str(folder),
+        key,
+        f"holds {DESCRIBE.get(found, found)}, not {DESCRIBE.get(kind, kind)}; choose another "
+        f"{key}, or add --force to replace it: nothing was written",
+    )
+
 
 def safe_name(name: str) -> str:
     """``name`` as a single, harmless path component: letters (any script), digits, ``-``,
@@ -39,10 +99,12 @@ def safe_name(name: str) -> str:
     return text or "unnamed"
 
 
-def check_out(folder: Path, key: str = "--out") -> None:
+def check_out(
+    folder: Path, key: str = "--out", *, kind: str | None = None, force: bool = False
+) -> None:
     """Raise :class:`BadInput` unless ``folder`` can be an output folder: nothing yet, an
-    empty folder or an earlier output of ``sim``, whose nearest existing ancestor is a
-    writable folder."""
+    empty folder or an earlier output of ``sim`` (of ``kind``, when given, unless
+    ``force``), whose nearest existing ancestor is a writable folder."""
     where = str(folder)
     if folder.exists() and not folder.is_dir():
         raise BadInput.one(where, key, "is not a folder (a file or device); choose a folder")
@@ -62,6 +124,8 @@ def check_out(folder: Path, key: str = "--out") -> None:
             "is a folder with other files in it (no provenance.json of an earlier output); "
             "choose a new or empty folder: nothing was written",
         )
+    if kind is not None:
+        check_kind(folder, kind, key=key, force=force)
 
 
 def check_file_out(path: Path, key: str = "--out") -> None:
@@ -90,13 +154,16 @@ def _replaceable(folder: Path) -> bool:
 
 
 @contextlib.contextmanager
-def staged(folder: Path, key: str = "--out") -> Iterator[Path]:
+def staged(
+    folder: Path, key: str = "--out", *, kind: str | None = None, force: bool = False
+) -> Iterator[Path]:
     """Yield a temporary folder beside ``folder``; on success it replaces ``folder``.
 
-    Raises :class:`BadInput` before anything is written if ``folder`` cannot be written or
-    holds files that ``sim`` did not write."""
+    Raises :class:`BadInput` before anything is written if ``folder`` cannot be written,
+    holds files that ``sim`` did not write, or (``kind`` given, no ``force``) holds another
+    kind of result."""
     folder = Path(folder)
-    check_out(folder, key)
+    check_out(folder, key, kind=kind, force=force)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from .errors import BadInput, Problem, did_you_mean
 from .params import SECTIONS, Scenario, parameter_keys
-from .world.population import read_prefectures
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -46,14 +45,11 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     pop = scenario.population
     if pop.source != "synthetic":
         try:
+            from .world.population import read_prefectures  # pandas: only for CSV sources
+
             table = read_prefectures(pop.source, scenario_file=source)
-        except BadInput as exc:  # say which scenario named the CSV
-            raise BadInput(
-                Problem(p.source, p.key, f"{p.message} (the population.source of {source})")
-                if p.source != source
-                else p
-                for p in exc.problems
-            ) from None
+        except BadInput as exc:  # say which scenario (or --set) named the CSV
+            raise _named_by(exc, "population.source", source, overrides) from None
         n = int(table.frame["local_governments"].sum())
         if pop.network == "small_world" and pop.mean_degree >= n:
             raise BadInput.one(
@@ -74,19 +70,33 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
                     need_borders=pop.network in CONTIGUITY_NETWORKS,
                 )
             except BadInput as exc:
-                raise BadInput(
-                    Problem(p.source, p.key, f"{p.message} (the population.counties of {source})")
-                    if p.source != source
-                    else p
-                    for p in exc.problems
-                ) from None
+                raise _named_by(exc, "population.counties", source, overrides) from None
             table = replace(table, counties=counties)
         scenario._prefectures = table
     if scenario.is_national:
         from .world.provinces import read_provinces
 
-        scenario._provinces = read_provinces(scenario, scenario_file=source)
+        try:
+            scenario._provinces = read_provinces(scenario, scenario_file=source)
+        except BadInput as exc:
+            raise _named_by(exc, "national.source", source, overrides, say=False) from None
     return scenario
+
+
+def _named_by(
+    exc: BadInput, key: str, source: str, overrides: Mapping[str, Any] | None, *, say: bool = True
+) -> BadInput:
+    """Problems of a data file named by ``key``: blamed on ``--set`` when the override gave
+    the file (not on the scenario, which may name a good one), and saying who named it."""
+    given = overrides is not None and key in overrides
+    named = f"the {key} given with --set" if given else f"the {key} of {source}"
+
+    def blamed(p: Problem) -> Problem:
+        if p.source == source:
+            return Problem("--set", p.key, p.message) if given and p.key == key else p
+        return Problem(p.source, p.key, f"{p.message} ({named})") if say else p
+
+    return BadInput(blamed(p) for p in exc.problems)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -112,6 +122,16 @@ def _read_toml(path: Path, named_by: str | None) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
+        if named_by:  # the mistake is in the extending file: name it first
+            hint = (
+                "; a data CSV goes in population.source, population.counties or national.source"
+                if path.suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".geojson")
+                else ""
+            )
+            raise BadInput.one(
+                named_by, "extends", f"names {where}, which is not a scenario file "
+                f"(not valid TOML: {exc}){hint}"
+            ) from None  # fmt: skip
         raise BadInput.one(where, "", f"not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput.one(where, "", f"cannot read: {exc}") from None

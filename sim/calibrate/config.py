@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import BadInput, Problem
+from ..errors import BadInput, Problem, near
 from ..experiments.experiment import (
     DISTS,
     ParamSpec,
@@ -160,10 +160,15 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; every problem is reported together."""
     path = Path(path)
     where = str(path)
-    spec = validate_file(
-        where, read_toml(path), CalibrationSpec, {"abc": AbcSpec, "check": CheckSpec}
+    from ..experiments.whole import load_whole
+
+    data = read_toml(path)
+    return load_whole(
+        data,
+        CalibrationSpec,
+        lambda: validate_file(where, data, CalibrationSpec, {"abc": AbcSpec, "check": CheckSpec}),
+        lambda spec: _resolve(path, spec),
     )
-    return _resolve(path, spec)
 
 
 def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
@@ -178,7 +183,11 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     for r in rules:
         if r not in valid_rules:
             problems.append(
-                Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(valid_rules)}")
+                Problem(
+                    where,
+                    "rules",
+                    f"unknown rule {r!r}{near(r, valid_rules)}; valid: {', '.join(valid_rules)}",
+                )
             )
     if len(set(rules)) != len(rules):
         problems.append(Problem(where, "rules", "a rule is listed twice"))
@@ -212,14 +221,8 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     except BadInput as exc:
         problems += exc.problems
     if targets is not None and scenario.is_national and any(t.derived for t in targets):
-        problems.append(
-            Problem(
-                where,
-                "targets",
-                "derived statistics (share_*, t50_*, "
-                "first_*) are for provincial scenarios, not national ones",
-            )
-        )
+        problems.append(Problem(where, "targets", "derived statistics (share_*, t50_*, "
+                                "first_*) need a provincial scenario"))  # fmt: skip
     truth = None
     if spec.truth is not None:
         try:
@@ -298,7 +301,20 @@ def _check_prior_support(calib: Calibration, where: str) -> None:
     problems: dict[str, Problem] = {}
     bounds = {}
     for name, spec in calib.spec.parameters.items():
-        lo, hi = prior_bounds(spec)
+        try:
+            lo, hi = prior_bounds(spec)
+        except (OverflowError, ValueError) as exc:  # lognorm: exp(mean of the log) overflows
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                f"finite range ({exc}); for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            problems[name] = Problem(
+                where, f"parameters.{name}", f"the prior's parameters {spec.params} give no "
+                "finite range; for lognorm, params are the mean and sd of the log"
+            )  # fmt: skip
+            continue
         bounds[name] = (lo, hi)
         for value in (lo, hi):
             try:

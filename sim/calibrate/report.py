@@ -258,8 +258,18 @@ def plot_posterior(calib: Calibration, rule: str, rows: pd.DataFrame, path: Path
     w = rows.weight.to_numpy(float)
     if df.std().min() <= 0:  # a degenerate population has no density to draw
         return
-    arr = plot_kde_matrix(df, w / w.sum(), limits=limits, refval=refval, refval_color="k")
-    fig = np.asarray(arr).flat[0].figure
+    if len(calib.names) == 1:  # pyabc's matrix indexes a 2-d grid of axes, one has none
+        from pyabc.visualization import plot_kde_1d
+
+        plt = _plt()
+        fig, ax = plt.subplots()
+        (name,) = calib.names
+        lo, hi = limits[name]
+        plot_kde_1d(df, w / w.sum(), x=name, xmin=lo, xmax=hi, refval=refval,
+                    refval_color="k", ax=ax)  # fmt: skip
+    else:
+        arr = plot_kde_matrix(df, w / w.sum(), limits=limits, refval=refval, refval_color="k")
+        fig = np.asarray(arr).flat[0].figure
     fig.set_size_inches(2.6 * len(calib.names) + 1.2, 2.6 * len(calib.names) + 0.6)
     fig.suptitle(f"posterior under {rule} (P = {rows.weight.sum():.2f})", fontsize=10)
     fig.subplots_adjust(top=0.92)

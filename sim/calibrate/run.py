@@ -4,8 +4,11 @@ The folder is written atomically: everything is made in a temporary folder besid
 ``--out`` (``.NAME.tmp-PID``) and renamed into place at the end, so ``--out`` holds either
 the previous state or the new one, never a half-written mix. With ``--resume`` the existing
 ``abc.db`` is copied into the temporary folder and continued there. When the run is
-interrupted (Ctrl-C), the history of the finished generations is moved into ``--out`` so
-that ``--resume`` continues from it.
+interrupted (Ctrl-C, SIGTERM) or fails, the history of the finished generations is moved
+into ``--out`` (beside what it held) so that ``--resume`` continues from it; when only the
+tables, figures or report fail, every result is kept and :class:`ReportFailed` says so.
+The folder is locked (:mod:`sim.lock`) while a calibration writes into it; temporary folders
+left by a process that was killed are removed by the next calibration into ``--out``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..io import write_json, write_text
+from ..lock import LOCK
 from .config import Calibration, load_calibration
 
 DB, MANIFEST = "abc.db", "calibration.json"
@@ -76,46 +81,60 @@ def calibrate(
     calib = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
     folder = Path(out)
     check = calib.spec.check.truths if check is None else check
-    if calib.abc.method == "rf":
-        _prepare(folder, calib, resume)
-        if resume:
-            raise BadInput.one(str(calib.path), "abc.method", "--resume continues ABC-SMC "
-                               "histories; a random-forest calibration runs in one go")  # fmt: skip
-        with _executor(executor, scheduler, workers, in_flight) as (pool, _):
-            return _calibrate_rf(calib, folder, check=check, progress=progress, executor=pool)
-    old = _prepare(folder, calib, resume)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        if old is not None:
-            shutil.copy2(folder / DB, tmp / DB)
-        with _executor(executor, scheduler, workers, in_flight) as (pool, flight):
-            try:
+    from ..lock import FolderLock
+
+    with FolderLock(folder, what="calibration"):  # no second calibration in this folder
+        if calib.abc.method == "rf":
+            _prepare(folder, calib, resume)
+            if resume:
+                why = "--resume continues ABC-SMC; a random-forest calibration runs in one go"
+                raise BadInput.one(str(calib.path), "abc.method", why)
+            with _executor(executor, scheduler, workers, in_flight) as (pool, _):
+                return _calibrate_rf(calib, folder, check=check, progress=progress, executor=pool)
+        _recover_stranded(folder, calib)
+        old = _prepare(folder, calib, resume)
+        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir(parents=True)
+        except OSError as exc:
+            raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
+        try:
+            if old is not None:
+                shutil.copy2(folder / DB, tmp / DB)
+            _write_manifest(tmp, calib, "running", 0)  # so that a killed run can be recovered
+            with _executor(executor, scheduler, workers, in_flight) as (pool, flight):
                 history, ran, evaluations, runs = _run(
                     calib, tmp / DB, resume=old is not None, executor=pool,
                     in_flight=flight, batch_size=batch_size, batched=batched,
                     progress=progress,
                 )  # fmt: skip
-            except KeyboardInterrupt:
-                _publish_interrupted(tmp, folder, calib)
-                raise
-        from .report import write_outputs
+            generations = history.n_populations
+            _check_informative(calib, history, folder)
+            from .report import write_outputs
 
-        probabilities = write_outputs(calib, history, tmp, figures=figures)
-        if check > 0:
-            from .check import write_smc_check
+            try:
+                probabilities = write_outputs(calib, history, tmp, figures=figures)
+            except Exception as exc:  # the generations are kept, and the report can be redone
+                _write_manifest(tmp, calib, "complete", generations)
+                _copy_inputs(calib, tmp)
+                _publish(tmp, folder)
+                raise ReportFailed(folder, generations, exc) from exc
+            if check > 0:
+                from .check import write_smc_check
 
-            runs += write_smc_check(calib, tmp, check, calibrate=calibrate, workers=workers)
-        generations = history.n_populations
-        _write_manifest(tmp, calib, "complete", generations)
-        _copy_inputs(calib, tmp)
-        _publish(tmp, folder)
-    except BaseException:
-        if tmp.exists():
+                runs += write_smc_check(calib, tmp, check, calibrate=calibrate, workers=workers)
+            _write_manifest(tmp, calib, "complete", generations)
+            _copy_inputs(calib, tmp)
+            _publish(tmp, folder)
+        except (ReportFailed, FailedCalibration):
             shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):  # never hide the original error
+                _publish_interrupted(tmp, folder, calib)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     runs += calib.abc.predictive * sum(p > 0 for p in probabilities.values())
     return CalibrationResult(
         folder, generations, ran, evaluations, runs, time.time() - started, probabilities, True
@@ -134,9 +153,11 @@ def _calibrate_rf(
     from .amortised import calibrate_rf
 
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
     try:
         done = calibrate_rf(calib, tmp, check=check, progress=progress, executor=executor)
         _write_manifest(tmp, calib, "complete", 0)
@@ -147,6 +168,71 @@ def _calibrate_rf(
         raise
     return CalibrationResult(folder, 0, 0, done["runs"], done["runs"], done["seconds"],
                              done["probabilities"], True)  # fmt: skip
+
+
+class ReportFailed(Exception):
+    """Every generation ran and is kept in ``folder`` (``abc.db``), but a table, figure or
+    the report could not be written; ``--resume`` writes them again without new runs."""
+
+    def __init__(self, folder: Path, generations: int, cause: BaseException) -> None:
+        self.folder = folder
+        super().__init__(
+            f"{folder}: the calibration finished ({generations} generation(s), kept in "
+            f"{folder / DB}), but writing its tables, figures or report failed "
+            f"({type(cause).__name__}: {cause}); add --resume to write them again"
+        )
+
+
+class FailedCalibration(BadInput):
+    """The data cannot tell anything: every distance was infinite, or the posterior is the
+    prior. Reported (exit 2) rather than naming a winner; nothing is written."""
+
+
+def _check_informative(calib: Calibration, history: Any, folder: Path) -> None:
+    """Refuse to report a winner when the distances carried no information."""
+    pops = history.get_all_populations()
+    eps = pops[pops.t >= 0].epsilon.to_numpy(dtype=float)
+    if len(eps) and not np.isfinite(eps).any():
+        raise FailedCalibration.one(
+            str(calib.targets.path),
+            "",
+            "failed calibration: every distance between the runs and these targets is "
+            "infinite (values or weights 1/sd so large that their squares overflow): the "
+            f"posterior is the prior, so no rule is preferred; nothing was written to {folder}",
+        )
+
+
+def _recover_stranded(folder: Path, calib: Calibration) -> None:
+    """Temporary folders of calibrations into ``folder`` whose process is gone (``kill -9``,
+    a power cut): finished generations of this calibration are moved into ``folder`` (so
+    that ``--resume`` finds them); folders without any are removed; others are left."""
+    from ..lock import _started
+
+    for path in sorted(folder.parent.glob(f".{folder.name}.tmp-*")):
+        pid = path.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _started(int(pid)) is not None:
+            continue
+        if _generations(path / DB) == 0:
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        here = _read_json(folder / MANIFEST)
+        empty = not folder.exists() or all(p.name == LOCK for p in folder.iterdir())
+        ours = here is not None and here.get("fingerprint") == calib.fingerprint()
+        if manifest.get("fingerprint") == calib.fingerprint() and (empty or ours):
+            _publish_interrupted(path, folder, calib)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] | None:
@@ -164,7 +250,7 @@ def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] |
     if manifest is None:
         if resume:
             raise BadInput.one(where, "--resume", "there is no calibration to resume here")
-        if folder.exists() and any(folder.iterdir()):
+        if folder.exists() and any(p.name != LOCK for p in folder.iterdir()):
             raise BadInput.one(
                 where, "--out", "exists and is not empty; choose another --out (nothing was "
                 "written)"
@@ -182,7 +268,23 @@ def _prepare(folder: Path, calib: Calibration, resume: bool) -> dict[str, Any] |
         )  # fmt: skip
     if not (folder / DB).is_file():
         raise BadInput.one(where, "--resume", f"{DB} is missing: nothing to continue")
+    _check_history(folder / DB)
     return manifest
+
+
+def _check_history(db: Path) -> None:
+    """A damaged ``abc.db`` (truncated, overwritten, not SQLite) is a message on --resume."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            con.execute("PRAGMA quick_check").fetchall()
+            con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()
+    except sqlite3.Error as exc:
+        raise BadInput.one(
+            str(db), "--resume", f"not a readable calibration history ({exc}); start again "
+            "in a new --out"
+        ) from None  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -204,10 +306,19 @@ def _executor(
         if n == 1:
             yield None, 1
             return
+        from ..experiments.scheduler import die_with_parent, stop_now
+
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n, mp_context=context) as own:
+        own = ProcessPoolExecutor(
+            max_workers=n, mp_context=context, initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )  # fmt: skip
+        try:
             yield own, in_flight or 2 * n
-            own.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C, SIGTERM, a failure: no waiting for the workers
+            stop_now(own)
+            raise
+        own.shutdown(wait=False, cancel_futures=True)
 
 
 def _run(
@@ -236,7 +347,8 @@ def _run(
     abc = build(calib, sampler)
     url = f"sqlite:///{db}"
     np.random.seed(calib.abc.seed)  # anything pyabc draws outside the sampler
-    with _quiet_pyabc():
+    with _quiet_pyabc(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyabc")
         if resume:
             abc.load(url, abc_id=1)
         else:
@@ -307,7 +419,11 @@ def _copy_inputs(calib: Calibration, folder: Path) -> None:
 
 
 def _publish(tmp: Path, folder: Path) -> None:
-    """Move the finished temporary folder into place (the old one out of the way first)."""
+    """Move the finished temporary folder into place (the old one out of the way first);
+    the lock, when held, moves with it so that no other calibration slips in between."""
+    if (folder / LOCK).is_file() and not (tmp / LOCK).exists():
+        with contextlib.suppress(OSError):
+            os.link(folder / LOCK, tmp / LOCK)
     if folder.exists():
         old = folder.parent / f".{folder.name}.old-{os.getpid()}"
         os.replace(folder, old)
@@ -317,13 +433,32 @@ def _publish(tmp: Path, folder: Path) -> None:
         os.replace(tmp, folder)
 
 
+def _generations(db: Path) -> int:
+    """Finished generations in a pyabc history file (0 if it has none or is unreadable)."""
+    import sqlite3
+
+    if not db.is_file():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return int(con.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def _publish_interrupted(tmp: Path, folder: Path, calib: Calibration) -> None:
-    """Keep the finished generations: the history (and a manifest) go to ``folder``."""
-    if not (tmp / DB).is_file():
+    """Keep the finished generations: the history (and a manifest saying "interrupted") go
+    to ``folder``, beside what it held (a finished calibration's report stays until a
+    ``--resume`` rewrites it). Nothing changes when no generation was added."""
+    new = _generations(tmp / DB)
+    if new <= _generations(folder / DB):
         return
     keep = folder.parent / f".{folder.name}.keep-{os.getpid()}"
     shutil.rmtree(keep, ignore_errors=True)
-    keep.mkdir()
+    if folder.is_dir():
+        shutil.copytree(folder, keep, ignore=shutil.ignore_patterns(LOCK, DB))
+    else:
+        keep.mkdir()
     shutil.copy2(tmp / DB, keep / DB)
-    _write_manifest(keep, calib, "interrupted", -1)
+    _write_manifest(keep, calib, "interrupted", new)
     _publish(keep, folder)

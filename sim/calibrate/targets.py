@@ -23,6 +23,7 @@ The summary statistics of a run are exactly these numbers, keyed ``"coverage@2"`
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ SERIES: tuple[str, ...] = tuple(c for c in COLUMNS if c not in ("step", "year"))
 """Time-series columns a target can name (``step`` and ``year`` are the clock)."""
 OUTCOME_PREFIX = "outcome:"
 REQUIRED = ("statistic", "year", "value")
+MIN_RELATIVE_SD = 1e-9
+"""The smallest sd, relative to max(1, |value|): a smaller one carries no meaning (no
+observation is that precise) and makes the squared weighted distance overflow."""
 
 
 @dataclass(frozen=True)
@@ -155,10 +159,16 @@ def read_targets(
     where = str(path)
     if not path.is_file():
         raise BadInput.one(where, "", f"targets file not found (named by {named_by})")
+    from ..world.tables import scan_csv
+
+    text, problems = scan_csv(where, named_by, "targets")  # a row with extra fields, ...
+    if problems:
+        raise BadInput(problems)
     try:
         frame = pd.read_csv(
-            path, comment="#", skipinitialspace=True, dtype=str, keep_default_na=False
-        )
+            io.StringIO(text), comment="#", skipinitialspace=True, dtype=str,
+            keep_default_na=False, index_col=False,
+        )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise BadInput.one(where, "", f"not a readable CSV: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -226,6 +236,9 @@ def read_targets(
             sd = _number(sd_text) if sd_text else None
             if sd is None or sd <= 0:
                 bad("sd", f"must be a number > 0 when the sd column is given (got {sd_text!r})")
+            elif value is not None and sd < MIN_RELATIVE_SD * max(1.0, abs(value)):
+                bad("sd", f"{sd:g} is too small: below {MIN_RELATIVE_SD:g} x max(1, |value|) "
+                    "the weight 1/sd overflows the distance")  # fmt: skip
         if not ok:
             continue
         target = Target(stat, year, model_year, value, sd)  # type: ignore[arg-type]

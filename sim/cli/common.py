@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import BadInput, Problem
+from ..errors import BadInput, Problem, near
 
 app = typer.Typer(
     add_completion=False,
@@ -29,6 +29,14 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's).", min=0)]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace what --out holds even when it is another kind of result "
+        "(a sweep, a calibration, ...).",
+    ),
+]
 MaxMemoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -61,6 +69,23 @@ def _say(console: Console, text: str) -> None:
     """Print plain text: never read as Rich markup (paths, names and messages that users
     wrote may contain [brackets]), no highlighting."""
     console.print(text, markup=False, highlight=False)
+
+
+def _prepare(scenario: Any) -> None:
+    """Compile the model's kernels if no cached copy exists, saying so on stderr (one line
+    before, one after: a first run never sits silent; :mod:`sim.core.prepare`). None: an
+    experiment's own model, which may not use the engine at all."""
+    if scenario is None:
+        return
+    from ..core.prepare import prepare
+
+    prepare(echo=lambda line: _say(err, line), national=scenario.is_national)
+
+
+def _interrupted(folder: Path) -> typer.Exit:
+    """Ctrl-C during a run: one line, nothing half-written, exit status 130."""
+    _say(err, f"interrupted; nothing was written to {folder}/")
+    return typer.Exit(130)
 
 
 def _fail(exc: BadInput) -> typer.Exit:
@@ -98,13 +123,23 @@ def _transient_bar() -> Any:
     return Progress(*columns, console=err, transient=True)
 
 
+def _check_rule(rule: str | None, valid: tuple[str, ...], key: str = "--rule") -> None:
+    if rule is not None and rule not in valid:
+        raise BadInput.one(
+            key, "", f"unknown rule {rule!r}{near(rule, valid)}; valid: {', '.join(valid)}"
+        )
+
+
 def _parse_rules(text: str | None, valid: tuple[str, ...]) -> tuple[str, ...]:
     if text is None:
         return valid
     names = tuple(r.strip() for r in text.split(",") if r.strip())
     bad = [r for r in names if r not in valid]
     if bad or not names or len(set(names)) != len(names):
-        raise BadInput.one("--rules", text, f"expected distinct rules among {', '.join(valid)}")
+        hint = "".join(f"; {r!r}{near(r, valid)}" for r in bad if near(r, valid))
+        raise BadInput.one(
+            "--rules", text, f"expected distinct rules among {', '.join(valid)}{hint}"
+        )
     return names
 
 

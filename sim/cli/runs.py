@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,15 +12,19 @@ from rich.table import Table
 from ..errors import BadInput
 from ..params import RULES
 from .common import (
+    ForceOpt,
     MaxMemoryOpt,
     OutOpt,
     ScenarioArg,
     SeedOpt,
     SetOpt,
+    _check_rule,
     _fail,
     _fmt,
+    _interrupted,
     _load,
     _parse_rules,
+    _prepare,
     _print_summary,
     _say,
     _transient_bar,
@@ -43,6 +47,7 @@ def run(
     set_: SetOpt = None,
     out_dir: OutOpt = None,
     max_memory: MaxMemoryOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run one scenario once; print a summary and write its outputs."""
     from .. import limits
@@ -54,12 +59,14 @@ def run(
     try:
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
+        _check_rule(rule, s.valid_rules)
         limits.check(limits.run_estimate(s), str(scenario), "size")
         name = f"{rule or s.rule}-seed{s.seed if seed is None else seed}"
         folder = out_dir or Path("results") / safe_name(s.name) / name
-        check_out(folder)
+        check_out(folder, kind="run", force=force)
+        _prepare(s)
         result = run_once(s, rule=rule, seed=seed)
-        with staged(folder) as tmp:
+        with staged(folder, kind="run", force=force) as tmp:
             write_csv(tmp / "timeseries.csv", result.timeseries)
             write_csv(tmp / "agents.csv", result.agents)
             write_json(tmp / "outcomes.json", result.outcomes)
@@ -75,10 +82,12 @@ def run(
             write_json(tmp / "scenario.json", {"path": str(scenario), **s.model_dump(mode="json")})
             write_json(
                 tmp / "provenance.json",
-                provenance(scenario=str(scenario), rule=result.rule, seed=result.seed),
+                provenance(kind="run", scenario=str(scenario), rule=result.rule, seed=result.seed),
             )
     except BadInput as exc:
         raise _fail(exc) from None
+    except KeyboardInterrupt:  # the run steps in chunks, so this comes within a second
+        raise _interrupted(folder) from None
     title = f"{escape(s.name)} · rule {result.rule} · seed {result.seed}"
     table = Table(title=title, title_justify="left")
     table.add_column("outcome")
@@ -122,6 +131,7 @@ def compare(
         str, typer.Option(help="With --match: the rule whose parameter is adjusted.")
     ] = "contractor",
     max_memory: MaxMemoryOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run the rules on the same seeds; print means, 95% intervals and paired differences.
 
@@ -130,16 +140,16 @@ def compare(
 
     from .. import limits
     from ..experiments.compare import BLOCK, plot
-    from ..experiments.compare import compare as run_compare
     from ..io import write_csv, write_json
     from ..outputs import check_out, safe_name, staged
     from ..provenance import provenance
 
-    matched = None
     try:
         limits.set_memory_limit(max_memory)
         s = _load(scenario, set_)
         chosen = _parse_rules(rules, s.valid_rules)
+        if match_ is not None:
+            _check_rule(rule, s.valid_rules)
         if match_ is not None or by is not None:
             from ..experiments.match import check_match
 
@@ -149,48 +159,28 @@ def compare(
         estimate = limits.compare_estimate(s, rules=len(chosen), replicates=replicates, block=BLOCK)
         limits.check(estimate, str(scenario), "--replicates")
         folder = out_dir or Path("results") / safe_name(s.name) / "compare"
-        check_out(folder)
+        check_out(folder, kind="comparison", force=force)
     except BadInput as exc:
         raise _fail(exc) from None
-    if match_ is not None and by is not None:
-        from ..experiments.match import compare_matched, match
-
-        with _transient_bar() as bar:
-            bar.add_task(f"matching {match_} by {by}", total=None)
-            matched = match(
-                s,
-                outcome=match_,
-                param=by,
-                rule=rule,
-                rules=chosen,
-                replicates=replicates,
-                seed=seed,
-            )
-            cmp = compare_matched(s, matched, rules=chosen, replicates=replicates, seed=seed)
-    else:
-        with _transient_bar() as bar:
-            task = bar.add_task("runs", total=replicates * len(chosen))
-            cmp = run_compare(
-                s,
-                rules=chosen,
-                replicates=replicates,
-                seed=seed,
-                progress=lambda: bar.advance(task),
-            )
+    try:
+        _prepare(s)
+        cmp, matched = _compare_runs(s, chosen, replicates, seed, match_, by, rule)
+    except KeyboardInterrupt:  # runs step in chunks, so this comes within a second
+        raise _interrupted(folder) from None
     summary = cmp.summary()
     panels = ("coverage", "duplicate_developments", "cost", "gini")
     files = ["compare.csv", "runs.csv", "coverage.png", "panels.png", "provenance.json"]
     from ..interactive.maps import boundaries_for, compare_maps
 
     try:
-        with staged(folder) as tmp:
+        with staged(folder, kind="comparison", force=force) as tmp:
             write_csv(tmp / "compare.csv", summary)
             write_csv(tmp / "runs.csv", cmp.outcomes)
             plot(cmp, tmp / "coverage.png")
             plot(cmp, tmp / "panels.png", columns=panels)
             write_json(
                 tmp / "provenance.json",
-                provenance(scenario=str(scenario), seeds=list(cmp.seeds)),
+                provenance(kind="comparison", scenario=str(scenario), seeds=list(cmp.seeds)),
             )
             if boundaries_for(s) is not None:  # real counties or provinces, side by side
                 compare_maps(cmp, tmp / "maps.png")
@@ -216,3 +206,45 @@ def compare(
             + ("" if matched.converged else " [NOT within 1%: the closest value found]"),
         )
     _say(out, f"wrote {folder}/ ({', '.join(files)})")
+
+
+def _compare_runs(
+    s: Any,
+    chosen: tuple[str, ...],
+    replicates: int,
+    seed: int | None,
+    match_: str | None,
+    by: str | None,
+    rule: str,
+) -> tuple[Any, Any]:
+    """The runs of ``sim compare`` behind a progress bar: the comparison, and the match
+    when --match is given (else None)."""
+    from ..experiments.compare import compare as run_compare
+
+    if match_ is not None and by is not None:
+        from ..experiments.match import compare_matched, match
+
+        with _transient_bar() as bar:
+            bar.add_task(f"matching {match_} by {by}", total=None)
+            matched = match(
+                s,
+                outcome=match_,
+                param=by,
+                rule=rule,
+                rules=chosen,
+                replicates=replicates,
+                seed=seed,
+            )
+            return compare_matched(
+                s, matched, rules=chosen, replicates=replicates, seed=seed
+            ), matched
+    with _transient_bar() as bar:
+        task = bar.add_task("runs", total=replicates * len(chosen))
+        cmp = run_compare(
+            s,
+            rules=chosen,
+            replicates=replicates,
+            seed=seed,
+            progress=lambda: bar.advance(task),
+        )
+    return cmp, None

@@ -12,6 +12,7 @@ from ..errors import BadInput
 from .common import (
     MaxMemoryOpt,
     _fail,
+    _prepare,
     _say,
     _transient_bar,
     app,
@@ -87,6 +88,7 @@ def sweep(
                 _say(err, note)
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(exp.scenario)  # once here, not in every worker at the same time
     folder = out_dir or Path("results") / experiment.stem
     columns = [
         TextColumn("runs"),
@@ -195,6 +197,7 @@ def calibrate(
         if scheduler == "mpi":
             raise BadInput.one("--scheduler", "mpi", "calibrations run on Dask or local processes")
         try:
+            from ..calibrate.run import ReportFailed
             from ..calibrate.run import calibrate as run_calibration
 
             if calib.abc.method == "rf":
@@ -206,6 +209,7 @@ def calibrate(
             ) from None  # fmt: skip
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(calib.scenario)
     with _transient_bar() as bar:
         tasks: dict[int, Any] = {}
 
@@ -223,12 +227,19 @@ def calibrate(
             )  # fmt: skip
         except BadInput as exc:
             raise _fail(exc) from None
+        except ReportFailed as exc:
+            _say(err, f"error: {exc}")
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            err.print(
-                f"interrupted; finished generations are kept in {out_dir}/. Continue with:\n"
-                f"  sim calibrate {calibration} --out {out_dir} --resume",
-                highlight=False,
-            )
+            if (out_dir / "abc.db").is_file():
+                _say(
+                    err,
+                    f"interrupted; finished generations are kept in {out_dir}/. Continue "
+                    f"with:\n  sim calibrate {calibration} --out {out_dir} --resume",
+                )
+            else:
+                _say(err, f"interrupted before a generation finished; nothing was written to "
+                     f"{out_dir}/")  # fmt: skip
             raise typer.Exit(130) from None
     probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
     if calib.abc.method == "rf":
@@ -310,8 +321,8 @@ def validate(
     ],
 ) -> None:
     """Check scenario, experiment and calibration files without running them (an
-    experiment file has a [design] table and is checked as sim sweep checks it, [match]
-    included; a calibration file has an [abc] table)."""
+    experiment file has a \\[design] table and is checked as sim sweep checks it,
+    \\[match] included; a calibration file has an \\[abc] table)."""
     from ..calibrate.config import load_calibration
     from ..io import read_toml
     from ..scenario import load_scenario

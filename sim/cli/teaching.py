@@ -15,9 +15,11 @@ from .common import (
     ScenarioArg,
     SeedOpt,
     SetOpt,
+    _check_rule,
     _fail,
     _load,
     _one_province,
+    _prepare,
     _say,
     _transient_bar,
     app,
@@ -30,7 +32,7 @@ from .common import (
 def viz(
     scenario: Annotated[
         Path | None,
-        typer.Argument(help="Scenario file (TOML).  [default: scenarios/teaching.toml]"),
+        typer.Argument(help="Scenario file (TOML).  \\[default: scenarios/teaching.toml]"),
     ] = None,
     port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8765,
     host: Annotated[
@@ -53,6 +55,9 @@ def viz(
     try:
         loaded = _load(scenario, set_)
         _one_province(loaded, "viz")
+        from .safety import check_listen
+
+        check_listen(host, port)
     except BadInput as exc:
         raise _fail(exc) from None
     overrides = dict(parse_assignment(a) for a in set_ or [])
@@ -73,6 +78,7 @@ def viz(
             highlight=False,
         )
         raise typer.Exit(2) from None
+    _prepare(loaded)  # before serving: a first page never waits on a silent compile
     if os.environ.get("SIM_VIZ_SHAPES"):  # boundaries to draw: checked before serving
         from ..interactive import live
         from ..interactive.app import TeachingModel
@@ -124,8 +130,7 @@ def animate(
         limits.set_memory_limit(max_memory)
         if side_by_side and rule is not None:
             raise BadInput.one("--rule", "", "give either --rule or --side-by-side, not both")
-        if rule is not None and rule not in RULES:
-            raise BadInput.one("--rule", "", f"unknown rule {rule!r}; valid: {', '.join(RULES)}")
+        _check_rule(rule, RULES)
         writer = check_output(out_file)
         check_file_out(out_file)
         s = _one_province(_load(scenario, set_), "animate")
@@ -134,6 +139,7 @@ def animate(
         limits.check_animation(s, rules=len(rules), frames=frames, dpi=dpi)
     except BadInput as exc:
         raise _fail(exc) from None
+    _prepare(s)
     with _transient_bar() as bar:
         task = bar.add_task("frames", total=None)
         frames = run_animate(

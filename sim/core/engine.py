@@ -222,32 +222,33 @@ class Engine:
         return {k: float(v[0]) for k, v in compute_outcomes(self.outcome_inputs()).items()}
 
     def agents(self) -> pd.DataFrame:
+        return pd.DataFrame(self.agent_columns())
+
+    def agent_columns(self) -> dict[str, np.ndarray | range]:
+        """The columns of :meth:`agents` (arrays; building the DataFrame costs more)."""
         pop, st = self.world.population, self.state
         source = st.source
         served = source != Source.NONE
         county = agent_columns(pop)  # county scenarios: adcode, name_zh, name, prefecture, flag
-        return pd.DataFrame(
-            {
-                "agent_id": range(pop.n),
-                **county,
-                "region": np.asarray(pop.region_names, dtype=object)[pop.region],
-                "region_id": pop.region,
-                "is_seat": pop.is_seat,
-                "population": pop.population,
-                "capacity": pop.capacity,
-                "degree": self.world.network.degree.astype(int),
-                "coverage": served.mean(axis=1),
-                "t50_years": half_served_years(st.step, self.scenario.dt),
-                "own": (source == OWN).sum(axis=1),
-                "peer": (source == PEER).sum(axis=1),
-                "catalogue": (source == CATALOGUE).sum(axis=1),
-                "contractor": (source == CONTRACTOR).sum(axis=1),
-                "mean_quality_fit": (st.quality * st.fit).sum(axis=1)
-                / served.sum(axis=1).clip(min=1),
-                "lat": pop.lat,
-                "lon": pop.lon,
-            }
-        )
+        return {
+            "agent_id": range(pop.n),
+            **county,
+            "region": np.asarray(pop.region_names, dtype=object)[pop.region],
+            "region_id": pop.region,
+            "is_seat": pop.is_seat,
+            "population": pop.population,
+            "capacity": pop.capacity,
+            "degree": self.world.network.degree.astype(int),
+            "coverage": served.mean(axis=1),
+            "t50_years": half_served_years(st.step, self.scenario.dt),
+            "own": (source == OWN).sum(axis=1),
+            "peer": (source == PEER).sum(axis=1),
+            "catalogue": (source == CATALOGUE).sum(axis=1),
+            "contractor": (source == CONTRACTOR).sum(axis=1),
+            "mean_quality_fit": (st.quality * st.fit).sum(axis=1) / served.sum(axis=1).clip(min=1),
+            "lat": pop.lat,
+            "lon": pop.lon,
+        }
 
 
 MAX_BATCH_PAIRS = 2_000_000

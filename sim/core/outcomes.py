@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # imported by timeseries_frame: ``import sim`` stays cheap (issue 18)
+    import pandas as pd
 
 from .arrays import SERIES
 
@@ -463,6 +465,8 @@ def compute_outcomes(x: Inputs) -> dict[str, np.ndarray]:
 
 def timeseries_frame(data: dict[str, np.ndarray], t: int) -> pd.DataFrame:
     """Rows 0..t of the recorded columns as a DataFrame (counts as integers)."""
+    import pandas as pd
+
     ints = set(INTEGER_COLUMNS)
     return pd.DataFrame(
         {c: data[c][: t + 1].astype(np.int64) if c in ints else data[c][: t + 1] for c in COLUMNS}

@@ -47,7 +47,8 @@ def gini_of_counts(per_gov: np.ndarray, n: int, k: int, hist: np.ndarray) -> flo
     """Gini of ``per_gov[:n]`` (integers in 0..k). With h_v governments at value v and
     c_v = h_0 + ... + h_v, the sorted values occupy ranks c_{v-1} + 1 .. c_v, so
     sum_i i x_(i) = sum_v v h_v (c_{v-1} + c_v + 1) / 2."""
-    hist[: k + 1] = 0
+    for v in range(k + 1):  # loops, not slices: a slice compiles its error message
+        hist[v] = 0
     for i in range(n):
         hist[per_gov[i]] += 1
     cum = 0
@@ -97,7 +98,8 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
             weight, wq = 0.0, 0.0
         weight = min(max(weight, 0.0), 1.0)
     if rec.per_gov.shape[1] > 1:
-        rec.per_gov[b, t, :n] = gov[:n]
+        for i in range(n):
+            rec.per_gov[b, t, i] = gov[i]
     total = n * k
     v[b, C_COVERAGE, t] = pairs / total
     v[b, C_WEIGHTED, t] = weight
@@ -121,7 +123,11 @@ def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -
 
 @njit(cache=True, inline="always")
 def repeat(c: Consts, rec: Series, b: int, t: int) -> None:
-    """A settled run: row t equals row t - 1."""
-    rec.values[b, :, t] = rec.values[b, :, t - 1]
+    """A settled run: row t equals row t - 1 (loops: a slice assignment compiles the
+    formatting of its error message, most of the recorder's compile events)."""
+    v = rec.values
+    for j in range(v.shape[1]):
+        v[b, j, t] = v[b, j, t - 1]
     if rec.per_gov.shape[1] > 1:
-        rec.per_gov[b, t, : c.n[b]] = rec.per_gov[b, t - 1, : c.n[b]]
+        for i in range(c.n[b]):
+            rec.per_gov[b, t, i] = rec.per_gov[b, t - 1, i]

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import BadInput, Problem, did_you_mean
+from ..errors import BadInput, Problem, did_you_mean, near
 from ..io import read_toml
 from ..outcomes import OUTCOMES
 from ..params import SECTIONS, Scenario, integer_keys, parameter_keys
@@ -248,9 +248,16 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; every problem is reported together."""
     path = Path(path)
     where = str(path)
+    from .whole import load_whole
+
     tables = {"design": DesignSpec, "match": MatchSpec}
-    spec = validate_file(where, read_toml(path), ExperimentSpec, tables)
-    return _resolve(path, spec)
+    data = read_toml(path)
+    return load_whole(
+        data,
+        ExperimentSpec,
+        lambda: validate_file(where, data, ExperimentSpec, tables),
+        lambda spec: _resolve(path, spec),
+    )
 
 
 def validate_file(where: str, data: dict, spec: type, tables: dict[str, type]) -> Any:
@@ -292,11 +299,12 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
         scenario = load_scenario(scen_path)  # its own BadInput names the scenario file
         rules = spec.rules if spec.rules is not None else [scenario.rule]
         valid_rules = scenario.valid_rules
-        for r in rules:
-            if r not in valid_rules:
-                problems.append(
-                    Problem(where, "rules", f"unknown rule {r!r}; valid: {', '.join(valid_rules)}")
-                )
+        valid = ", ".join(valid_rules)
+        problems += [
+            Problem(where, "rules", f"unknown rule {r!r}{near(r, valid_rules)}; valid: {valid}")
+            for r in rules
+            if r not in valid_rules
+        ]
         if len(set(rules)) != len(rules):
             problems.append(Problem(where, "rules", "a rule is listed twice"))
         problems += parameter_name_problems(
@@ -321,6 +329,12 @@ def _resolve(path: Path, spec: ExperimentSpec) -> Experiment:
             spec.match, where, rules=rules, varied=list(spec.parameters),
             model=model is not None, national=national,
         )  # fmt: skip
+    if model is None:  # known without running anything: reported with the rest
+        problems += [
+            Problem(where, "outcomes", f"unknown outcome {o!r}" + did_you_mean(o, OUTCOMES))
+            for o in spec.outcomes or []
+            if o not in OUTCOMES
+        ]
     if problems:
         raise BadInput(problems)
     outcomes = spec.outcomes
@@ -536,10 +550,11 @@ def _check_design_values(exp: Experiment, where: str, design: Design) -> None:
             try:
                 scenario_with(base, {name: value}, exp.integer_keys)
             except BadInput as exc:
-                msg = exc.problems[0].message
+                msg = exc.problems[0].message  # the value as written: -1, not np.float64(-1.0)
+                shown = f"{value:g}" if isinstance(value, float | np.floating) else repr(value)
                 problems.setdefault(name, Problem(
                     where, f"parameters.{name}",
-                    f"the design samples {value!r}, which the scenario rejects: {msg}",
+                    f"the design samples {shown}, which the scenario rejects: {msg}",
                 ))  # fmt: skip
     if problems:
         raise BadInput(problems.values())

@@ -16,7 +16,9 @@ which is recorded as the chunk's failure like any other error from the executor.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,8 +38,57 @@ DIED = (
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
-    """The sweep's own pool: ``spawn`` processes (safe with threads and compiled code)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    """The sweep's own pool: ``spawn`` processes (safe with threads and compiled code) that
+    die with this process (:func:`die_with_parent`)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """A worker's initializer: end this process when ``parent`` ends, even by ``kill -9``
+    (which runs no clean-up in the parent), so that no worker (each holding hundreds of MB)
+    is left behind. On Linux the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere, and in case the parent was gone before, a thread watches the parent id."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the prctl
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def stop_now(pool: Executor) -> None:
+    """End a local pool at once: its workers are terminated (their chunks were not
+    recorded and run again on --resume), nothing waits for them."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_chunks(
@@ -98,9 +149,10 @@ def run_chunks(
                 for ids in [*suspects, *pending.values(), *queue]:
                     failed(ids, "the executor broke (a worker died); resume when it is back")
                 return
-    except BaseException:
+    except BaseException:  # Ctrl-C, SIGTERM: nothing waits for the chunks in flight
         if own and pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_now(pool)
+            pool = None
         raise
     finally:
         if own and pool is not None:
@@ -142,6 +194,11 @@ def _alone(
                 failed(ids, f"{type(exc).__name__}: {exc}")
                 continue
             done(ids, result)
+    except BaseException:
+        if pool is not None:
+            stop_now(pool)
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

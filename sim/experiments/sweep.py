@@ -214,7 +214,8 @@ def _prepare(
         if extend is not None:
             raise BadInput.one(where, "--extend", "there is no finished sweep to extend here")
         return n, None
-    if old.get("fingerprint") != exp.fingerprint():
+    unfinished = old.get("status") != "complete" and not resume and extend is None
+    if old.get("fingerprint") != exp.fingerprint() or (force and unfinished):
         if not force:
             raise BadInput.one(
                 where,
@@ -222,7 +223,7 @@ def _prepare(
                 "holds a different experiment or resolved scenario "
                 "(foreign sweep); use another --out, or --force to replace it",
             )
-        for name in ARTEFACTS:
+        for name in ARTEFACTS:  # --force: start over
             target = folder / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -425,6 +426,7 @@ def _sweep_into(
     write_json(
         folder / "provenance.json",
         provenance(
+            kind="sweep",
             experiment=str(exp.path),
             started=_iso(started),
             finished=_iso(time.time()),
@@ -465,6 +467,8 @@ def _guard_root(root: Path, exp: Experiment, force: bool) -> None:
 
 
 SHARD = re.compile(r"^(\d+)-of-(\d+)$")
+MERGE_KEYS = ("n_points", "n_runs", "replicates", "rules")
+"""What merging reads from a shard's manifest."""
 
 
 def merge(out: str | Path) -> SweepResult:
@@ -510,6 +514,14 @@ def merge(out: str | Path) -> SweepResult:
     prints = {m.get("fingerprint") for _, m in found.values()}
     if len(prints) > 1:
         problems.append("shards of different experiments")
+    damaged = [
+        f"{i}/{k} ({', '.join(needed)})"
+        for i, (_, m) in sorted(found.items())
+        if (needed := [key for key in MERGE_KEYS if not isinstance(m.get(key), int | list)])
+    ]
+    if damaged and not unfinished:
+        problems.append(f"shard manifest(s) without {', '.join(damaged)}: damaged; run the "
+                        "shard again with sim sweep ... --shard I/N --force")  # fmt: skip
     if problems:
         raise BadInput.one(where, "", "; ".join(problems))
     manifest = dict(next(iter(found.values()))[1])

@@ -29,6 +29,7 @@ so sweeps ship it to their workers with the scenario; only NumPy, SciPy and pand
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -151,6 +152,12 @@ def read_counties(
     borders = None
     if need_borders:
         borders = _read_borders(contiguity_path(path), scenario_file, frame)
+    shapes = boundaries_path(path)
+    if shapes.is_file():  # the map's polygons: a damaged file is a message, not a traceback
+        stat = shapes.stat()
+        problems = check_boundaries(str(shapes), stat.st_mtime_ns, stat.st_size)
+        if problems:
+            raise BadInput(problems)
     return CountyTable(path=where, frame=frame, region=region, borders=borders)
 
 
@@ -158,24 +165,25 @@ def _check_counties(frame: pd.DataFrame, where: str, prefectures: PrefectureTabl
     problems: list[Problem] = []
     if frame.empty:
         return [Problem(where, "", "no rows")]
-    for col in ("adcode", "seat", "lat", "lon", "population_2020"):
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame.index[values.isna()].tolist()
-        if bad:
-            problems.append(Problem(where, col, f"non-numeric or empty value in {_rows(bad)}"))
-        else:
-            frame[col] = values
-    if problems:
-        return problems
-    if frame["adcode"].duplicated().any():
+    from ..params import MAX_PEOPLE
+    from .tables import check_numbers
+
+    # bounded and finite as the prefecture table's columns are (an inf population would
+    # weigh coverage by inf/inf = NaN -> 0; a latitude of 999 puts a county off the map)
+    for col, low, high, low_open, whole in (
+        ("adcode", 0, 999_999_999, False, True),
+        ("seat", 0, 2, False, True),
+        ("lat", -90, 90, False, False),
+        ("lon", -180, 180, False, False),
+        ("population_2020", 0, MAX_PEOPLE, True, False),
+    ):
+        problems += check_numbers(
+            frame, where, col, low=low, high=high, low_open=low_open, whole=whole
+        )
+    numbers_bad = bool(problems)  # then the counts below cannot be made
+    if not numbers_bad and frame["adcode"].duplicated().any():
         dup = sorted(set(frame.loc[frame["adcode"].duplicated(), "adcode"].astype(int)))
         problems.append(Problem(where, "adcode", f"repeated: {', '.join(map(str, dup[:5]))}"))
-    if (frame["population_2020"] <= 0).any():
-        bad = frame.index[frame["population_2020"] <= 0].tolist()
-        problems.append(Problem(where, "population_2020", f"must be > 0 ({_rows(bad)})"))
-    if not frame["seat"].isin([0, 1, 2]).all():
-        bad = frame.index[~frame["seat"].isin([0, 1, 2])].tolist()
-        problems.append(Problem(where, "seat", f"must be 0, 1 or 2 ({_rows(bad)})"))
     if not frame["population_flag"].isin(FLAGS).all():
         bad = frame.index[~frame["population_flag"].isin(FLAGS)].tolist()
         problems.append(
@@ -193,7 +201,10 @@ def _check_counties(frame: pd.DataFrame, where: str, prefectures: PrefectureTabl
         )
         return problems
     counts = frame.groupby("prefecture").size().reindex(names, fill_value=0)
-    seats = (frame["seat"] > 0).groupby(frame["prefecture"]).sum().reindex(names, fill_value=0)
+    if numbers_bad:  # seats are not numbers yet: count the governments only
+        seats = pd.Series(1, index=names)
+    else:
+        seats = (frame["seat"] > 0).groupby(frame["prefecture"]).sum().reindex(names, fill_value=0)
     for name, units, n in zip(names, prefectures.columns["units"], counts, strict=True):
         if n != units:
             problems.append(
@@ -208,7 +219,7 @@ def _check_counties(frame: pd.DataFrame, where: str, prefectures: PrefectureTabl
             problems.append(
                 Problem(where, "seat", f"{name} needs one seat (seat 1 or 2), has {seats[name]}")
             )
-    if (frame["seat"] == 2).sum() != 1:
+    if not numbers_bad and (frame["seat"] == 2).sum() != 1:
         problems.append(
             Problem(where, "seat", "exactly one government must be the capital's seat (seat 2)")
         )
@@ -249,6 +260,52 @@ def _read_borders(path: Path, scenario_file: str, counties: pd.DataFrame) -> np.
                 pairs = np.unique(np.sort(np.column_stack([a, b]), axis=1), axis=0)
                 return pairs.reshape(-1, 2)
     raise BadInput(problems)
+
+
+@functools.lru_cache(maxsize=16)
+def check_boundaries(path: str, mtime_ns: int = 0, size: int = 0) -> list[Problem]:
+    """The polygons file as :func:`sim.interactive.polygons.read_boundaries` reads it: a
+    GeoJSON object with ``features``, each a Polygon or MultiPolygon of rings of finite
+    (lon, lat) pairs with a whole ``properties.adcode``. Cached by path, time and size."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return [Problem(path, "", f"not readable GeoJSON (the map's county polygons): {exc}")]
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        return [Problem(path, "features", "missing or not a list: not a GeoJSON FeatureCollection")]
+    bad: list[int] = []
+    for i, feature in enumerate(features):
+        try:
+            geometry = feature["geometry"]
+            polygons = geometry["coordinates"]
+            kind = geometry["type"]
+            int(feature["properties"]["adcode"])
+            if kind == "Polygon":
+                polygons = [polygons]
+            elif kind != "MultiPolygon":
+                raise ValueError(kind)
+            for polygon in polygons:
+                for ring in polygon:
+                    xy = np.asarray(ring, float)
+                    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) < 3:
+                        raise ValueError("ring")
+                    if not np.isfinite(xy).all():
+                        raise ValueError("finite")
+        except (KeyError, TypeError, ValueError, IndexError):
+            bad.append(i + 1)
+    if bad:
+        return [Problem(path, "features", f"damaged feature(s) {_list(bad)}: each needs "
+                        "properties.adcode and a Polygon or MultiPolygon geometry of finite "
+                        "lon, lat rings")]  # fmt: skip
+    return []
+
+
+def _list(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:5]))
+    return shown + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
 
 
 def _rows(index: list[int]) -> str:

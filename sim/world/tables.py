@@ -79,6 +79,12 @@ def _rows(path: str, where: str, key: str) -> tuple[str, list[Problem]]:
     return text, problems
 
 
+def scan_csv(path: str, where: str, key: str) -> tuple[str, list[Problem]]:
+    """The file's text and its structural problems (header, ragged rows, size), for other
+    CSV readers (the calibration's targets) to share these checks."""
+    return _rows(path, where, key)
+
+
 def _uncommented(text: str) -> Iterator[str]:
     """Lines with everything from a ``#`` outside quotes removed (as pandas' comment="#")."""
     quoted = False
