@@ -337,3 +337,21 @@ def test_reference_table_is_the_same_on_an_executor(setup: tuple) -> None:
         rows = reference.draw(calib, 300, seed=0)
         got = reference.simulate(calib, rows, executor=pool)
     pd.testing.assert_frame_equal(got.iloc[:240], table)
+
+
+def test_data_outside_the_table_are_named(setup: tuple) -> None:
+    """An observed value beyond every run of the table is named in the report: forests do
+    not extrapolate."""
+    import dataclasses
+
+    from sim.calibrate.amortised import outside_table
+
+    calib, table = setup
+
+    def with_values(values: dict[str, float]):
+        items = tuple(dataclasses.replace(t, value=values[t.key]) for t in calib.targets)
+        return dataclasses.replace(calib, targets=dataclasses.replace(calib.targets, items=items))
+
+    median = {k: float(table[k].median()) for k in calib.targets.keys}
+    assert outside_table(with_values(median), table) == []
+    assert outside_table(with_values({**median, "coverage@5": 2.0}), table) == ["coverage@5"]

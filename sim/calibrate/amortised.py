@@ -102,6 +102,7 @@ def calibrate_rf(
         write_csv(folder / "check.csv", frame)
         runs += len(frame)
         section = checks.section(calib, frame, method="rf")
+    outside = outside_table(calib, table)
     text = report(
         calib,
         answer,
@@ -113,10 +114,24 @@ def calibrate_rf(
         table_runs=len(table),
         table_seconds=seconds,
         accuracy=choice.accuracy,
+        outside=outside,
     )
     write_text(folder / "report.md", text + ("\n" + "\n".join(section) + "\n" if section else ""))
     return {"probabilities": dict(answer.probabilities), "runs": runs,
             "seconds": time.time() - started, "verdict": decision}  # fmt: skip
+
+
+def outside_table(calib: Calibration, table: pd.DataFrame) -> list[str]:
+    """Target keys whose observed value lies outside the range of the reference table:
+    no run from the priors came near it, and forests do not extrapolate (they answer as
+    for the nearest runs), so the choice there is not evidence."""
+    out = []
+    for key, value in calib.targets.observed.items():
+        col = table[key].to_numpy(float)
+        col = col[np.isfinite(col)]
+        if len(col) and not col.min() <= value <= col.max():
+            out.append(key)
+    return out
 
 
 def _g(x: float) -> str:
@@ -135,6 +150,7 @@ def report(
     table_runs: int,
     table_seconds: float,
     accuracy: float,
+    outside: list[str] = (),  # type: ignore[assignment]
 ) -> str:
     a = calib.abc
     lines = [
@@ -157,6 +173,18 @@ def report(
         "",
         decision.sentence(),
         "",
+        *(
+            [
+                "**The data lie outside the reference table** for "
+                + ", ".join(f"`{k}`" for k in outside)
+                + ": "
+                "no run drawn from the priors came that far, and forests answer as for the nearest "
+                "runs. Widen the priors, or read the choice as the model straining to fit.",
+                "",
+            ]
+            if outside
+            else []
+        ),
         f"The forest selects the rule with most votes; P({answer.selected} | data) is "
         "Pudlo et al.'s estimate (one minus the predicted out-of-bag error at the data); the "
         "other rules share the rest in proportion to their votes.",
