@@ -53,6 +53,7 @@ targets = "targets.csv"
 truth = "targets_truth.json"
 
 [abc]
+method = "smc"
 population = {population}
 generations = {generations}
 seed = {seed}

@@ -146,7 +146,7 @@ def short_calibration(tmp_path: Path, targets: str) -> Path:
     path = tmp_path / "c.toml"
     path.write_text(
         HEAD.replace(str(TEACHING), str(short))
-        + "[abc]\npopulation = 10\ngenerations = 2\npredictive = 0\nseed = 1\n"
+        + '[abc]\nmethod = "smc"\npopulation = 10\ngenerations = 2\npredictive = 0\nseed = 1\n'
         + PARAM
     )
     return path

@@ -113,7 +113,7 @@ def calibration(tmp_path: Path, targets: str = "statistic,year,value\ncoverage,2
     path = tmp_path / "c.toml"
     path.write_text(
         f'scenario = "{short}"\nrules = ["grassroots", "contractor"]\ntargets = "t.csv"\n'
-        "[abc]\npopulation = 10\ngenerations = 2\npredictive = 3\nseed = 1\n" + ONE
+        '[abc]\nmethod = "smc"\npopulation = 10\ngenerations = 2\npredictive = 3\nseed = 1\n' + ONE
     )
     return path
 

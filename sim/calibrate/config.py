@@ -31,7 +31,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,28 @@ class AbcSpec(_Strict):
     predictive: int = Field(
         100, ge=0, le=100_000, description="Posterior predictive runs per rule (0: none)."
     )
+    method: Literal["rf", "smc"] = Field(
+        "rf", description="rf: ABC random forests on a reference table (sim.calibrate.forest);"
+        " smc: pyabc's ABC-SMC. The default is the one the recovery check found right more "
+        "often (docs/calibration.md)."
+    )  # fmt: skip
+    reference: int = Field(
+        10_000, ge=30, le=10_000_000, description="rf: runs in the reference table (all rules)."
+    )
+    trees: int = Field(500, ge=10, le=10_000, description="rf: trees per forest.")
+    distance: Literal["auto", "fixed", "adaptive"] = Field(
+        "auto", description="smc without sd: fixed (each statistic scaled once, by its spread "
+        "in the prior sample) or adaptive (rescaled every generation); auto: fixed when "
+        "several rules are weighed (an adaptive scale refitted over all rules moves the "
+        "target between generations), adaptive for one rule."
+    )  # fmt: skip
+
+
+class CheckSpec(_Strict):
+    """``[check]``: does the calibration pick the right rule and cover the truth?"""
+
+    truths: int = Field(0, ge=0, le=10_000, description="Truths drawn per rule (0: no check).")
+    seed: int = Field(0, ge=0, description="Seed of the truths (independent of [abc] seed).")
 
 
 class CalibrationSpec(_Strict):
@@ -77,6 +99,7 @@ class CalibrationSpec(_Strict):
     )  # fmt: skip
     truth: str | None = None
     abc: AbcSpec = Field(default_factory=AbcSpec)
+    check: CheckSpec = Field(default_factory=CheckSpec)
     parameters: dict[str, ParamSpec]
 
 
@@ -109,7 +132,7 @@ class Calibration:
         min_epsilon), the predictive draws, the description and the truth, so a finished
         calibration can be resumed with more generations or a smaller epsilon."""
         abc = self.spec.abc.model_dump()
-        for key in ("generations", "min_epsilon", "predictive"):
+        for key in ("generations", "min_epsilon", "predictive", "reference", "trees"):
             abc.pop(key)
         scenario = self.scenario.model_dump(mode="json")
         for key in ("name", "description"):
@@ -143,7 +166,7 @@ def load_calibration(path: str | Path) -> Calibration:
     return load_whole(
         data,
         CalibrationSpec,
-        lambda: validate_file(where, data, CalibrationSpec, {"abc": AbcSpec}),
+        lambda: validate_file(where, data, CalibrationSpec, {"abc": AbcSpec, "check": CheckSpec}),
         lambda spec: _resolve(path, spec),
     )
 
@@ -197,6 +220,9 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
         )
     except BadInput as exc:
         problems += exc.problems
+    if targets is not None and scenario.is_national and any(t.derived for t in targets):
+        problems.append(Problem(where, "targets", "derived statistics (share_*, t50_*, "
+                                "first_*) need a provincial scenario"))  # fmt: skip
     truth = None
     if spec.truth is not None:
         try:
@@ -319,4 +345,4 @@ def _check_prior_support(calib: Calibration, where: str) -> None:
             ) from None
 
 
-__all__ = ["DISTS", "AbcSpec", "Calibration", "CalibrationSpec", "load_calibration"]
+__all__ = ["DISTS", "AbcSpec", "Calibration", "CalibrationSpec", "CheckSpec", "load_calibration"]

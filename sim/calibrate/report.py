@@ -162,12 +162,10 @@ def posterior_predictive(
             for i, j in enumerate(picks)
         ]  # fmt: skip
         if columns:
-            results = simulator.timeseries(jobs)
-            stats[rule] = [calib.targets.summarize(r.timeseries, r.outcomes) for r in results]
-            years = results[0].timeseries["year"].to_numpy(float)
-            curves[rule] = {"year": years}
+            stats[rule], series = _predictive_runs(simulator, jobs)
+            curves[rule] = {"year": np.asarray(series[0]["year"], dtype=float)}
             for c in columns:
-                data = np.stack([r.timeseries[c].to_numpy(float) for r in results])
+                data = np.stack([np.asarray(r[c], dtype=float) for r in series])
                 curves[rule][c] = np.quantile(data, QUANTILES, axis=0)
         else:
             stats[rule] = simulator.summaries(jobs)
@@ -192,6 +190,19 @@ def posterior_predictive(
                 "inside_90": bool(q[0] <= target.value <= q[-1]),
             })  # fmt: skip
     return pd.DataFrame(rows), curves
+
+
+def _predictive_runs(
+    simulator: Simulator, jobs: list[Job]
+) -> tuple[list[dict[str, float]], list[Any]]:
+    """(summary statistics, time series) of each job: batched engine runs for a province,
+    :func:`sim.run` for a national scenario."""
+    if simulator.national:
+        results = simulator.timeseries(jobs)
+        stats = [simulator.targets.summarize(r.timeseries, r.outcomes) for r in results]
+        return stats, [r.timeseries for r in results]
+    runs = simulator.engine_runs(jobs)
+    return [s for s, _ in runs], [e.recorder.data for _, e in runs]
 
 
 # ---- figures --------------------------------------------------------------------------------
@@ -359,15 +370,15 @@ def report(
         f"{len(calib.names)} parameters. ABC-SMC (pyabc): {a.population} particles, "
         f"{len(pops)} generations (at most {a.generations}), seed {a.seed}, "
         f"{int(pops.samples.sum()):,} runs; final epsilon {_g(float(pops.epsilon.iloc[-1]))}; "
-        + ("distance: Euclidean in units of each target's sd."
-           if calib.targets.sd_weights else
-           "distance: adaptive weighted Euclidean (weights 1 / MAD of each statistic)."),
+        + _distance_text(calib),
         "",
         "## Which rule explains the data?",
         "",
         "| rule | P(rule \\| data) |",
         "| --- | ---: |",
         *[f"| {r} | {p_rule[r]:.3f} |" for r in calib.rules],
+        "",
+        _verdict(calib, probs, p_rule).sentence() if len(calib.rules) > 1 else "",
         "",
         (
             f"Most probable: **{best}**. Model probabilities by generation: "
@@ -412,6 +423,32 @@ def report(
     ]
     lines += _checks(calib, probs, table, predictive, p_rule, best)
     return "\n".join(lines) + "\n"
+
+
+def _distance_text(calib: Calibration) -> str:
+    if calib.targets.sd_weights:
+        return "distance: Euclidean in units of each target's sd."
+    from .smc import FixedScaleDistance, distance
+
+    fixed = isinstance(distance(calib), FixedScaleDistance)
+    return "distance: weighted Euclidean (weights 1 / MAD of each statistic, " + (
+        "fitted once on the prior sample)." if fixed else "refitted every generation)."
+    )
+
+
+def _verdict(calib: Calibration, probs: pd.DataFrame, p_rule: dict[str, float]) -> Any:
+    """The verdict (:mod:`.verdict`) on the last generation: settled or not."""
+    from .verdict import Answer, verdict
+
+    generations = sorted(probs.generation.unique())
+    settled = True
+    if len(generations) >= 2:
+        a, b = (
+            probs[probs.generation == g].set_index("rule").probability for g in generations[-2:]
+        )
+        settled = float((b - a).abs().max()) <= SETTLED
+    best = max(p_rule, key=lambda r: p_rule[r])
+    return verdict(Answer(best, p_rule), settled=settled)
 
 
 def _at_edge(table: pd.DataFrame, share: float = 0.02) -> pd.Series:

@@ -63,6 +63,7 @@ def calibrate(
     batched: bool | None = None,
     figures: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
+    check: int | None = None,
 ) -> CalibrationResult:
     """Run (or continue) a calibration into ``out``; see the module docstring.
 
@@ -73,13 +74,23 @@ def calibrate(
     default :attr:`~sim.calibrate.smc.Simulator.BATCHED`).
     ``figures=False`` skips ``figures/`` (for benchmarks that repeat many calibrations).
     ``progress(generation, accepted, population)`` is called as particles are accepted.
+    ``check``: truths per rule of the recovery check (:mod:`.check`; None: ``[check]``).
+    ``[abc] method = "rf"`` runs ABC random forests instead (:mod:`.amortised`).
     """
     started = time.time()
     calib = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
     folder = Path(out)
+    check = calib.spec.check.truths if check is None else check
     from ..lock import FolderLock
 
     with FolderLock(folder, what="calibration"):  # no second calibration in this folder
+        if calib.abc.method == "rf":
+            _prepare(folder, calib, resume)
+            if resume:
+                why = "--resume continues ABC-SMC; a random-forest calibration runs in one go"
+                raise BadInput.one(str(calib.path), "abc.method", why)
+            with _executor(executor, scheduler, workers, in_flight) as (pool, _):
+                return _calibrate_rf(calib, folder, check=check, progress=progress, executor=pool)
         _recover_stranded(folder, calib)
         old = _prepare(folder, calib, resume)
         tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
@@ -109,6 +120,10 @@ def calibrate(
                 _copy_inputs(calib, tmp)
                 _publish(tmp, folder)
                 raise ReportFailed(folder, generations, exc) from exc
+            if check > 0:
+                from .check import write_smc_check
+
+                runs += write_smc_check(calib, tmp, check, calibrate=calibrate, workers=workers)
             _write_manifest(tmp, calib, "complete", generations)
             _copy_inputs(calib, tmp)
             _publish(tmp, folder)
@@ -124,6 +139,35 @@ def calibrate(
     return CalibrationResult(
         folder, generations, ran, evaluations, runs, time.time() - started, probabilities, True
     )
+
+
+def _calibrate_rf(
+    calib: Calibration,
+    folder: Path,
+    *,
+    check: int,
+    progress: Callable[[int, int, int], None] | None,
+    executor: Executor | None,
+) -> CalibrationResult:
+    """The random-forest calibration into a temporary folder, published at the end."""
+    from .amortised import calibrate_rf
+
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
+    try:
+        done = calibrate_rf(calib, tmp, check=check, progress=progress, executor=executor)
+        _write_manifest(tmp, calib, "complete", 0)
+        _copy_inputs(calib, tmp)
+        _publish(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CalibrationResult(folder, 0, 0, done["runs"], done["runs"], done["seconds"],
+                             done["probabilities"], True)  # fmt: skip
 
 
 class ReportFailed(Exception):

@@ -1,9 +1,9 @@
 """ABC-SMC around ``pyabc``: priors, distance, the runs, and a seeded, batching sampler.
 
 **Runs.** :class:`Simulator` turns a list of :class:`Job` (rule, parameters, seed) into
-summary statistics through the public API only (the base scenario with the particle's
-parameters, then :func:`sim.run`). It is the one function that sees whole batches of
-particles, so it is where a batched engine plugs in later; nothing else changes.
+summary statistics: the base scenario with the particle's parameters, then the jobs of a
+province stepped as one batch of the compiled engine (national scenarios: :func:`sim.run`
+one by one). It is the one function that sees whole batches of particles.
 
 **Seeds.** Evaluation ``i`` of generation ``t`` (accepted or not; ``t = -1`` is pyabc's
 calibration sample from the prior) draws its proposal and runs its simulation from
@@ -86,10 +86,9 @@ def _int63(ss: np.random.SeedSequence) -> int:
 class Simulator:
     """Runs jobs through the public API and reads the targets' summary statistics."""
 
-    BATCHED = False
-    """Whether :meth:`summaries` runs a batch faster than its jobs one by one. Today it
-    loops over :func:`sim.run`, so the sampler hands it one job at a time; set this when
-    it steps a batch as one array computation, and the sampler hands it whole batches."""
+    BATCHED = True
+    """Whether :meth:`summaries` runs a batch faster than its jobs one by one: it steps a
+    batch as one array computation (issue 20), so the sampler hands it whole batches."""
 
     def __init__(self, calib: Calibration) -> None:
         self.base = calib.scenario.model_dump()
@@ -97,6 +96,7 @@ class Simulator:
         self.provinces = calib.scenario.provinces
         self.integer_keys = calib.integer_keys
         self.targets = calib.targets
+        self.national = calib.scenario.is_national
 
     def scenario(self, params: dict[str, float]) -> Scenario:
         """The base scenario with ``params`` set (integer keys rounded), as sweeps build it
@@ -108,20 +108,38 @@ class Simulator:
         return scenario
 
     def summaries(self, jobs: Sequence[Job]) -> list[dict[str, float]]:
-        """The summary statistics of each job, in order. The seam for a batched engine: it
-        receives every job of a batch at once (today it runs them one by one)."""
-        from .. import run, run_outcomes  # the package's public API
+        """The summary statistics of each job, in order: the jobs of a province step as
+        one batch of the compiled engine (:func:`sim.core.engine.run_batched`, the same
+        numbers as each run alone); national scenarios run one by one through
+        :func:`sim.run`."""
+        if self.national:
+            from .. import run  # the package's public API
 
-        out = []
-        for job in jobs:
-            scenario = self.scenario(job.params)
-            if self.targets.needs_timeseries:
-                result = run(scenario, rule=job.rule, seed=job.seed)
-                out.append(self.targets.summarize(result.timeseries, result.outcomes))
-            else:
-                outcomes = run_outcomes(scenario, rule=job.rule, seed=job.seed)
-                out.append(self.targets.summarize(None, outcomes))
-        return out
+            return [
+                self.targets.summarize(r.timeseries, r.outcomes)
+                for r in (run(self.scenario(j.params), rule=j.rule, seed=j.seed) for j in jobs)
+            ]
+        return [stats for stats, _ in self.engine_runs(jobs)]
+
+    def engine_runs(self, jobs: Sequence[Job]) -> list[tuple[dict[str, float], Any]]:
+        """(summary statistics, finished engine) of each job, stepped as batches."""
+        from ..core.engine import Engine, run_batched
+        from .statistics import run_data
+
+        engines = [Engine(self.scenario(j.params), rule=j.rule, seed=j.seed) for j in jobs]
+        run_batched(engines)
+        targets = self.targets
+        return [
+            (
+                targets.summarize(
+                    e.recorder.data if targets.needs_timeseries else None,
+                    e.outcomes() if targets.needs_outcomes else {},
+                    run_data(e) if targets.needs_timeseries else None,
+                ),
+                e,
+            )
+            for e in engines
+        ]
 
     def timeseries(self, jobs: Sequence[Job]) -> list[Any]:
         """Full runs (``RunResult``) for the posterior predictive bands."""
@@ -221,14 +239,29 @@ def prior(spec: ParamSpec) -> pyabc.RV:
 
 
 def distance(calib: Calibration) -> pyabc.Distance:
-    """Euclidean distance in units of each target's sd when every target has one; else
-    pyabc's adaptive weighted distance (weights = 1 / median absolute deviation of each
-    statistic among the previous generation's simulations, refitted every generation, so
-    statistics on different scales count alike)."""
+    """Euclidean distance in units of each target's sd when every target has one; else each
+    statistic divided by its median absolute deviation among simulations, so statistics on
+    different scales count alike: ``[abc] distance = "adaptive"`` refits that scale every
+    generation (pyabc's adaptive distance), ``"fixed"`` fits it once, on the prior sample
+    (:class:`FixedScaleDistance`); ``"auto"`` is fixed when several rules are weighed."""
     weights = calib.targets.sd_weights
     if weights is not None:
         return pyabc.PNormDistance(p=2, fixed_weights=weights)
+    mode = calib.abc.distance
+    if mode == "fixed" or (mode == "auto" and len(calib.rules) > 1):
+        return FixedScaleDistance(p=2)
     return pyabc.AdaptivePNormDistance(p=2)
+
+
+class FixedScaleDistance(pyabc.AdaptivePNormDistance):
+    """pyabc's adaptive distance with its scale fitted only when it is initialised (on the
+    calibration sample from the prior; on the last stored generation when resumed). Refitted
+    every generation over the particles of all rules together, the scale follows whichever
+    rule dominates the current generation, which moves the target between generations and
+    with it P(rule) (issue 20)."""
+
+    def update(self, t: int, get_sample: Callable[[], Any], total_sims: int) -> bool:
+        return pyabc.PNormDistance.update(self, t=t, get_sample=get_sample, total_sims=total_sims)
 
 
 class RuleKernel(pyabc.transition.ModelPerturbationKernel):

@@ -12,7 +12,9 @@ comments allowed, e.g. a header naming the sources)::
 ``statistic`` is a time-series column of ``timeseries.csv`` (``coverage``,
 ``coverage_weighted``, ``developments``, ...), read at ``year`` by linear interpolation
 between the steps that bracket it, or ``outcome:NAME`` for a scalar outcome of
-``outcomes.json`` (``year`` left empty). Years are model years (0 = the start of the run),
+``outcomes.json`` (``year`` left empty), or a derived statistic that tells the rules apart
+(:data:`sim.calibrate.statistics.DERIVED`: source shares at a year, the first platform
+deployment, gradients across governments). Years are model years (0 = the start of the run),
 or calendar years when the calibration file sets ``start_year``.
 
 The summary statistics of a run are exactly these numbers, keyed ``"coverage@2"`` /
@@ -32,6 +34,7 @@ import pandas as pd
 
 from ..errors import BadInput, Problem, did_you_mean
 from ..outcomes import COLUMNS, OUTCOMES
+from .statistics import DERIVED, RunData
 
 SERIES: tuple[str, ...] = tuple(c for c in COLUMNS if c not in ("step", "year"))
 """Time-series columns a target can name (``step`` and ``year`` are the clock)."""
@@ -60,6 +63,11 @@ class Target:
     @property
     def is_outcome(self) -> bool:
         return self.statistic.startswith(OUTCOME_PREFIX)
+
+    @property
+    def derived(self) -> bool:
+        """A statistic of :data:`~sim.calibrate.statistics.DERIVED`."""
+        return self.statistic in DERIVED
 
     @property
     def column(self) -> str:
@@ -106,19 +114,36 @@ class Targets:
         return any(not t.is_outcome for t in self.items)
 
     @property
+    def needs_outcomes(self) -> bool:
+        return any(t.is_outcome for t in self.items)
+
+    @property
+    def needs_run(self) -> bool:
+        """Whether a derived statistic reads the end state per government."""
+        return any(t.derived and DERIVED[t.statistic].per_government for t in self.items)
+
+    @property
     def series_columns(self) -> list[str]:
-        return list(dict.fromkeys(t.column for t in self.items if not t.is_outcome))
+        return list(
+            dict.fromkeys(t.column for t in self.items if not t.is_outcome and not t.derived)
+        )
 
     def summarize(
-        self, timeseries: Mapping[str, np.ndarray] | pd.DataFrame | None, outcomes: Mapping
+        self,
+        timeseries: Mapping[str, np.ndarray] | pd.DataFrame | None,
+        outcomes: Mapping | None,
+        run: RunData | None = None,
     ) -> dict[str, float]:
         """The summary statistics of one run: each target read from its time series
-        (linear interpolation at the model year) or from its outcomes."""
+        (linear interpolation at the model year), its outcomes, or (derived statistics)
+        ``run``."""
         out: dict[str, float] = {}
         years = None if timeseries is None else np.asarray(timeseries["year"], dtype=float)
         for t in self.items:
             if t.is_outcome:
-                out[t.key] = float(outcomes[t.column])
+                out[t.key] = float(outcomes[t.column])  # type: ignore[index]
+            elif t.derived:
+                out[t.key] = DERIVED[t.statistic].compute(run, t.model_year)  # type: ignore[arg-type]
             else:
                 values = np.asarray(timeseries[t.column], dtype=float)  # type: ignore[index]
                 out[t.key] = float(np.interp(t.model_year, years, values))
@@ -162,7 +187,7 @@ def read_targets(
     has_sd = "sd" in frame.columns
     items: list[Target] = []
     seen: dict[str, int] = {}
-    valid_stats = [*SERIES, *(OUTCOME_PREFIX + o for o in OUTCOMES)]
+    valid_stats = [*SERIES, *DERIVED, *(OUTCOME_PREFIX + o for o in OUTCOMES)]
     for i, row in frame.iterrows():
         n = int(i) + 1  # type: ignore[arg-type]
         ok = True
@@ -177,15 +202,18 @@ def read_targets(
         if is_outcome and stat.removeprefix(OUTCOME_PREFIX) not in OUTCOMES:
             name = stat.removeprefix(OUTCOME_PREFIX)
             bad("statistic", f"unknown outcome {name!r}" + did_you_mean(name, OUTCOMES))
-        elif not is_outcome and stat not in SERIES:
-            bad("statistic", f"unknown statistic {stat!r}: a time-series column or "
-                "outcome:NAME" + did_you_mean(stat, valid_stats).split("; valid keys:")[0]
-                + f"; time-series columns: {', '.join(SERIES)}")  # fmt: skip
+        elif not is_outcome and stat not in SERIES and stat not in DERIVED:
+            bad("statistic", f"unknown statistic {stat!r}: a time-series column, a derived "
+                "statistic or outcome:NAME" + did_you_mean(stat, valid_stats).split(
+                    "; valid keys:")[0] + f"; time-series columns: {', '.join(SERIES)}; "
+                f"derived: {', '.join(DERIVED)}")  # fmt: skip
         year_text = row["year"].strip()
         year = model_year = None
-        if is_outcome:
+        scalar = is_outcome or (stat in DERIVED and not DERIVED[stat].timed)
+        if scalar:
             if year_text:
-                bad("year", "must be empty for an outcome (a scalar of the whole run)")
+                bad("year", "must be empty for an outcome or a derived statistic of the "
+                    "whole run (a scalar)")  # fmt: skip
         elif not year_text:
             bad("year", "required for a time-series statistic")
         else:

@@ -213,8 +213,18 @@ def calibrate(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the calibration in --out.")
     ] = False,
+    check: Annotated[
+        int | None,
+        typer.Option(
+            "--check",
+            help="Recovery check: N truths per rule from the prior, each calibrated "
+            "(check.csv, report.md); default: truths of the file's check table.",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
-    """Fit the parameters to observed data and weigh the rules (ABC-SMC, pyabc)."""
+    """Fit the parameters to observed data and weigh the rules (ABC random forests or
+    ABC-SMC, as the file's abc method says)."""
     from ..calibrate.config import load_calibration
 
     try:
@@ -224,6 +234,9 @@ def calibrate(
         try:
             from ..calibrate.run import ReportFailed
             from ..calibrate.run import calibrate as run_calibration
+
+            if calib.abc.method == "rf":
+                import sklearn  # noqa: F401 (the forests)
         except ImportError as exc:
             raise BadInput.one(
                 "sim calibrate", "", f"needs the calibrate extra ({exc.name} is missing): "
@@ -237,14 +250,15 @@ def calibrate(
 
         def report(t: int, accepted: int, n: int) -> None:
             if t not in tasks:
-                label = "calibration sample" if t < 0 else f"generation {t}"
+                first = "reference table" if calib.abc.method == "rf" else "calibration sample"
+                label = first if t < 0 else f"generation {t}"
                 tasks[t] = bar.add_task(label, total=n)
             bar.update(tasks[t], completed=accepted)
 
         try:
             result = run_calibration(
                 calib, out_dir, workers=workers, scheduler=scheduler, resume=resume,
-                progress=report,
+                progress=report, check=check,
             )  # fmt: skip
         except BadInput as exc:
             raise _fail(exc) from None
@@ -263,6 +277,14 @@ def calibrate(
                      f"{out_dir}/")  # fmt: skip
             raise typer.Exit(130) from None
     probs = ", ".join(f"{r} {p:.3f}" for r, p in result.probabilities.items())
+    if calib.abc.method == "rf":
+        out.print(
+            f"{result.runs:,} runs in {result.seconds:.1f} s; P(rule | data): {probs}\n"
+            f"wrote {out_dir}/ (reference.csv, model_choice.csv, confusion.csv, "
+            "posterior_summary.csv, report.md)",
+            highlight=False,
+        )
+        return
     out.print(
         f"{result.ran} generation(s) run ({result.generations} in all), "
         f"{result.evaluations:,} runs in {result.seconds:.1f} s; P(rule | data): {probs}",
