@@ -163,7 +163,7 @@ def posterior_predictive(
         ]  # fmt: skip
         if columns:
             results = simulator.timeseries(jobs)
-            stats[rule] = [calib.targets.summarize(r.timeseries, r.outcomes) for r in results]
+            stats[rule] = [calib.targets.summarize(r.timeseries, r.outcomes, r) for r in results]
             years = results[0].timeseries["year"].to_numpy(float)
             curves[rule] = {"year": years}
             for c in columns:

@@ -115,9 +115,9 @@ class Simulator:
         out = []
         for job in jobs:
             scenario = self.scenario(job.params)
-            if self.targets.needs_timeseries:
+            if self.targets.needs_timeseries or self.targets.needs_run:
                 result = run(scenario, rule=job.rule, seed=job.seed)
-                out.append(self.targets.summarize(result.timeseries, result.outcomes))
+                out.append(self.targets.summarize(result.timeseries, result.outcomes, result))
             else:
                 outcomes = run_outcomes(scenario, rule=job.rule, seed=job.seed)
                 out.append(self.targets.summarize(None, outcomes))

@@ -15,6 +15,9 @@ between the steps that bracket it, or ``outcome:NAME`` for a scalar outcome of
 ``outcomes.json`` (``year`` left empty). Years are model years (0 = the start of the run),
 or calendar years when the calibration file sets ``start_year``.
 
+Province-level statistics of a national run (``provinces_started`` at a year,
+``rank_rho:NAME`` against a published ranking) are defined in :mod:`.observed`.
+
 The summary statistics of a run are exactly these numbers, keyed ``"coverage@2"`` /
 ``"outcome:duplicate_developments"``; the distance compares them with the observed values.
 """
@@ -31,6 +34,7 @@ import pandas as pd
 
 from ..errors import BadInput, Problem, did_you_mean
 from ..outcomes import COLUMNS, OUTCOMES
+from . import observed
 
 SERIES: tuple[str, ...] = tuple(c for c in COLUMNS if c not in ("step", "year"))
 """Time-series columns a target can name (``step`` and ``year`` are the clock)."""
@@ -58,6 +62,11 @@ class Target:
         return self.statistic.startswith(OUTCOME_PREFIX)
 
     @property
+    def is_observed(self) -> bool:
+        """A province-level statistic of :mod:`.observed` (needs the whole run)."""
+        return observed.is_observed(self.statistic)
+
+    @property
     def column(self) -> str:
         """The time-series column or outcome name this target reads."""
         return self.statistic.removeprefix(OUTCOME_PREFIX)
@@ -73,6 +82,7 @@ class Targets:
 
     path: str
     items: tuple[Target, ...]
+    rankings: Mapping[str, pd.Series] | None = None  # published rankings (rank_rho:NAME)
 
     def __iter__(self) -> Iterator[Target]:
         return iter(self.items)
@@ -102,18 +112,31 @@ class Targets:
         return any(not t.is_outcome for t in self.items)
 
     @property
+    def needs_run(self) -> bool:
+        """Whether a target needs the whole run (its agents and provinces)."""
+        return any(t.is_observed for t in self.items)
+
+    @property
     def series_columns(self) -> list[str]:
-        return list(dict.fromkeys(t.column for t in self.items if not t.is_outcome))
+        return list(
+            dict.fromkeys(t.column for t in self.items if not (t.is_outcome or t.is_observed))
+        )
 
     def summarize(
-        self, timeseries: Mapping[str, np.ndarray] | pd.DataFrame | None, outcomes: Mapping
+        self,
+        timeseries: Mapping[str, np.ndarray] | pd.DataFrame | None,
+        outcomes: Mapping,
+        run: object | None = None,
     ) -> dict[str, float]:
         """The summary statistics of one run: each target read from its time series
-        (linear interpolation at the model year) or from its outcomes."""
+        (linear interpolation at the model year), from its outcomes, or, for the
+        province-level statistics, from the whole run (``run``, a ``RunResult``)."""
         out: dict[str, float] = {}
         years = None if timeseries is None else np.asarray(timeseries["year"], dtype=float)
         for t in self.items:
-            if t.is_outcome:
+            if t.is_observed:
+                out[t.key] = observed.statistic(t, run, self.rankings or {})
+            elif t.is_outcome:
                 out[t.key] = float(outcomes[t.column])
             else:
                 values = np.asarray(timeseries[t.column], dtype=float)  # type: ignore[index]
@@ -164,7 +187,9 @@ def read_targets(
 
         stat = row["statistic"].strip()
         is_outcome = stat.startswith(OUTCOME_PREFIX)
-        if is_outcome and stat.removeprefix(OUTCOME_PREFIX) not in OUTCOMES:
+        if observed.is_observed(stat):
+            pass  # rank_rho:NAME is checked against the rankings by the calibration
+        elif is_outcome and stat.removeprefix(OUTCOME_PREFIX) not in OUTCOMES:
             name = stat.removeprefix(OUTCOME_PREFIX)
             bad("statistic", f"unknown outcome {name!r}" + did_you_mean(name, OUTCOMES))
         elif not is_outcome and stat not in SERIES:
@@ -173,7 +198,7 @@ def read_targets(
                 + f"; time-series columns: {', '.join(SERIES)}")  # fmt: skip
         year_text = row["year"].strip()
         year = model_year = None
-        if is_outcome:
+        if is_outcome or (observed.is_observed(stat) and not observed.needs_year(stat)):
             if year_text:
                 bad("year", "must be empty for an outcome (a scalar of the whole run)")
         elif not year_text:
