@@ -121,13 +121,24 @@ def tiny() -> dict[str, float]:
     return {k: round(v, 6) for k, v in result.probabilities.items()}
 
 
-MARKERS = {"fits": "docs/observed-fits.csv", "ranks": "docs/observed-ranks.csv"}
+MARKERS = {
+    "fits": "docs/observed-fits.csv",
+    "ranks": "docs/observed-ranks.csv",
+    "findings": "docs/observed-fits.csv",
+}
+RECORDS = {
+    "guangdong": "**Guangdong** (粤省事 services over time)",
+    "zhejiang": "**Zhejiang** (share of items online, 2017-2018)",
+    "china": "**China** (provinces with a platform, CPS rankings 2016-2018)",
+}
 DOCS = (ROOT / "docs" / "observed.md", ROOT / "README.md")
 
 
 def render(which: str) -> str:
     """The markdown table of ``docs/observed-<which>.csv``, as the documents quote it."""
     frame = pd.read_csv(ROOT / MARKERS[which], keep_default_na=False)
+    if which == "findings":
+        return findings(frame)
     if which == "fits":
         keep = [c for c in frame.columns if not c.startswith("median:")]
         medians = [c for c in frame.columns if c.startswith("median:")]
@@ -142,6 +153,22 @@ def render(which: str) -> str:
     rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.to_numpy()]
     return "\n".join([head, rule, *body])
+
+
+def findings(frame: pd.DataFrame) -> str:
+    """One line per record: the most probable rule under each ABC seed, with P(rule | data)
+    and how many targets its posterior predictive band holds."""
+    lines = []
+    for fit, rows in frame.groupby("fit", sort=False):
+        parts = []
+        for seed, part in rows.groupby("abc_seed"):
+            best = part.loc[part.probability.astype(float).idxmax()]
+            parts.append(
+                f"{best.rule} with P = {float(best.probability):.2f} (ABC seed {seed}; "
+                f"{best.inside_90} targets in its 90 % predictive band)"
+            )
+        lines.append(f"* {RECORDS[str(fit)]}: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
 
 
 def block(which: str) -> tuple[str, str]:

@@ -267,7 +267,7 @@ def plot_predictive(
     outcome target (each rule's 90% interval and median against the observed value)."""
     plt = _plt()
     columns = calib.targets.series_columns
-    outcomes = [t for t in calib.targets if t.is_outcome]
+    outcomes = [t for t in calib.targets if t.is_outcome or t.is_observed]
     panels = len(columns) + len(outcomes)
     ncol = min(3, panels)
     nrow = -(-panels // ncol)
@@ -292,6 +292,8 @@ def plot_predictive(
         ax.grid(alpha=0.3)
     for ax, target in zip(list(axes.flat)[len(columns) :], outcomes, strict=False):
         rows = predictive[(predictive.statistic == target.statistic)]
+        if target.year is not None:  # a province-level statistic at a year
+            rows = rows[np.isclose(rows.year.astype(float), target.year)]
         for k, rule in enumerate(rules):
             r = rows[rows.rule == rule]
             if not len(r):
@@ -304,7 +306,7 @@ def plot_predictive(
             ax.axhspan(target.value - target.sd, target.value + target.sd, color="k", alpha=0.08)
         ax.set_xticks(range(len(rules)), rules)
         ax.set_xlim(-0.6, len(rules) - 0.4)
-        ax.set_ylabel(target.column)
+        ax.set_ylabel(target.key if target.is_observed else target.column)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[panels:]:
         ax.set_visible(False)
