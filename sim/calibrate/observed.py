@@ -24,15 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import BadInput
-
-if TYPE_CHECKING:
-    from .targets import Target
 
 STARTED = "provinces_started"
 RANK_PREFIX = "rank_rho:"
@@ -117,8 +114,9 @@ def start_years(agents: pd.DataFrame) -> pd.Series:
     return agents.groupby("province", sort=False)["t50_years"].quantile(START_QUANTILE)
 
 
-def statistic(target: Target, run: Any, rankings: Mapping[str, pd.Series]) -> float:
-    """The value of one of this module's targets in one run (a ``RunResult``)."""
+def statistic(target: Any, run: Any, rankings: Mapping[str, pd.Series]) -> float:
+    """The value of one of this module's targets (a :class:`.targets.Target`, not imported:
+    targets imports this module) in one run (a ``RunResult``)."""
     if target.statistic == STARTED:
         if run.provinces is None:
             raise ValueError("provinces_started needs a national scenario")
