@@ -98,6 +98,10 @@ class CalibrationSpec(_Strict):
         "years when set; 0: they are model years)."
     )  # fmt: skip
     truth: str | None = None
+    rankings: str | None = Field(
+        None, description="Observed rankings table (rankings.csv of scenarios/data/observed) "
+        "that rank_rho:NAME targets compare the simulated provinces with."
+    )  # fmt: skip
     abc: AbcSpec = Field(default_factory=AbcSpec)
     check: CheckSpec = Field(default_factory=CheckSpec)
     parameters: dict[str, ParamSpec]
@@ -148,6 +152,8 @@ class Calibration:
             "prefectures": _frame_text(self.scenario.prefectures),
             "provinces": _frame_text(self.scenario.provinces),
         }
+        if self.targets.rankings is not None:  # absent: the fingerprint of earlier versions
+            payload["rankings"] = {k: v.to_dict() for k, v in self.targets.rankings.items()}
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -223,6 +229,9 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     if targets is not None and scenario.is_national and any(t.derived for t in targets):
         problems.append(Problem(where, "targets", "derived statistics (share_*, t50_*, "
                                 "first_*) need a provincial scenario"))  # fmt: skip
+    if targets is not None:
+        targets, more = _with_rankings(path, spec, targets, scenario)
+        problems += more
     truth = None
     if spec.truth is not None:
         try:
@@ -234,6 +243,33 @@ def _resolve(path: Path, spec: CalibrationSpec) -> Calibration:
     calib = Calibration(path, spec, scenario, rules, targets, truth)  # type: ignore[arg-type]
     _check_prior_support(calib, where)
     return calib
+
+
+def _with_rankings(
+    path: Path, spec: CalibrationSpec, targets: Targets, scenario: Scenario
+) -> tuple[Targets, list[Problem]]:
+    """The targets with the published rankings their rank_rho:NAME statistics need
+    (:mod:`.observed`), and the problems: a ranking not in the table, or province-level
+    statistics on a province scenario."""
+    from dataclasses import replace
+
+    from . import observed
+
+    where = str(path)
+    rankings = None
+    if spec.rankings is not None:
+        try:
+            rankings = observed.read_rankings(
+                _relative(path, spec.rankings), named_by=f"{where}: rankings"
+            )
+        except BadInput as exc:
+            return targets, list(exc.problems)
+    problems = [Problem(where, "targets", m) for m in observed.check_names(
+        [t.statistic for t in targets], rankings)]  # fmt: skip
+    if targets.needs_result and not scenario.is_national:
+        problems.append(Problem(where, "targets", "provinces_started and rank_rho:NAME need "
+                                "a national scenario"))  # fmt: skip
+    return replace(targets, rankings=rankings), problems
 
 
 def _relative(path: Path, ref: str) -> Path:

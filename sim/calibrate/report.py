@@ -199,7 +199,7 @@ def _predictive_runs(
     :func:`sim.run` for a national scenario."""
     if simulator.national:
         results = simulator.timeseries(jobs)
-        stats = [simulator.targets.summarize(r.timeseries, r.outcomes) for r in results]
+        stats = [simulator.targets.summarize(r.timeseries, r.outcomes, result=r) for r in results]
         return stats, [r.timeseries for r in results]
     runs = simulator.engine_runs(jobs)
     return [s for s, _ in runs], [e.recorder.data for _, e in runs]
@@ -288,7 +288,7 @@ def plot_predictive(
     outcome target (each rule's 90% interval and median against the observed value)."""
     plt = _plt()
     columns = calib.targets.series_columns
-    outcomes = [t for t in calib.targets if t.is_outcome]
+    outcomes = [t for t in calib.targets if t.is_outcome or t.is_observed]
     panels = len(columns) + len(outcomes)
     ncol = min(3, panels)
     nrow = -(-panels // ncol)
@@ -313,6 +313,8 @@ def plot_predictive(
         ax.grid(alpha=0.3)
     for ax, target in zip(list(axes.flat)[len(columns) :], outcomes, strict=False):
         rows = predictive[(predictive.statistic == target.statistic)]
+        if target.year is not None:  # a province-level statistic at a year
+            rows = rows[np.isclose(rows.year.astype(float), target.year)]
         for k, rule in enumerate(rules):
             r = rows[rows.rule == rule]
             if not len(r):
@@ -325,7 +327,7 @@ def plot_predictive(
             ax.axhspan(target.value - target.sd, target.value + target.sd, color="k", alpha=0.08)
         ax.set_xticks(range(len(rules)), rules)
         ax.set_xlim(-0.6, len(rules) - 0.4)
-        ax.set_ylabel(target.column)
+        ax.set_ylabel(target.key if target.is_observed else target.column)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[panels:]:
         ax.set_visible(False)

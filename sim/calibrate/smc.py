@@ -116,7 +116,7 @@ class Simulator:
             from .. import run  # the package's public API
 
             return [
-                self.targets.summarize(r.timeseries, r.outcomes)
+                self.targets.summarize(r.timeseries, r.outcomes, result=r)
                 for r in (run(self.scenario(j.params), rule=j.rule, seed=j.seed) for j in jobs)
             ]
         return [stats for stats, _ in self.engine_runs(jobs)]

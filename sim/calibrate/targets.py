@@ -17,6 +17,9 @@ between the steps that bracket it, or ``outcome:NAME`` for a scalar outcome of
 deployment, gradients across governments). Years are model years (0 = the start of the run),
 or calendar years when the calibration file sets ``start_year``.
 
+Province-level statistics of a national run (``provinces_started`` at a year,
+``rank_rho:NAME`` against a published ranking) are defined in :mod:`.observed`.
+
 The summary statistics of a run are exactly these numbers, keyed ``"coverage@2"`` /
 ``"outcome:duplicate_developments"``; the distance compares them with the observed values.
 """
@@ -34,6 +37,7 @@ import pandas as pd
 
 from ..errors import BadInput, Problem, did_you_mean
 from ..outcomes import COLUMNS, OUTCOMES
+from . import observed
 from .statistics import DERIVED, RunData
 
 SERIES: tuple[str, ...] = tuple(c for c in COLUMNS if c not in ("step", "year"))
@@ -70,6 +74,11 @@ class Target:
         return self.statistic in DERIVED
 
     @property
+    def is_observed(self) -> bool:
+        """A province-level statistic of :mod:`.observed` (needs the whole run)."""
+        return observed.is_observed(self.statistic)
+
+    @property
     def column(self) -> str:
         """The time-series column or outcome name this target reads."""
         return self.statistic.removeprefix(OUTCOME_PREFIX)
@@ -85,6 +94,7 @@ class Targets:
 
     path: str
     items: tuple[Target, ...]
+    rankings: Mapping[str, pd.Series] | None = None  # published rankings (rank_rho:NAME)
 
     def __iter__(self) -> Iterator[Target]:
         return iter(self.items)
@@ -123,9 +133,17 @@ class Targets:
         return any(t.derived and DERIVED[t.statistic].per_government for t in self.items)
 
     @property
+    def needs_result(self) -> bool:
+        """Whether a province-level statistic of :mod:`.observed` needs the whole run (its
+        provinces: national scenarios)."""
+        return any(t.is_observed for t in self.items)
+
+    @property
     def series_columns(self) -> list[str]:
         return list(
-            dict.fromkeys(t.column for t in self.items if not t.is_outcome and not t.derived)
+            dict.fromkeys(
+                t.column for t in self.items if not (t.is_outcome or t.derived or t.is_observed)
+            )
         )
 
     def summarize(
@@ -133,14 +151,18 @@ class Targets:
         timeseries: Mapping[str, np.ndarray] | pd.DataFrame | None,
         outcomes: Mapping | None,
         run: RunData | None = None,
+        result: object | None = None,
     ) -> dict[str, float]:
         """The summary statistics of one run: each target read from its time series
-        (linear interpolation at the model year), its outcomes, or (derived statistics)
-        ``run``."""
+        (linear interpolation at the model year), its outcomes, (derived statistics)
+        ``run``, or (province-level statistics of a national run) ``result``, the whole
+        ``RunResult``."""
         out: dict[str, float] = {}
         years = None if timeseries is None else np.asarray(timeseries["year"], dtype=float)
         for t in self.items:
-            if t.is_outcome:
+            if t.is_observed:
+                out[t.key] = observed.statistic(t, result, self.rankings or {})
+            elif t.is_outcome:
                 out[t.key] = float(outcomes[t.column])  # type: ignore[index]
             elif t.derived:
                 out[t.key] = DERIVED[t.statistic].compute(run, t.model_year)  # type: ignore[arg-type]
@@ -199,7 +221,9 @@ def read_targets(
 
         stat = row["statistic"].strip()
         is_outcome = stat.startswith(OUTCOME_PREFIX)
-        if is_outcome and stat.removeprefix(OUTCOME_PREFIX) not in OUTCOMES:
+        if observed.is_observed(stat):
+            pass  # rank_rho:NAME is checked against the rankings by the calibration
+        elif is_outcome and stat.removeprefix(OUTCOME_PREFIX) not in OUTCOMES:
             name = stat.removeprefix(OUTCOME_PREFIX)
             bad("statistic", f"unknown outcome {name!r}" + did_you_mean(name, OUTCOMES))
         elif not is_outcome and stat not in SERIES and stat not in DERIVED:
@@ -209,7 +233,11 @@ def read_targets(
                 f"derived: {', '.join(DERIVED)}")  # fmt: skip
         year_text = row["year"].strip()
         year = model_year = None
-        scalar = is_outcome or (stat in DERIVED and not DERIVED[stat].timed)
+        scalar = (
+            is_outcome
+            or (stat in DERIVED and not DERIVED[stat].timed)
+            or (observed.is_observed(stat) and not observed.needs_year(stat))
+        )
         if scalar:
             if year_text:
                 bad("year", "must be empty for an outcome or a derived statistic of the "
