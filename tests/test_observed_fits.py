@@ -78,7 +78,7 @@ def test_fit_files_validate(name):
     assert len(calib.rules) >= 3 and len(calib.targets) >= 2
     assert all(t.sd is not None for t in calib.targets)  # a fixed, reasoned distance
     if name == "china":
-        assert calib.targets.needs_run and set(calib.targets.rankings) >= {"cps_2016"}
+        assert calib.targets.needs_result and set(calib.targets.rankings) >= {"cps_2016"}
 
 
 def test_committed_targets_are_what_the_script_makes():
