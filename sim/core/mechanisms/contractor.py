@@ -83,7 +83,7 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     m = ready - start
     for e in range(m):
         svc[e] = c.modules[b, start + e]
-        qual[e] = c.contractor_quality[b]
+        qual[e] = c.module_quality[b, start + e]  # drive.module_quality_sd
         orig[e] = CONTRACTOR_ORIGIN
     register(st, b, svc, qual, orig, m, t, True, ids)
     for e in range(m):
