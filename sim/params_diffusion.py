@@ -107,8 +107,9 @@ class DiffusionParams(Section):
         "services",
         "Duplication by vertical ministries (条块): the services of highest demand, this "
         "many, each get a ministry's own vertical system at an exponential time of rate "
-        "ministry_rate: a development (a duplicate when the service already has a solution) "
-        "at costs.module_build, that serves no county and is not in the catalogue. 0 = none.",
+        "ministry_rate: a development and a duplicate (of the counties' systems for the "
+        "service) at costs.module_build, that serves no county and is not in the catalogue. "
+        "0 = none.",
         ge=0,
         le=100_000,
     )

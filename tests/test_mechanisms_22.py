@@ -12,7 +12,7 @@ from sim.core.mechanisms.diffusion import rank
 
 from .conftest import tiny_batch
 from .test_mechanisms import serve_local
-from .test_mechanisms_19 import constants
+from .test_mechanisms_19 import TEACHING, constants
 
 
 def clocks(*pairs: tuple[int, int, float], n: int = 3, k: int = 2) -> np.ndarray:
@@ -123,15 +123,17 @@ def test_a_poor_local_solution_is_abandoned_once_and_the_pair_can_adopt_anew() -
     assert st.wquality[0, 0] == pytest.approx(0.7 / 6)
 
 
-def test_a_ministrys_vertical_system_is_a_development_and_maybe_a_duplicate() -> None:
+def test_a_ministrys_vertical_system_is_a_duplicate_development() -> None:
     b = tiny_batch(ministry_step=np.array([2, 3]), ministry_on=True, ministry_cost=2.0)
     serve_local(b, 0, 0, 0.5)
     cost = b.state.cost[0]
-    b.advance(2)
+    b.advance(1)
     st = b.state
+    assert st.developments[0] == 1 and st.duplicates[0] == 0
+    b.advance(1)
     assert st.developments[0] == 2 and st.duplicates[0] == 1 and st.cost[0] == cost + 2.0
-    b.advance(1)  # service 1 had no solution: not a duplicate
-    assert st.developments[0] == 3 and st.duplicates[0] == 1 and st.ministry_systems[0] == 2
+    b.advance(1)  # service 1 has no county system yet: still a duplicate (of those to come)
+    assert st.developments[0] == 3 and st.duplicates[0] == 2 and st.ministry_systems[0] == 2
     assert st.n_solutions[0] == 1  # not in the catalogue
 
 
@@ -163,3 +165,58 @@ def test_a_reinvented_copy_is_a_new_variant_in_the_catalogue() -> None:
     assert st.sol_quality[0, variant] == pytest.approx(0.8)
     assert st.best_sol[0, 0] == variant  # the improvement flows back through the catalogue
     assert st.reuses[0] == 1 and st.developments[0] == 1 and st.duplicates[0] == 0
+
+
+ALL_ON = {
+    "drive.crowding_timing": "plan",
+    "drive.module_quality_sd": 0.2,
+    "drive.upgrade_rate": 0.5,
+    "drive.absorption": 0.4,
+    "drive.absorption_scope": "all",
+    "traction.feedback_rate": 0.5,
+    "traction.demand_heterogeneity": 0.5,
+    "collaboration.hazard_elasticity": 0.5,
+    "collaboration.reinvention_sd": 0.2,
+    "diffusion.ranking_pressure": 1.0,
+    "diffusion.mandate_rate": 1.0,
+    "diffusion.mandate_year": 1.0,
+    "diffusion.mandate_deadline": 1.0,
+    "diffusion.pilot_count": 3,
+    "diffusion.learning_weight": 0.5,
+    "diffusion.ministry_services": 3,
+    "diffusion.ministry_rate": 2.0,
+}
+"""Every mechanism but de-adoption (which un-serves pairs, so served counts may fall)."""
+
+
+@pytest.mark.parametrize("rule", ["grassroots", "contractor", "hybrid"])
+def test_the_runs_invariants_hold_with_every_mechanism_on(rule: str) -> None:
+    import sim
+
+    from .test_invariants import check_run
+
+    s = sim.load_scenario(TEACHING, ALL_ON)
+    for seed in (1, 2):
+        check_run(s, rule, seed)
+
+
+@pytest.mark.parametrize("rule", ["grassroots", "contractor", "hybrid"])
+def test_de_adoption_keeps_the_ledger_consistent(rule: str) -> None:
+    """With de-adoption (and the rest) on: the running sums equal a recount of the pairs."""
+    import sim
+    from sim.core.engine import Engine
+
+    s = sim.load_scenario(
+        TEACHING,
+        {**ALL_ON, "diffusion.deadoption_rate": 2.0, "diffusion.deadoption_threshold": 0.6},
+    )
+    e = Engine(s, rule, 4).run()
+    st, b = e.batch.state, e.index
+    src = st.source[b]
+    served = src != NONE
+    assert int(st.pairs[b].sum()) == int(served.sum())
+    assert np.array_equal(st.per_gov[b].sum(axis=0)[: e.state.n], served.sum(axis=1))
+    w = e.batch.consts.pair_weight[b]
+    wq = (w * st.quality[b] * st.fit[b])[served].sum()
+    assert st.wquality[b].sum() == pytest.approx(wq)
+    assert st.deadoptions[b] > 0

@@ -34,7 +34,8 @@ def test_a_row_of_the_csv_reproduces() -> None:
     }
     for outcome in mm.OUTCOMES:
         mean, _, lo, hi = interval(diffs[outcome])
-        assert np.allclose([mean, lo, hi], [rows[outcome][k] for k in ("mean", "ci_low", "ci_high")])
+        expected = [rows[outcome][k] for k in ("mean", "ci_low", "ci_high")]
+        assert np.allclose([mean, lo, hi], expected)
     assert len(rows) == len(mm.OUTCOMES)
 
 

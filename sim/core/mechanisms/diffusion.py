@@ -13,8 +13,9 @@ on (ODD §7.18):
   accumulates abandon hazard; past its clock it abandons the solution, once: it is
   unserved again, and its local clock restarts with a fresh exponential;
 * :func:`ministries`: in its scheduled step a vertical ministry builds its own system for a
-  service: a development, a duplicate if the service already has a solution, at the
-  cost of a module build; it serves no county and is not in the catalogue.
+  service: a development and a duplicate (of the counties' systems for the service,
+  before or after it), at the cost of a module build; it serves no county and is not in
+  the catalogue.
 """
 
 from __future__ import annotations
@@ -95,9 +96,8 @@ def ministries(c: Consts, st: State, b: int, t: int) -> None:
         if c.ministry_step[b, k] != t:
             continue
         st.developments[b] += 1
+        st.duplicates[b] += 1  # of the counties' systems for k, before or after it
         st.ministry_systems[b] += 1
-        if st.first_sol_step[b, k] >= 0:
-            st.duplicates[b] += 1
         st.cost[b] += c.ministry_cost[b]
 
 
