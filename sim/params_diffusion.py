@@ -36,7 +36,8 @@ class DiffusionParams(Section):
         "service has an added development hazard mandate_rate x c_eff^e x w(t), where w "
         "rises linearly from 0 to 1 until the deadline (mandate_year + mandate_deadline) and "
         "stays 1 after it. The pair complies through the development channel (a catalogue "
-        "find where the rule has a catalogue, else its own development). 0 = no mandate.",
+        "find where the rule has a catalogue, else its own development; crowded out like "
+        "development under the contractor rule). 0 = no mandate.",
         ge=0,
         le=MAX_RATE,
     )

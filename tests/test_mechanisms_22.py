@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim
 from sim.core.arrays import NONE, OWN, PEER
 from sim.core.mechanisms.diffusion import rank
 
@@ -63,6 +64,25 @@ def test_a_mandate_fires_through_the_development_channel() -> None:
     )
     b.advance(2)  # 0.4, 0.8 > 0.7
     assert b.state.source[0, 0, 1] == OWN and b.state.step[0, 0, 1] == 2
+
+
+def test_a_mandate_is_crowded_out_like_development() -> None:
+    """Planned crowding (x 0.5 from step 1) acts on the mandate's hazard: 0.4 -> 0.2."""
+    b = tiny_batch(
+        mandate_dt=np.array([0.4, 0.0, 0.0]),
+        mandate_k=1,
+        mandate_from=1,
+        mandate_ramp=1,
+        crowd_from=np.array([1, 1]),
+        crowd_scale=0.5,
+    )
+    b.advance(1)
+    assert b.state.hazard[0, 0, 0] == pytest.approx(0.2)
+    over = {"diffusion.mandate_rate": 1.0}  # crowding from year 0: folded into the rate
+    contractor, grassroots = constants(over), constants(over, rule="grassroots")
+    s = sim.load_scenario(TEACHING)
+    scale = 1 - s.drive.crowding_out
+    assert np.allclose(contractor["mandate_dt"], grassroots["mandate_dt"] * scale)
 
 
 @pytest.mark.parametrize(("pilot", "recognised_at"), [(1, 3), (0, 7)])
@@ -165,6 +185,7 @@ def test_a_reinvented_copy_is_a_new_variant_in_the_catalogue() -> None:
     assert st.sol_quality[0, variant] == pytest.approx(0.8)
     assert st.best_sol[0, 0] == variant  # the improvement flows back through the catalogue
     assert st.reuses[0] == 1 and st.developments[0] == 1 and st.duplicates[0] == 0
+    assert st.sol_users[0, original] == 2 and st.sol_users[0, variant] == 1  # its lineage
 
 
 ALL_ON = {
@@ -183,10 +204,10 @@ ALL_ON = {
     "diffusion.mandate_deadline": 1.0,
     "diffusion.pilot_count": 3,
     "diffusion.learning_weight": 0.5,
-    "diffusion.ministry_services": 3,
-    "diffusion.ministry_rate": 2.0,
 }
-"""Every mechanism but de-adoption (which un-serves pairs, so served counts may fall)."""
+"""Every mechanism but de-adoption (which un-serves pairs, so served counts may fall) and
+the ministries (developments that serve no pair, which the invariants' identity
+developments = own pairs + module builds does not know; tested alone above)."""
 
 
 @pytest.mark.parametrize("rule", ["grassroots", "contractor", "hybrid"])

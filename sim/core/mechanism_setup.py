@@ -129,7 +129,9 @@ def mechanism_arrays(
     out["module_quality"] = q
     out["upgrade_dt"] = drive.upgrade_rate * dt
     out["feedback_dt"] = s.traction.feedback_rate * dt
-    _diffusion(s, out, n=n, k=k, c_haz=c_haz, capacity=capacity, arrays=arrays, rng=children)
+    # the mandate is crowded out as the development channel it acts through
+    c_man = c_haz * crowding_scale(s, crowded_out)
+    _diffusion(s, out, n=n, k=k, c_haz=c_man, capacity=capacity, arrays=arrays, rng=children)
     h = s.traction.demand_heterogeneity
     if h > 0:
         m = np.exp(h * children["demand"].standard_normal((n, k)) - h * h / 2)
@@ -153,7 +155,8 @@ def _diffusion(
     arrays: dict[str, Any],
     rng: dict[str, np.random.Generator],
 ) -> None:
-    """The constants of the ``[diffusion]`` table (ODD §7.18)."""
+    """The constants of the ``[diffusion]`` table (ODD §7.18; ``c_haz``: capacity in the
+    mandate's hazard, crowded out as the development hazard is)."""
     d, dt, never = s.diffusion, s.dt, s.n_steps + 1
     if d.ranking_pressure > 0:
         out["rank_every"] = max(1, math.floor(min(d.ranking_interval / dt, never) + 0.5))

@@ -132,12 +132,12 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
                 peer *= 1.0 - learn_w + learn_w * lq[j, k] / c.learn_ref[b]
             promo = promo_i if recognised[k] else 0.0
             cross = cross_i * share[k]
+            if k < mandate_k:  # a mandate from above, through the development channel
+                dev += man_i
             if t >= crowd_from[k]:  # its module is announced or live
                 dev *= crowd_scale
                 peer *= crowd_scale
                 cross *= crowd_scale
-            if k < mandate_k:  # a mandate from above, through the development channel
-                dev += man_i
             h = dev + peer + cross + promo
             if h <= 0.0:
                 continue
@@ -238,7 +238,8 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
 def _copy(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, fit, t: int):
     """Serve (i, k) with a copy of ``sol``. With ``collaboration.reinvention_sd`` > 0 the copy
     is a new variant (a solution of its own, listed in the catalogue, neither a development
-    nor a duplicate) of quality clip(q + sd x z_ik); it counts as a reuse."""
+    nor a duplicate) of quality clip(q + sd x z_ik); it counts as a reuse, and as a user of
+    the original (the province's minimum of users counts a solution's lineage)."""
     sd = c.reinvent_sd[b]
     if sd <= 0.0:
         serve(c, st, b, i, k, source, sol, fit, t)
@@ -251,3 +252,4 @@ def _copy(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, f
     register(st, b, svc, qual, orig, 1, t, False, ids)
     serve(c, st, b, i, k, source, ids[0], fit, t)
     st.reuses[b] += 1  # a copy of an existing solution, although the variant is new
+    st.sol_users[b, sol] += 1  # and a use of the original (its lineage, for recognition)
