@@ -122,7 +122,7 @@ def write_csv(data: list[dict[str, object]], path: Path = CSV) -> None:
         w = csv.DictWriter(f, fieldnames=list(data[0]))
         w.writeheader()
         for r in data:
-            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+            w.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in r.items()})
 
 
 def _cell(r: dict[str, object]) -> str:
