@@ -65,6 +65,11 @@ VARIANTS: dict[str, dict[str, object]] = {
     "ministries on 5 services": {**OFF, "diffusion.ministry_services": 5},
     "demand heterogeneity 0.5": {**OFF, "traction.demand_heterogeneity": 0.5},
     "reinvention s.d. 0.1": {**OFF, "collaboration.reinvention_sd": 0.1},
+    "tenders every 3 years, 3 bidders": {
+        **OFF,
+        "drive.contract_period": 3.0,
+        "drive.bidders": 3,
+    },
 }
 
 

@@ -366,6 +366,21 @@ class DriveParams(Section):
         ge=0,
         le=MAX_RATE,
     )
+    contract_period: float = P(
+        0.0,
+        "years",
+        "Tendering (issue 22): every contract_period years drive.bidders vendors bid a price "
+        "factor exp(bid_sd x Z) each; a challenger wins if its bid on the pairs still to "
+        "serve plus switching_cost per contractor-served pair is below the incumbent's bid. "
+        "0 = one contract for the whole horizon.",
+        ge=0,
+        le=MAX_YEARS,
+    )
+    bidders: int = P(1, "vendors", "Vendors at each tender (incumbent included).", ge=1, le=100)
+    bid_sd: float = P(0.2, "-", "Log-s.d. of a vendor's price factor at a tender.", ge=0, le=3)
+    switching_cost: float = P(
+        0.5, "cost units", "Per contractor-served pair, when the vendor changes.", ge=0, le=1e12
+    )
     absorption_scope: Literal["contractor", "all"] = P(
         "contractor",
         "-",

@@ -4,6 +4,8 @@ defaults are checked with issue 19's in ``tests/test_mechanisms_19.py``."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -204,6 +206,8 @@ ALL_ON = {
     "diffusion.mandate_deadline": 1.0,
     "diffusion.pilot_count": 3,
     "diffusion.learning_weight": 0.5,
+    "drive.contract_period": 1.0,
+    "drive.bidders": 3,
 }
 """Every mechanism but de-adoption (which un-serves pairs, so served counts may fall) and
 the ministries (developments that serve no pair, which the invariants' identity
@@ -241,3 +245,32 @@ def test_de_adoption_keeps_the_ledger_consistent(rule: str) -> None:
     wq = (w * st.quality[b] * st.fit[b])[served].sum()
     assert st.wquality[b].sum() == pytest.approx(wq)
     assert st.deadoptions[b] > 0
+
+
+@pytest.mark.parametrize(("switch_cost", "switched"), [(0.1, True), (10.0, False)])
+def test_a_tender_moves_the_contract_unless_switching_costs_lock_it_in(
+    switch_cost: float, switched: bool
+) -> None:
+    """Deployments in steps 1, 2 (2 contractor pairs), tender at step 3 on 4 pairs left at
+    0.5 each: incumbent 1 x 2 = 2; challenger e^-1 x 2 + switch_cost x 2 (0.94, or 20.7)."""
+    bid_z = np.array([[0.0, -1.0], [0.0, 0.0], [0.0, 0.0]])
+    b = tiny_batch(
+        has_contractor=True,
+        ready_step=np.array([1, 1]),
+        rate=1.0,
+        price=0.5,
+        renew_every=2,
+        bidders=2,
+        bid_sd=1.0,
+        switch_cost=switch_cost,
+        bid_z=bid_z,
+    )
+    b.advance(2)
+    cost = b.state.cost[0]
+    b.advance(1)
+    st = b.state
+    factor = math.exp(-1.0) if switched else 1.0
+    assert st.tenders[0] == 1 and st.switches[0] == int(switched)
+    assert st.price_factor[0] == pytest.approx(factor)
+    extra = switch_cost * 2 if switched else 0.0
+    assert st.cost[0] - cost == pytest.approx(extra + 0.5 * factor)

@@ -137,6 +137,11 @@ class Consts(NamedTuple):
     het: np.ndarray  # (B, N, K) the government's demand multiplier; (B, 1, 1) if off
     reinvent_sd: np.ndarray  # (B,) collaboration.reinvention_sd
     reinvent_z: np.ndarray  # (B, N, K) standard normal; (B, 1, 1) if off
+    renew_every: np.ndarray  # (B,) steps between tenders (0: one contract)
+    bidders: np.ndarray  # (B,)
+    bid_sd: np.ndarray  # (B,)
+    switch_cost: np.ndarray  # (B,) per contractor-served pair
+    bid_z: np.ndarray  # (B, rounds, bidders) standard normal (column 0: the incumbent)
 
 
 class State(NamedTuple):
@@ -220,6 +225,9 @@ class State(NamedTuple):
     dead_h: np.ndarray  # (B, N, K) cumulative abandon hazard (inf: abandoned once)
     deadoptions: np.ndarray  # (B,)
     ministry_systems: np.ndarray  # (B,)
+    price_factor: np.ndarray  # (B,) the current vendor's price factor (tendering)
+    tenders: np.ndarray  # (B,)
+    switches: np.ndarray  # (B,) tenders won by a challenger
 
 
 SERIES: tuple[str, ...] = (
@@ -342,4 +350,7 @@ def empty_state(b: int, n: int, k: int, n_solutions: int, *, deploying: bool = F
         dead_h=z((b, n, k)),
         deadoptions=z(b, np.int64),
         ministry_systems=z(b, np.int64),
+        price_factor=np.ones(b),
+        tenders=z(b, np.int64),
+        switches=z(b, np.int64),
     )

@@ -20,6 +20,7 @@ CHILDREN: tuple[str, ...] = (
     "reinvention",
     "ministries",
     "demand",
+    "tenders",
 )
 """Child streams of the ``mechanisms`` stream, in spawn order (append only)."""
 
@@ -35,6 +36,8 @@ INTS = frozenset(
         "ministry_step",
         "ministry_on",
         "het_on",
+        "renew_every",
+        "bidders",
     }
 )
 """Integer constants among those below (the rest are floats)."""
@@ -83,6 +86,12 @@ def neutral(n: int, k: int, n_steps: int) -> dict[str, Any]:
         # collaboration.reinvention_sd and the pair's normal
         "reinvent_sd": 0.0,
         "reinvent_z": np.zeros((1, 1)),
+        # drive.contract_period, bidders, bid_sd, switching_cost (tendering)
+        "renew_every": 0,
+        "bidders": 1,
+        "bid_sd": 0.0,
+        "switch_cost": 0.0,
+        "bid_z": np.zeros((1, 1)),
     }
 
 
@@ -138,6 +147,12 @@ def mechanism_arrays(
         weight = arrays["pair_weight"] * m
         arrays["pair_weight"] = weight / weight.sum()
         out["het_on"], out["het"] = True, m
+    if drive.contract_period > 0 and drive.bidders > 1:
+        every = max(1, math.floor(min(drive.contract_period / dt, s.n_steps + 1) + 0.5))
+        out["renew_every"], out["bidders"] = every, drive.bidders
+        out["bid_sd"], out["switch_cost"] = drive.bid_sd, drive.switching_cost
+        rounds = s.n_steps // every + 1
+        out["bid_z"] = children["tenders"].standard_normal((rounds, drive.bidders))
     if s.collaboration.reinvention_sd > 0:
         out["reinvent_sd"] = s.collaboration.reinvention_sd
         out["reinvent_z"] = children["reinvention"].standard_normal((n, k))
