@@ -39,6 +39,7 @@ from .params_base import (
     Section,
 )
 from .params_costs import CostsParams, NationalParams, RiskParams
+from .params_diffusion import DiffusionParams
 from .rules import MIXED, RULES
 
 
@@ -333,6 +334,60 @@ class DriveParams(Section):
         ge=0,
         le=MAX_YEARS,
     )
+    # issue 19: mechanisms in place of one-sided settings (neutral defaults: as before)
+    crowding_timing: Literal["start", "plan"] = P(
+        "start",
+        "-",
+        'When drive.crowding_out acts on a service: "start" = on every service from year 0; '
+        '"plan" = only once its module is announced (drive.crowding_anticipation years before '
+        "it is ready) or live, following the contractor's build plan.",
+    )
+    crowding_anticipation: float = P(
+        1.0,
+        "years",
+        'With crowding_timing = "plan": how long before a module is ready counties stop '
+        "investing in the service (the plan is announced).",
+        ge=0,
+        le=MAX_YEARS,
+    )
+    module_quality_sd: float = P(
+        0.0,
+        "-",
+        "S.d. of each module's quality around drive.contractor_quality (one normal per "
+        "module, mechanisms stream; clipped to [0, 1]). 0 = every module the same.",
+        ge=0,
+        le=1,
+    )
+    upgrade_rate: float = P(
+        0.0,
+        "1/year",
+        "Upgrades of contractor modules from feedback in use: dq/dt = upgrade_rate x "
+        "(share of governments the module serves) x (1 - q). 0 = modules never change.",
+        ge=0,
+        le=MAX_RATE,
+    )
+    contract_period: float = P(
+        0.0,
+        "years",
+        "Tendering (issue 22): every contract_period years drive.bidders vendors bid a price "
+        "factor exp(bid_sd x Z) each; a challenger wins if its bid on the pairs still to "
+        "serve plus switching_cost per contractor-served pair is below the incumbent's bid. "
+        "0 = one contract for the whole horizon.",
+        ge=0,
+        le=MAX_YEARS,
+    )
+    bidders: int = P(1, "vendors", "Vendors at each tender (incumbent included).", ge=1, le=100)
+    bid_sd: float = P(0.2, "-", "Log-s.d. of a vendor's price factor at a tender.", ge=0, le=3)
+    switching_cost: float = P(
+        0.5, "cost units", "Per contractor-served pair, when the vendor changes.", ge=0, le=1e12
+    )
+    absorption_scope: Literal["contractor", "all"] = P(
+        "contractor",
+        "-",
+        'Which solutions taken from outside drive.absorption acts on: "contractor" = its '
+        'deployments only; "all" = also peer, catalogue and imported copies (their fit is '
+        "multiplied by 1 - absorption x (1 - c_eff)).",
+    )
 
 
 class CollaborationParams(Section):
@@ -373,6 +428,24 @@ class CollaborationParams(Section):
         ge=0,
         le=MAX_RATE,
     )
+    hazard_elasticity: float = P(
+        1.0,
+        "-",
+        "How local hazards (development, peer, promotion, imports) scale with effective "
+        "capacity: each is proportional to c_eff ^ hazard_elasticity. 1 = linear (as before); "
+        "0 = capacity does not matter for the pace of adoption.",
+        ge=0,
+        le=5,
+    )
+    reinvention_sd: float = P(
+        0.0,
+        "-",
+        "Reinvention (issue 22): a peer or catalogue copy is a new variant of quality "
+        "clip(original + reinvention_sd x Z) (mechanisms stream), listed in the catalogue, so "
+        "improvements flow back to later copies. 0 = a copy is the original.",
+        ge=0,
+        le=1,
+    )
 
 
 class TractionParams(Section):
@@ -391,6 +464,25 @@ class TractionParams(Section):
     )
     contractor_fit: float = P(
         0.7, "-", "Fit of a contractor module at demand_orientation 0.", ge=0, le=1
+    )
+    feedback_rate: float = P(
+        0.0,
+        "1/year",
+        "User feedback improving local solutions in use (issue 22): dq/dt = feedback_rate x "
+        "(share of governments the solution serves) x (1 - q), for every locally made "
+        "solution (contractor modules: drive.upgrade_rate). 0 = solutions never change.",
+        ge=0,
+        le=MAX_RATE,
+    )
+    demand_heterogeneity: float = P(
+        0.0,
+        "-",
+        "Log-s.d. of each government's own demand for each service (issue 22): the pair's "
+        "weight and development hazard are multiplied by exp(h Z - h^2 / 2) (mechanisms "
+        "stream); the contractor still orders modules by provincial demand. 0 = the same "
+        "demand everywhere.",
+        ge=0,
+        le=3,
     )
 
 
@@ -414,6 +506,7 @@ class Scenario(Section):
     traction: TractionParams = Field(default_factory=TractionParams)
     costs: CostsParams = Field(default_factory=CostsParams)
     risk: RiskParams = Field(default_factory=RiskParams)
+    diffusion: DiffusionParams = Field(default_factory=DiffusionParams)
     national: NationalParams = Field(default_factory=NationalParams, validate_default=True)
 
     # Set by the loader: the file it came from and the prefecture table read from a CSV

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sim.core.batch import Batch, RunSetup
+from sim.core.mechanism_setup import neutral
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -97,6 +98,7 @@ def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[
         "migration_cost": 0.0,
         "cons_clock": np.ones((1, 1)),
     }
+    arrays.update(neutral(n, k, n_steps))  # the mechanisms of issues 19 and 22: off
     arrays.update(over)
     return arrays
 

@@ -84,8 +84,15 @@ SHIPPED = [
 ]
 
 
-@pytest.mark.parametrize("province", PROVINCES)
-@pytest.mark.parametrize(("outcome", "sign"), SHIPPED)
+MARGINAL = {("zhejiang", "duplicate_developments")}
+"""Since issues 19 and 22 (crowding-out follows the contractor's plan in the shipped
+provinces, docs/mechanisms.md) Zhejiang's duplicates contrast is near 0: not asserted."""
+
+
+@pytest.mark.parametrize(
+    ("province", "outcome", "sign"),
+    [(p, o, s) for p in PROVINCES for o, s in SHIPPED if (p, o) not in MARGINAL],
+)
 def test_shipped_contrast_holds(province: str, outcome: str, sign: int) -> None:
     assert_side(g_minus_c(province, outcome), sign, f"{province}, {outcome}, g - c")
 
@@ -118,7 +125,8 @@ def test_speed_reverses_with_contractor_capacity(province: str, shipped: float) 
     assert_side(g_minus_c(province, "coverage_mean", **fast), -1, "coverage at 4x capacity")
     # Where the contractor is fast, grassroots still has the better best solution in use
     # (marginal at the shipped capacity) and the contractor is still more equal.
-    assert_side(g_minus_c(province, "best_solution_quality", **fast), +1, "best at 4x")
+    if province == "guangdong":  # Zhejiang: marginal since issues 19 and 22
+        assert_side(g_minus_c(province, "best_solution_quality", **fast), +1, "best at 4x")
     assert_side(g_minus_c(province, "adoption_gap_years", **fast), +1, "gap at 4x")
 
 

@@ -109,6 +109,39 @@ class Consts(NamedTuple):
     consolidation_dt: np.ndarray  # (B,) support.consolidation_rate * dt
     migration_cost: np.ndarray  # (B,)
     cons_clock: np.ndarray  # (B, N, K) exponential (consolidation stream); (B, 1, 1) if off
+    # the mechanisms of issues 19 and 22 (sim.core.mechanism_setup: neutral values = off)
+    crowd_from: np.ndarray  # (B, K) step from which service k's local hazards are crowded out
+    crowd_scale: np.ndarray  # (B,) 1 - crowding_out there (crowding_timing "plan")
+    reuse_absorb: np.ndarray  # (B, N) fit multiplier of a local reuse (absorption_scope)
+    module_quality: np.ndarray  # (B, K) quality of the m-th module built
+    upgrade_dt: np.ndarray  # (B,) drive.upgrade_rate * dt
+    feedback_dt: np.ndarray  # (B,) traction.feedback_rate * dt
+    rank_every: np.ndarray  # (B,) steps between published rankings (0: none)
+    ranking_pressure: np.ndarray  # (B,)
+    mandate_dt: np.ndarray  # (B, N) mandate_rate * c_eff^e * dt
+    mandate_k: np.ndarray  # (B,) services k < mandate_k are mandated
+    mandate_from: np.ndarray  # (B,) first step of the mandate
+    mandate_ramp: np.ndarray  # (B,) steps from its issue to its deadline (at least 1)
+    pilot: np.ndarray  # (B, N) 1 for a designated pilot
+    pilot_lag_steps: np.ndarray  # (B,) recognition lag of a pilot's solution (-1: no pilots)
+    learn_w: np.ndarray  # (B,) diffusion.learning_weight
+    learn_ref: np.ndarray  # (B,) its reference quality (services.quality_mean)
+    dead_dt: np.ndarray  # (B,) diffusion.deadoption_rate * dt
+    dead_q: np.ndarray  # (B,) diffusion.deadoption_threshold
+    dead_clock: np.ndarray  # (B, N, K) exponential: abandon; (B, 1, 1) if off
+    readopt_clock: np.ndarray  # (B, N, K) exponential: the clock of adopting anew
+    ministry_step: np.ndarray  # (B, K) step a ministry builds k's vertical system (0: never)
+    ministry_on: np.ndarray  # (B,) bool
+    ministry_cost: np.ndarray  # (B,)
+    het_on: np.ndarray  # (B,) bool: traction.demand_heterogeneity > 0
+    het: np.ndarray  # (B, N, K) the government's demand multiplier; (B, 1, 1) if off
+    reinvent_sd: np.ndarray  # (B,) collaboration.reinvention_sd
+    reinvent_z: np.ndarray  # (B, N, K) standard normal; (B, 1, 1) if off
+    renew_every: np.ndarray  # (B,) steps between tenders (0: one contract)
+    bidders: np.ndarray  # (B,)
+    bid_sd: np.ndarray  # (B,)
+    switch_cost: np.ndarray  # (B,) per contractor-served pair
+    bid_z: np.ndarray  # (B, rounds, bidders) standard normal (column 0: the incumbent)
 
 
 class State(NamedTuple):
@@ -186,6 +219,15 @@ class State(NamedTuple):
     local_outages: np.ndarray  # (B,)
     cons_hazard: np.ndarray  # (B, N, K) cumulative migration hazard
     migrations: np.ndarray  # (B,)
+    # the mechanisms of issues 19 and 22
+    rank_mult: np.ndarray  # (B, N) hazard multiplier from the last published ranking
+    first_pilot_step: np.ndarray  # (B, K) first solution by a pilot (-1: none)
+    dead_h: np.ndarray  # (B, N, K) cumulative abandon hazard (inf: abandoned once)
+    deadoptions: np.ndarray  # (B,)
+    ministry_systems: np.ndarray  # (B,)
+    price_factor: np.ndarray  # (B,) the current vendor's price factor (tendering)
+    tenders: np.ndarray  # (B,)
+    switches: np.ndarray  # (B,) tenders won by a challenger
 
 
 SERIES: tuple[str, ...] = (
@@ -303,4 +345,12 @@ def empty_state(b: int, n: int, k: int, n_solutions: int, *, deploying: bool = F
         local_outages=z(b, np.int64),
         cons_hazard=z((b, n, k)),
         migrations=z(b, np.int64),
+        rank_mult=np.ones((b, n)),
+        first_pilot_step=np.full((b, k), -1, np.int64),
+        dead_h=z((b, n, k)),
+        deadoptions=z(b, np.int64),
+        ministry_systems=z(b, np.int64),
+        price_factor=np.ones(b),
+        tenders=z(b, np.int64),
+        switches=z(b, np.int64),
     )

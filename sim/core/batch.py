@@ -26,6 +26,13 @@ import numpy as np
 from ..params import Scenario
 from ..world.build import World
 from .arrays import SERIES, Consts, Series, State, empty_state
+from .mechanism_setup import INTS as MECHANISM_INTS
+from .mechanism_setup import (
+    capacity_in_hazards,
+    crowding_scale,
+    extra_solutions,
+    mechanism_arrays,
+)
 from .step import advance, advance_coupled
 
 
@@ -82,7 +89,8 @@ def run_constants(
     n, k, dt, n_steps = world.n, world.k, s.dt, s.n_steps
     c = pop.capacity
     c_eff = c + s.collaboration.balancing * (1 - c)
-    scale = 1.0 - s.drive.crowding_out if sw.crowded_out else 1.0
+    scale = crowding_scale(s, sw.crowded_out)
+    c_haz = capacity_in_hazards(c_eff, s.collaboration.hazard_elasticity)
     deg = net.degree
     per_neighbour = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
     coll, sup, drive, costs, q = s.collaboration, s.support, s.drive, s.costs, s.services
@@ -129,10 +137,10 @@ def run_constants(
         "indices": indices,
         "pair_weight": weight / weight.sum(),
         "priority": world.priority,
-        "dev_dt": scale * coll.innovation_rate * dt * c_eff,
-        "peer_dt": scale * coll.peer_learning * dt * c_eff * per_neighbour,
-        "promo_dt": (sup.promotion_rate if sw.promotion else 0.0) * dt * c_eff,
-        "cross_dt": scale * cross_learning * coll.peer_learning * dt * c_eff,
+        "dev_dt": scale * coll.innovation_rate * dt * c_haz,
+        "peer_dt": scale * coll.peer_learning * dt * c_haz * per_neighbour,
+        "promo_dt": (sup.promotion_rate if sw.promotion else 0.0) * dt * c_haz,
+        "cross_dt": scale * cross_learning * coll.peer_learning * dt * c_haz,
         "visibility": sup.catalog_visibility if sw.visibility else 0.0,
         "quality_mean": q.quality_mean + q.quality_capacity_slope * (c_eff - 0.5),
         "quality_sd": q.quality_sd,
@@ -189,7 +197,22 @@ def run_constants(
             else np.ones((1, 1))
         ),
     }
-    size = n * k + 2 * k + 1
+    arrays.update(
+        mechanism_arrays(
+            s,
+            crowded_out=sw.crowded_out,
+            n=n,
+            k=k,
+            absorbed=absorbed,
+            c_haz=c_haz,
+            capacity=c,
+            arrays=arrays,
+            modules=modules,
+            ready=ready,
+            streams=streams,
+        )
+    )
+    size = n * k + 2 * k + 1 + extra_solutions(s, n, k)
     if national:  # imported copies: at most one per pair, plus catalogue imports per step
         size += n * k + k * (n_steps + 1)
     judge = sw.province and (sup.recognition_noise > 0 or sup.recognition_min_users > 1)
@@ -274,6 +297,8 @@ _DTYPES = {
     "judge": np.bool_,
     "has_contractor": np.bool_,
     "adopt": np.bool_,
+    "ministry_on": np.bool_,
+    "het_on": np.bool_,
 }
 _INTS = {
     "n",
@@ -296,7 +321,7 @@ _INTS = {
     "min_users",
     "dev_slots",
     "live_steps",
-}
+} | MECHANISM_INTS
 
 
 class Batch:

@@ -3,18 +3,21 @@
 A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 
 0. national runs: the provinces are coupled (:mod:`sim.core.coupling`);
-1. for each run of the batch, the mechanisms of its rule act in a fixed order: the
-   province's recognition (grassroots, hybrid), local diffusion (every rule; crowded out
-   under the contractor), then the contractor (contractor, hybrid: outage draw, module
-   builds or adoptions, deployments), then consolidation (when
-   ``support.consolidation_rate`` > 0) and local failures (when
-   ``risk.local_failure_rate`` > 0). Local decisions read the state at the start of the
-   step; the contractor deploys to pairs still unserved after this step's local events;
+1. for each run of the batch, the mechanisms of its rule act in a fixed order: a
+   published ranking (when ``diffusion.ranking_pressure`` > 0), the province's
+   recognition (grassroots, hybrid), local diffusion (every rule; crowded out under the
+   contractor), then the contractor (contractor, hybrid: outage draw, module builds or
+   adoptions, deployments), then consolidation (when ``support.consolidation_rate`` > 0)
+   and local failures (when ``risk.local_failure_rate`` > 0), then solutions improve in
+   use (when ``drive.upgrade_rate`` or ``traction.feedback_rate`` > 0), de-adoption and the
+   vertical ministries' systems (ODD 7.18). Local decisions read the state at the start of
+   the step; the contractor deploys to pairs still unserved after this step's local events;
 2. the recorder writes row t;
 3. an outage (and every local failure) counts down.
 
 Once every pair is served and no mechanism can change anything again (all modules made,
-no outage possible, no local failures, every service with a solution recognised), a run
+no outage possible, no local failures, no solution improving, every service with a
+solution recognised), a run
 is *settled* (unless
 ``can_settle`` is off, as for the provinces of a national run): its remaining rows repeat
 the last one, which is exactly what stepping would produce. Runs never read each other's
@@ -28,7 +31,7 @@ from numba import njit
 
 from .arrays import Consts, Series, State
 from .coupling import couple
-from .mechanisms import consolidation, contractor, province, risk
+from .mechanisms import consolidation, contractor, diffusion, feedback, province, risk
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
 from .record import record, repeat
@@ -59,6 +62,8 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
     if st.settled[b]:
         repeat(c, rec, b, t)
         return
+    if c.rank_every[b] > 0:
+        diffusion.rank(c, st, b, t)
     if c.has_province[b]:
         province.recognise(c, st, b, t)
     local_step(c, st, b, t, buf)
@@ -68,13 +73,23 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
         consolidation.consolidate(c, st, b, t)
     if c.p_local[b] > 0.0:
         risk.local_failures(c, st, b, t)
+    if feedback.active(c, b):
+        feedback.improve(c, st, b)
+    if c.dead_dt[b] > 0.0:
+        diffusion.deadopt(c, st, b, t)
+    if c.ministry_on[b]:
+        diffusion.ministries(c, st, b, t)
     record(c, st, rec, b, t, gov)
     if st.outage_left[b] > 0:
         st.outage_left[b] -= 1
     if c.p_local[b] > 0.0:
         risk.count_down(c, st, b)
     elif (
-        c.can_settle[b] and c.consolidation_dt[b] == 0.0 and served_pairs(st, b) == c.n[b] * c.k[b]
+        c.can_settle[b]
+        and c.consolidation_dt[b] == 0.0
+        and not feedback.active(c, b)
+        and not diffusion.blocks_settling(c, b)
+        and served_pairs(st, b) == c.n[b] * c.k[b]
     ):
         st.settled[b] = (not c.has_province[b] or province.settled(st, b)) and (
             not c.has_contractor[b] or contractor.settled(c, st, b)

@@ -27,6 +27,7 @@ STREAMS: tuple[str, ...] = (
     "risk",  # local failures (issue 12); appended, so the others draw as before
     "province",  # the province's errors of judgement (issue 12)
     "consolidation",  # migration clocks (issue 12)
+    "mechanisms",  # the mechanisms of issues 19 and 22 (one child stream each)
 )
 """Named child streams of the run's SeedSequence, in spawn order (never reorder: it would
 change every result for every seed; a new stream is appended, which leaves every existing

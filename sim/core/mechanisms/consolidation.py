@@ -63,7 +63,7 @@ def _migrate(c: Consts, st: State, b: int, i: int, k: int, sol: int, to_contract
     st.sol[b, i, k] = sol
     st.quality[b, i, k] = q
     if not to_contractor:
-        fit = c.reuse_fit[b]
+        fit = c.reuse_fit[b] * c.reuse_absorb[b, i]  # drive.absorption_scope
         st.source[b, i, k] = CATALOGUE
         st.by_source[b, CATALOGUE] += 1
         st.fit[b, i, k] = fit

@@ -61,6 +61,8 @@ def contractor_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         _build(c, st, b, t, svc, qual, orig, ids)
     if st.n_pending[b] > 0:
         _go_live(c, st, b, t)
+    if c.renew_every[b] > 0 and t > 1 and (t - 1) % c.renew_every[b] == 0:
+        _tender(c, st, b)
     if st.outage_left[b] > 0:
         st.lost_pair_steps[b] += st.pairs[b, 1]
         return
@@ -83,7 +85,7 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     m = ready - start
     for e in range(m):
         svc[e] = c.modules[b, start + e]
-        qual[e] = c.contractor_quality[b]
+        qual[e] = c.module_quality[b, start + e]  # drive.module_quality_sd
         orig[e] = CONTRACTOR_ORIGIN
     register(st, b, svc, qual, orig, m, t, True, ids)
     for e in range(m):
@@ -143,7 +145,32 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
     # fully served modules stay served: never look at them again
     while st.open_from[b] < st.built[b] and st.cursor[b, st.open_from[b]] >= n:
         st.open_from[b] += 1
-    st.cost[b] += c.price[b] * done
+    st.cost[b] += c.price[b] * st.price_factor[b] * done  # (factor 1 without tenders)
+
+
+@njit(cache=True, inline="always")
+def _tender(c: Consts, st: State, b: int) -> None:
+    """A tender (``drive.contract_period``): the incumbent (bid column 0) and the
+    challengers bid price factors exp(bid_sd z); bids are compared on the pairs still to
+    serve, a challenger's plus the switching cost of every contractor-served pair (the
+    lock-in grows with the incumbent's reach). The winner's factor sets the price."""
+    r = st.tenders[b]
+    st.tenders[b] = r + 1
+    if r >= c.bid_z.shape[1]:
+        return
+    left = c.n[b] * c.k[b] - st.pairs[b, 0] - st.pairs[b, 1]
+    unit = c.price[b] * left
+    factor = math.exp(c.bid_sd[b] * c.bid_z[b, r, 0])
+    best, won = factor * unit, 0
+    switch = c.switch_cost[b] * st.pairs[b, 1]
+    for j in range(1, c.bidders[b]):
+        f = math.exp(c.bid_sd[b] * c.bid_z[b, r, j])
+        if f * unit + switch < best:
+            best, won, factor = f * unit + switch, j, f
+    st.price_factor[b] = factor
+    if won > 0:
+        st.switches[b] += 1
+        st.cost[b] += switch
 
 
 @njit(cache=True, inline="always")

@@ -86,11 +86,27 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     dev_until, active = st.dev_until[b], st.dev_active[b]
     deploying = st.n_pending[b] > 0  # some pairs are in deployment (drive.deployment_time)
     live_at = st.live_at[b]
+    crowd_from, crowd_scale = c.crowd_from[b], c.crowd_scale[b]  # crowding_timing "plan"
+    # the mechanisms of issue 22 (ODD 7.18; each off at its neutral value)
+    ranked = c.rank_every[b] > 0
+    mandate_k = c.mandate_k[b] if t >= c.mandate_from[b] else 0
+    w_mandate = min(1.0, (t - c.mandate_from[b] + 1) / c.mandate_ramp[b])
+    learn_w, het_on = c.learn_w[b], c.het_on[b]
     for i in range(n):
         if per_gov[0, i] + per_gov[1, i] == kk:
             continue  # every service of i is served
         dev_i, peer_i = c.dev_dt[b, i], c.peer_dt[b, i]
         promo_i, cross_i = c.promo_dt[b, i], c.cross_dt[b, i]
+        man_i = c.mandate_dt[b, i] * w_mandate
+        if ranked:  # the last published ranking
+            r = st.rank_mult[b, i]
+            dev_i, peer_i, promo_i, cross_i, man_i = (
+                r * dev_i,
+                r * peer_i,
+                r * promo_i,
+                r * cross_i,
+                r * man_i,
+            )
         for k in range(kk):
             if source[i, k] != NONE or (deploying and live_at[i, k] != 0):
                 continue
@@ -107,10 +123,21 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
                     st.cost[b] += c.dev_cost[b]
                 continue
             dev = dev_i * priority[k]
+            if het_on:  # the government's own demand for k
+                dev *= c.het[b, i, k]
             nb = local_count[k] if complete else counts[i, k]
             peer = peer_i * nb
+            if learn_w > 0.0 and nb > 0:  # learning from outcomes: the best neighbour's
+                j = _best_neighbour(complete, n, indptr, indices, lq, i, k)
+                peer *= 1.0 - learn_w + learn_w * lq[j, k] / c.learn_ref[b]
             promo = promo_i if recognised[k] else 0.0
             cross = cross_i * share[k]
+            if k < mandate_k:  # a mandate from above, through the development channel
+                dev += man_i
+            if t >= crowd_from[k]:  # its module is announced or live
+                dev *= crowd_scale
+                peer *= crowd_scale
+                cross *= crowd_scale
             h = dev + peer + cross + promo
             if h <= 0.0:
                 continue
@@ -179,6 +206,10 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             n_dev += 1
     if n_dev:
         register(st, b, svc, qual, orig, n_dev, t, True, ids)
+        if c.pilot_lag_steps[b] >= 0:  # diffusion.pilot_count: solutions by pilots
+            for e in range(n_dev):
+                if c.pilot[b, orig[e]] == 1 and st.first_pilot_step[b, svc[e]] < 0:
+                    st.first_pilot_step[b, svc[e]] = t
     # 3. serve every event of the step, in pair order
     d = 0
     for e in range(m):
@@ -188,10 +219,12 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             d += 1
         elif ch == CROSS:
             st.cross_reuses[b] += 1
-            serve(c, st, b, ev_i[e], k, PEER, lookup[k], c.reuse_fit[b], t)
+            fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]  # drive.absorption_scope
+            _copy(c, st, b, ev_i[e], k, PEER, lookup[k], fit, t)
         else:
             source = PEER if ch == PEER_CH else CATALOGUE
-            serve(c, st, b, ev_i[e], k, source, ev_sol[e], c.reuse_fit[b], t)
+            fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]
+            _copy(c, st, b, ev_i[e], k, source, ev_sol[e], fit, t)
     if n_cross:
         for k in range(kk):
             lookup[k] = -1
@@ -199,3 +232,24 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         st.cost[b] += (m - n_dev) * c.reuse_cost[b]
     else:
         st.cost[b] += n_dev * c.dev_cost[b] + (m - n_dev) * c.reuse_cost[b]
+
+
+@njit(cache=True, inline="always")
+def _copy(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, fit, t: int):
+    """Serve (i, k) with a copy of ``sol``. With ``collaboration.reinvention_sd`` > 0 the copy
+    is a new variant (a solution of its own, listed in the catalogue, neither a development
+    nor a duplicate) of quality clip(q + sd x z_ik); it counts as a reuse, and as a user of
+    the original (the province's minimum of users counts a solution's lineage)."""
+    sd = c.reinvent_sd[b]
+    if sd <= 0.0:
+        serve(c, st, b, i, k, source, sol, fit, t)
+        return
+    q = min(max(st.sol_quality[b, sol] + sd * c.reinvent_z[b, i, k], 0.0), 1.0)
+    svc = np.full(1, k, np.int64)
+    qual = np.full(1, q)
+    orig = np.full(1, i, np.int64)
+    ids = np.zeros(1, np.int64)
+    register(st, b, svc, qual, orig, 1, t, False, ids)
+    serve(c, st, b, i, k, source, ids[0], fit, t)
+    st.reuses[b] += 1  # a copy of an existing solution, although the variant is new
+    st.sol_users[b, sol] += 1  # and a use of the original (its lineage, for recognition)

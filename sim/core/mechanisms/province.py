@@ -15,6 +15,10 @@ when the run is built, times the noise), considers only solutions in use by at l
 ``recognition_min_users`` governments, and recognises a service (after the lag) only once
 one qualifies; it promotes (grassroots) or hands to the contractor (hybrid) the best
 *observed* one, re-judged every step. Otherwise the true best solution (the default).
+
+**Pilots** (``diffusion.pilot_count`` > 0): a service whose first solution by a designated
+pilot exists is recognised ``diffusion.pilot_lag`` years after it (scale-up), if that
+comes before the usual lag.
 """
 
 from __future__ import annotations
@@ -27,16 +31,21 @@ from ..arrays import Consts, State
 
 @njit(cache=True, inline="always")
 def recognise(c: Consts, st: State, b: int, t: int) -> None:
-    if st.n_recognised[b] >= st.n_solution_services[b]:
+    if not c.judge[b] and st.n_recognised[b] >= st.n_solution_services[b]:
         return  # the mask only changes while a service with a solution is unrecognised
+    # (a judging province re-judges every step: its pick moves as solutions gain users)
     last = t - 1 - c.lag_steps[b]
     before = st.n_recognised[b]
     if c.judge[b]:
         _judge(c, st, b)
     count = 0
+    pilot_lag = c.pilot_lag_steps[b]  # diffusion.pilot_*: scale-up of a pilot's solution
     for k in range(c.k[b]):
         first = st.first_sol_step[b, k]
         r = first >= 0 and first <= last
+        if pilot_lag >= 0:
+            fp = st.first_pilot_step[b, k]
+            r = r or (fp >= 0 and fp <= t - 1 - pilot_lag)
         if c.judge[b]:
             r = r and st.pick[b, k] >= 0
         st.recognised[b, k] = r
