@@ -18,9 +18,14 @@ May import: :mod:`sim.world`, :mod:`sim.params`, :mod:`sim.errors`; never the ex
 analysis or interactive layers.
 
 On import, :func:`sim.core.cache.check` drops cached kernels compiled from other sources
-(a hash of the core's files, about a millisecond).
+(a hash of the core's files, about a millisecond), and :func:`sim.core.cache.fall_back`
+points Numba at a temporary folder, with one line saying so, when no cache can be written.
 """
+
+import sys
 
 from . import cache
 
 cache.check()
+if (_note := cache.fall_back()) is not None:
+    print(_note, file=sys.stderr)
