@@ -51,7 +51,7 @@ def test_prepare_says_what_it_does_once(monkeypatch: pytest.MonkeyPatch) -> None
     lines: list[str] = []
     assert prepare_module.prepare(echo=lines.append) == 0.0
     assert lines == []  # prepared: nothing to say
-    monkeypatch.setattr(prepare_module, "is_prepared", lambda national=False: False)
+    monkeypatch.setattr(prepare_module, "is_prepared", lambda national=False, intent=False: False)
     prepare_module.prepare(echo=lines.append)
     assert len(lines) == 2
     assert lines[0].startswith("preparing the compiled model (one time, about")
@@ -174,3 +174,14 @@ def test_ctrl_c_stops_a_long_run_within_seconds(tmp_path: Path) -> None:
     assert waited < 5.0, waited
     assert not (tmp_path / "o").exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left either
+
+
+def test_class_mode_prepares_the_students_kernel_too() -> None:
+    """``sim viz --class`` prepares class mode's kernel before serving, so the teacher's
+    first round never waits on a compile (a cold cache compiled it inside the round)."""
+    from sim.core import prepare as p
+    from sim.core.mechanisms import intent
+
+    p.prepare(intent=True)
+    assert p.is_prepared(intent=True)
+    assert intent.act.signatures, "prepare(intent=True) did not compile intent.act"

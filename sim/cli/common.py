@@ -71,7 +71,7 @@ def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def _prepare(scenario: Any) -> None:
+def _prepare(scenario: Any, *, intent: bool = False) -> None:
     """Compile the model's kernels if no cached copy exists, saying so on stderr (one line
     before, one after: a first run never sits silent; :mod:`sim.core.prepare`). None: an
     experiment's own model, which may not use the engine at all."""
@@ -79,7 +79,7 @@ def _prepare(scenario: Any) -> None:
         return
     from ..core.prepare import prepare
 
-    prepare(echo=lambda line: _say(err, line), national=scenario.is_national)
+    prepare(echo=lambda line: _say(err, line), national=scenario.is_national, intent=intent)
 
 
 def _interrupted(folder: Path) -> typer.Exit:

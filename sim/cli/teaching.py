@@ -85,7 +85,8 @@ def viz(
             highlight=False,
         )
         raise typer.Exit(2) from None
-    _prepare(loaded)  # before serving: a first page never waits on a silent compile
+    # before serving: a first page (or a first class round) never waits on a silent compile
+    _prepare(loaded, intent=class_mode)
     if os.environ.get("SIM_VIZ_SHAPES"):  # boundaries to draw: checked before serving
         from ..interactive import live
         from ..interactive.app import TeachingModel

@@ -25,10 +25,15 @@ PREPARE_TIME = "1-2 minutes"
 before it starts."""
 
 
-def _entry_points(national: bool) -> list:
+def _entry_points(national: bool, intent: bool = False) -> list:
     from . import step
 
-    return [step.advance_coupled] if national else [step.advance]
+    points = [step.advance_coupled] if national else [step.advance]
+    if intent:  # class mode: the students' choices (sim.core.mechanisms.intent)
+        from .mechanisms import intent as choices
+
+        points.append(choices.act)
+    return points
 
 
 def is_cached(dispatcher) -> bool:
@@ -43,16 +48,20 @@ def is_cached(dispatcher) -> bool:
         return False
 
 
-def is_prepared(*, national: bool = False) -> bool:
-    """Whether the kernels a (``national``) run needs load from the disk cache."""
-    return all(is_cached(d) or d.signatures for d in _entry_points(national))
+def is_prepared(*, national: bool = False, intent: bool = False) -> bool:
+    """Whether the kernels a (``national``) run needs load from the disk cache; ``intent``:
+    also class mode's kernel."""
+    return all(is_cached(d) or d.signatures for d in _entry_points(national, intent))
 
 
-def prepare(*, echo: Callable[[str], None] | None = None, national: bool = False) -> float:
+def prepare(
+    *, echo: Callable[[str], None] | None = None, national: bool = False, intent: bool = False
+) -> float:
     """Compile (or load) the kernels a run needs; ``national``: the coupled entry point of
-    national scenarios. Returns the seconds spent compiling (0.0 when nothing was to do).
+    national scenarios; ``intent``: class mode's kernel too (so that the teacher's first
+    round does not wait on it). Returns the seconds spent compiling (0.0 when nothing was to do).
     ``echo`` receives the two lines (before and after); None: silent."""
-    if is_prepared(national=national):
+    if is_prepared(national=national, intent=intent):
         return 0.0
     if echo is not None:
         echo(
@@ -60,14 +69,14 @@ def prepare(*, echo: Callable[[str], None] | None = None, national: bool = False
             "later runs start at once)..."
         )
     start = time.perf_counter()
-    _tiny_run(national=national)
+    _tiny_run(national=national, intent=intent)
     seconds = time.perf_counter() - start
     if echo is not None:
         echo(f"compiled model ready ({seconds:.0f} s)")
     return seconds
 
 
-def _tiny_run(*, national: bool) -> None:
+def _tiny_run(*, national: bool, intent: bool = False) -> None:
     """Step a tiny batch through every mechanism's entry point (compiles and caches it)."""
     import numpy as np
 
@@ -93,3 +102,9 @@ def _tiny_run(*, national: bool) -> None:
         Batch(setups, groups=groups, share_lag=lag, history=True).run()
     else:
         Batch(setups).run()
+    if intent:
+        from .mechanisms import intent as choices
+
+        one = Batch(setups[1:])
+        n, k = one.state.hazard[0].shape
+        choices.step(one, 0, np.full((n, k), choices.DEVELOP, np.int64))
