@@ -22,6 +22,7 @@ from sim.analysis.atlas import (
     tree_rules,
     wilson,
 )
+from sim.analysis.atlas_report import FAMILY_COLUMNS, family_lines, family_table
 from sim.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +80,35 @@ def test_importance_and_tree_find_a_known_boundary() -> None:
     assert rules["negative"].startswith("b <=") and 12.8 < cut < 13.2
     one = tree_rules(X, np.ones(200, int), ["a", "b", "c"], bounds=bounds, max_depth=2, seed=1)
     assert [(leaf.sign, leaf.condition) for leaf in one.leaves] == [("positive", "")]
+
+
+def test_family_table_sums_clipped_importance_by_family() -> None:
+    imp = pd.DataFrame(
+        [
+            ("a - b", "y", "drive.build_rate", 0.30, 0.0, 1),
+            ("a - b", "y", "drive.crowding_out", 0.10, 0.0, 2),
+            ("a - b", "y", "diffusion.pilot_count", -0.05, 0.0, 4),  # noise: counts 0
+            ("a - b", "y", "services.quality_sd", 0.00, 0.0, 3),
+            ("a - b", "z", "drive.build_rate", 0.0, 0.0, 1),  # nothing decides z
+            ("a - b", "z", "drive.crowding_out", 0.0, 0.0, 2),
+            ("a - b", "z", "diffusion.pilot_count", 0.0, 0.0, 3),
+            ("a - b", "z", "services.quality_sd", 0.0, 0.0, 4),
+        ],
+        columns=list(IMPORTANCE_COLUMNS),
+    )
+    # services.quality_sd labelled collaboration by the prior; the others by their table
+    fam = family_table(imp, {"services.quality_sd": "collaboration"})
+    assert list(fam.columns) == list(FAMILY_COLUMNS)
+    y = fam[fam.outcome == "y"].set_index("family")
+    assert list(y.index) == ["drive", "diffusion", "collaboration"]
+    assert y.importance.tolist() == pytest.approx([0.4, 0.0, 0.0])
+    assert y.share.tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert y.parameters.tolist() == [2, 1, 1]
+    assert y.top.tolist() == ["drive.build_rate", "", ""]
+    assert (fam[fam.outcome == "z"].share == 0).all()
+    lines = family_lines(fam, contrast="a - b")
+    assert lines[0] == "| outcome | drive | diffusion | collaboration |"
+    assert lines[2] == "| `y` | 100% | 0% | 0% |"
 
 
 def _atlas_file(tmp: Path, **changes: str) -> Path:
@@ -139,6 +169,16 @@ def test_atlas_files_and_columns(teaching_atlas) -> None:
     assert "t50_years" in report and "drive.contractor_capacity" in report
     settings = json.loads((out / "atlas.json").read_text())
     assert set(settings["reasons"]) == set(settings["bounds"]) and len(settings["reasons"]) == 4
+    assert settings["families"]["drive.contractor_capacity"] == "drive"  # from the key's table
+    fam = pd.read_csv(out / "families.csv", keep_default_na=False)
+    assert list(fam.columns) == list(FAMILY_COLUMNS)
+    assert set(fam.family) == {"drive", "collaboration", "support", "traction"}
+    imp = pd.read_csv(out / "importance.csv")
+    t50 = fam[fam.outcome == "t50_years"].set_index("family")
+    want = imp[(imp.outcome == "t50_years") & (imp.parameter == "drive.contractor_capacity")]
+    assert t50.loc["drive", "importance"] == pytest.approx(max(want.importance.iloc[0], 0.0))
+    assert t50.share.sum() == pytest.approx(1.0) and t50.share.idxmax() == "drive"
+    assert "## Which families decide the sign" in report
 
 
 def test_resume_runs_only_what_is_missing_and_gives_the_same_atlas(teaching_atlas, tmp_path):
@@ -158,7 +198,7 @@ def test_resume_runs_only_what_is_missing_and_gives_the_same_atlas(teaching_atla
     r = runner.invoke(app, ["atlas", str(exp), "--out", str(copy), "--resume", "--workers", "1",
                             "--no-maps"])  # fmt: skip
     assert r.exit_code == 0, r.output
-    for name in ("signs.csv", "importance.csv", "rules.csv", "facts.csv"):
+    for name in ("signs.csv", "importance.csv", "rules.csv", "facts.csv", "families.csv"):
         assert (copy / name).read_bytes() == (out / name).read_bytes(), name
 
 
@@ -175,6 +215,8 @@ def test_resume_runs_only_what_is_missing_and_gives_the_same_atlas(teaching_atla
          "parameters.support.catalog_visibility"),
         ({}, '"support.promotion_rate" = { low = 0.2, high = 1.2 }', "prior",
          "parameters.support.promotion_rate.reason"),
+        ({}, '"support.promotion_rate" = { low = 0.2, high = 1.2, reason = "x", '
+         'family = "suport" }', "prior", "parameters.support.promotion_rate.family"),
     ],
 )  # fmt: skip
 def test_bad_input_names_file_and_key(tmp_path, changes, prior_text, where, key) -> None:

@@ -61,6 +61,25 @@ def test_facts_agree_with_signs_and_rules(province: str) -> None:
             assert condition in f.reverses_when
 
 
+@pytest.mark.parametrize("province", ["zhejiang", "guangdong"])
+def test_families_sum_the_committed_importances(province: str) -> None:
+    from sim.experiments.atlas import load_priors
+
+    folder = DOCS / "atlas" / province
+    imp = pd.read_csv(folder / "importance.csv")
+    fam = pd.read_csv(folder / "families.csv", keep_default_na=False)
+    priors = load_priors(ROOT / "scenarios" / "priors" / f"{province}.toml").parameters
+    assert set(imp.parameter) == set(priors)  # the atlas covers the whole prior file
+    family = {k: p.family or k.partition(".")[0] for k, p in priors.items()}
+    assert {"diffusion", "drive", "traction", "collaboration", "support"} <= set(fam.family)
+    for (outcome, name), group in imp.groupby(["outcome", imp.parameter.map(family)]):
+        row = fam[(fam.outcome == outcome) & (fam.family == name)]
+        assert row.importance.iloc[0] == pytest.approx(group.importance.clip(lower=0).sum())
+        assert row.parameters.iloc[0] == len(group)
+    shares = fam.groupby("outcome").share.sum()
+    assert ((shares - 1).abs() < 1e-9).all()  # every committed outcome has a decided sign
+
+
 def test_odd_counts_match_the_code() -> None:
     from sim.outcomes import OUTCOMES
     from sim.world import STREAMS

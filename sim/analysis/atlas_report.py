@@ -1,5 +1,5 @@
 """Writing the sign atlas of a sweep folder: ``signs.csv``, ``importance.csv``,
-``rules.csv``, ``facts.csv``, ``maps/*.png`` and ``report.md`` (last).
+``rules.csv``, ``facts.csv``, ``families.csv``, ``maps/*.png`` and ``report.md`` (last).
 
 The computations are in :mod:`sim.analysis.atlas`; this module turns them into files and
 sentences. ``DIR/atlas.json`` (written by ``sim atlas`` beside the sweep) holds the
@@ -10,6 +10,13 @@ defaults apply and the report lists no reasons.
 *dominant* sign is the more frequent of positive and negative; the fact "holds" in its
 share of the space, "reverses" in the other's, and "reverses when" lists the tree's leaves
 that predict the opposite sign (empty when none does).
+
+``families.csv`` (one row per contrast, outcome and family) answers issue 22's "how does
+each contrast respond to each family": the importance of a family is the sum of its
+parameters' importances, each clipped at 0 (a negative permutation importance is noise:
+shuffling the column happened to help), and ``share`` is that sum over the sum of all
+families' (0 when nothing decides the sign). Families come from ``atlas.json`` (the prior's
+``family`` of each parameter), else from the key's table.
 """
 
 from __future__ import annotations
@@ -31,11 +38,12 @@ from .atlas import Atlas, compute_atlas
 from .sweeps import Sweep, load_sweep
 
 SETTINGS = "atlas.json"
-FILES = ("signs.csv", "importance.csv", "rules.csv", "facts.csv", "maps")
+FILES = ("signs.csv", "importance.csv", "rules.csv", "facts.csv", "families.csv", "maps")
 FACTS_COLUMNS = (
     "contrast", "outcome", "holds", "better", "holds_share", "reverses_share",
     "unclear_share", "n_points", "reverses_when", "decided_by", "accuracy",
 )  # fmt: skip
+FAMILY_COLUMNS = ("contrast", "outcome", "family", "importance", "share", "parameters", "top")
 COLOURS = {1: "#2b6cb0", -1: "#c53030", 0: "#a0aec0"}
 
 
@@ -61,6 +69,7 @@ def analyze_atlas(folder: Path, *, maps: bool = True) -> Atlas:
         directions=directions,
     )
     facts = facts_table(atlas)
+    families = family_table(atlas.importance, settings.get("families") or {})
     tmp = Path(tempfile.mkdtemp(prefix=".atlas.tmp-", dir=sweep.path))
     try:
         drawn = draw_maps(sweep, atlas, tmp / "maps") if maps else []
@@ -69,9 +78,11 @@ def analyze_atlas(folder: Path, *, maps: bool = True) -> Atlas:
         write_csv(sweep.path / "importance.csv", atlas.importance)
         write_csv(sweep.path / "rules.csv", atlas.rules)
         write_csv(sweep.path / "facts.csv", facts)
+        write_csv(sweep.path / "families.csv", families)
         if maps:
             replace_folder(tmp / "maps", sweep.path / "maps")
-        write_text(sweep.path / "report.md", render(sweep, atlas, facts, settings, drawn))
+        text = render(sweep, atlas, facts, settings, drawn, families)
+        write_text(sweep.path / "report.md", text)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return atlas
@@ -113,6 +124,47 @@ def facts_table(atlas: Atlas) -> pd.DataFrame:
             "accuracy": float(leaves.accuracy.iloc[0]) if len(leaves) else math.nan,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=list(FACTS_COLUMNS))
+
+
+def family_of(name: str, families: dict[str, str]) -> str:
+    """A parameter's family: the recorded one, else its key's table."""
+    return families.get(name) or name.partition(".")[0]
+
+
+def family_table(importance: pd.DataFrame, families: dict[str, str]) -> pd.DataFrame:
+    """Summed importance by family per contrast and outcome (see the module docstring);
+    families in the order they first appear among the parameters, rows of one contrast and
+    outcome together."""
+    rows = []
+    for (contrast, outcome), group in importance.groupby(["contrast", "outcome"], sort=False):
+        fam = [family_of(p, families) for p in group.parameter]
+        clipped = np.clip(group.importance.to_numpy(dtype=float), 0.0, None)
+        total = float(clipped.sum())
+        for family in dict.fromkeys(fam):
+            mine = np.array([f == family for f in fam])
+            value = float(clipped[mine].sum())
+            best = group[mine].sort_values("rank").iloc[0]
+            rows.append({
+                "contrast": contrast, "outcome": outcome, "family": family,
+                "importance": value, "share": value / total if total > 0 else 0.0,
+                "parameters": int(mine.sum()),
+                "top": best.parameter if best.importance > 0 else "",
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(FAMILY_COLUMNS))
+
+
+def family_lines(families: pd.DataFrame, *, contrast: str) -> list[str]:
+    """A markdown table of one contrast: a row per outcome, a column per family, each cell
+    the family's share of the summed importance (its most important parameter in the
+    text)."""
+    sub = families[families.contrast == contrast]
+    names = list(dict.fromkeys(sub.family))
+    lines = ["| outcome | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for outcome, group in sub.groupby("outcome", sort=False):
+        share = dict(zip(group.family, group.share, strict=True))
+        lines.append(f"| `{outcome}` | " + " | ".join(pct(share.get(n, 0.0)) for n in names)
+                     + " |")  # fmt: skip
+    return lines
 
 
 def pct(v: float) -> str:
@@ -189,7 +241,12 @@ def draw_maps(sweep: Sweep, atlas: Atlas, folder: Path) -> list[str]:
 
 
 def render(
-    sweep: Sweep, atlas: Atlas, facts: pd.DataFrame, settings: dict[str, Any], drawn: list[str]
+    sweep: Sweep,
+    atlas: Atlas,
+    facts: pd.DataFrame,
+    settings: dict[str, Any],
+    drawn: list[str],
+    families: pd.DataFrame | None = None,
 ) -> str:
     m = sweep.manifest
     lines = [
@@ -220,6 +277,13 @@ def render(
             for k in ("positive", "negative", "unclear")
         ]
         lines.append(f"| {s.contrast} | {s.outcome} | {' | '.join(cells)} | {s.n_points} |")
+    if families is not None and len(families):
+        lines += ["", "## Which families decide the sign", "",
+                  "Each family's share of the summed permutation importance (negative "
+                  "importances count 0); `families.csv` has the sums and each family's "
+                  "most important parameter.", ""]  # fmt: skip
+        for contrast in dict.fromkeys(families.contrast):
+            lines += [f"{contrast}:", "", *family_lines(families, contrast=contrast), ""]
     lines += ["", "## What decides the sign, and the rules", ""]
     for (contrast, outcome), group in atlas.rules.groupby(["contrast", "outcome"], sort=False):
         imp = atlas.importance[

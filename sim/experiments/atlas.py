@@ -21,6 +21,11 @@ with its plausible range and the reason for it::
     description = "..."
     [parameters]
     "drive.contractor_capacity" = { low = 125, high = 1000, reason = "..." }
+    "traction.feedback_rate" = { low = 0, high = 1, reason = "...", family = "traction" }
+
+``family`` (optional) groups parameters for the atlas's summary by family (issue 22: how
+each contrast responds to each family of mechanisms); it is one of :data:`FAMILIES` and
+defaults to the key's table (``drive.build_rate`` is in family ``drive``).
 
 The runs are a sweep like any other (same seeds, progress, ``--resume``, Dask, shards;
 :func:`sim.experiments.sweep.sweep`); ``DIR/atlas.json`` records the atlas settings, the
@@ -50,7 +55,9 @@ from .experiment import (
 from .match_spec import MatchSpec
 
 SETTINGS = "atlas.json"
-OUTPUTS = ("signs.csv", "importance.csv", "rules.csv", "facts.csv", "maps", SETTINGS)
+OUTPUTS = (
+    "signs.csv", "importance.csv", "rules.csv", "facts.csv", "families.csv", "maps", SETTINGS,
+)  # fmt: skip
 """What an atlas writes into a sweep folder besides the sweep's own files."""
 
 
@@ -58,10 +65,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+FAMILIES = (
+    "support", "drive", "traction", "collaboration", "diffusion", "services", "population",
+    "costs", "risk",
+)  # fmt: skip
+"""The families a prior's parameter may belong to: the scenario tables that hold the rules'
+levers, the study's four dimensions (support, drive, traction, collaboration) first."""
+
+
+def default_family(name: str) -> str:
+    """A parameter's family when its prior names none: the table of its key."""
+    return name.partition(".")[0]
+
+
 class Prior(_Strict):
     low: float
     high: float
     reason: str = Field(min_length=1)
+    family: str | None = None
 
 
 class PriorFile(_Strict):
@@ -83,6 +104,11 @@ class Atlas:
     priors_path: Path | None
     priors: dict[str, Prior]  # the ones varied
 
+    def family(self, name: str) -> str:
+        """The family of a varied parameter: its prior's, else its table's."""
+        p = self.priors.get(name)
+        return p.family if p is not None and p.family is not None else default_family(name)
+
     def record(self) -> dict[str, Any]:
         """What ``DIR/atlas.json`` holds."""
         params = self.experiment.spec.parameters
@@ -90,6 +116,7 @@ class Atlas:
             **self.settings.model_dump(),
             "priors": os.path.normpath(self.priors_path) if self.priors_path else None,
             "reasons": {k: p.reason for k, p in self.priors.items() if k in params},
+            "families": {k: self.family(k) for k in params},
             "bounds": {k: [p.low, p.high] for k, p in params.items() if p.low is not None},
         }
 
@@ -119,6 +146,10 @@ def load_priors(path: Path) -> PriorFile:
         priors.parameters, where, non_numeric="not numeric: a prior needs a numeric parameter"
     )
     for name, p in priors.parameters.items():
+        family = p.family if p.family is not None else default_family(name)
+        if family not in FAMILIES:
+            problems.append(Problem(where, f"parameters.{name}.family", f"unknown family "
+                                    f"{family!r}; one of {', '.join(FAMILIES)}"))  # fmt: skip
         if not p.low < p.high:
             problems.append(Problem(where, f"parameters.{name}", f"low ({p.low}) must be below "
                                     f"high ({p.high})"))  # fmt: skip
