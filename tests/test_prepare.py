@@ -176,12 +176,23 @@ def test_ctrl_c_stops_a_long_run_within_seconds(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # no temporary folder left either
 
 
-def test_class_mode_prepares_the_students_kernel_too() -> None:
+def test_class_mode_prepares_the_students_kernel_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """``sim viz --class`` prepares class mode's kernel before serving, so the teacher's
     first round never waits on a compile (a cold cache compiled it inside the round)."""
-    from sim.core import prepare as p
     from sim.core.mechanisms import intent
 
-    p.prepare(intent=True)
-    assert p.is_prepared(intent=True)
-    assert intent.act.signatures, "prepare(intent=True) did not compile intent.act"
+    act = intent.act
+    assert act in prepare_module._entry_points(False, intent=True)
+    assert act not in prepare_module._entry_points(False)
+    # as with a cold cache: the tiny run must step class mode's kernel (compiled here, or
+    # loaded from the disk cache: either way this process then holds its signature)
+    monkeypatch.setattr(prepare_module, "is_prepared", lambda national=False, intent=False: False)
+    stepped: list[int] = []
+    step = intent.step
+    monkeypatch.setattr(intent, "step", lambda *a: stepped.append(step(*a)) or stepped[-1])
+    prepare_module.prepare(intent=True)
+    assert stepped, "prepare(intent=True) did not step class mode's kernel"
+    assert act.signatures
+    stepped.clear()
+    prepare_module.prepare()
+    assert not stepped  # other commands do not pay for it
