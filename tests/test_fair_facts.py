@@ -117,11 +117,11 @@ def test_shipped_guangdong_contractor_covers_more_on_average() -> None:
 @pytest.mark.parametrize(("province", "shipped"), [("zhejiang", 250.0), ("guangdong", 320.0)])
 def test_speed_reverses_with_contractor_capacity(province: str, shipped: float) -> None:
     assert scenario(province).drive.contractor_capacity == shipped
-    # Half the shipped capacity: grassroots first (doc: t50 -4.1 and -3.8 years) ...
+    # Half the shipped capacity: grassroots first (doc: t50 -3.5 and -3.7 years) ...
     slow = {"drive__contractor_capacity": shipped / 2}
     assert_side(g_minus_c(province, "t50_years", **slow), -1, "t50 at half capacity")
     assert_side(g_minus_c(province, "coverage_mean", **slow), +1, "coverage at half capacity")
-    # ... four times: the contractor first (doc: +0.6 and +2.7 years).
+    # ... four times: the contractor first (doc: +0.55 and +2.5 years).
     fast = {"drive__contractor_capacity": shipped * 4}
     assert_side(g_minus_c(province, "t50_years", **fast), +1, "t50 at 4x capacity")
     assert_side(g_minus_c(province, "coverage_mean", **fast), -1, "coverage at 4x capacity")
