@@ -93,12 +93,7 @@ def calibrate(
                 return _calibrate_rf(calib, folder, check=check, progress=progress, executor=pool)
         _recover_stranded(folder, calib)
         old = _prepare(folder, calib, resume)
-        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir(parents=True)
-        except OSError as exc:
-            raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
+        tmp = _fresh_tmp(folder)
         try:
             if old is not None:
                 shutil.copy2(folder / DB, tmp / DB)
@@ -152,12 +147,7 @@ def _calibrate_rf(
     """The random-forest calibration into a temporary folder, published at the end."""
     from .amortised import calibrate_rf
 
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
-    except OSError as exc:
-        raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
+    tmp = _fresh_tmp(folder)
     try:
         done = calibrate_rf(calib, tmp, check=check, progress=progress, executor=executor)
         _write_manifest(tmp, calib, "complete", 0)
@@ -462,3 +452,15 @@ def _publish_interrupted(tmp: Path, folder: Path, calib: Calibration) -> None:
     shutil.copy2(tmp / DB, keep / DB)
     _write_manifest(keep, calib, "interrupted", new)
     _publish(keep, folder)
+
+
+def _fresh_tmp(folder: Path) -> Path:
+    """An empty temporary folder beside ``folder`` (this process's own), where a
+    calibration is written before it is published."""
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise BadInput.one(str(folder), "--out", f"cannot write beside it: {exc}") from None
+    return tmp

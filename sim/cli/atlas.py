@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from ..errors import BadInput
-from .common import MaxMemoryOpt, _fail, _say, app, out
+from .common import (
+    ForceSweepOpt,
+    MaxMemoryOpt,
+    SchedulerOpt,
+    ShardOpt,
+    WorkersOpt,
+    _fail,
+    _say,
+    app,
+    out,
+)
 from .sweeps import run_with_progress
 
 
@@ -21,23 +31,11 @@ def atlas(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default: results/<file>).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
-    ] = None,
+    workers: WorkersOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an unfinished atlas.")] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a different (foreign) sweep in --out.")
-    ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help='Dask scheduler address, "local" (a LocalCluster of --workers), '
-            'or "mpi" (under mpiexec). Default: local processes.'
-        ),
-    ] = None,
-    shard: Annotated[
-        str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
-    ] = None,
+    force: ForceSweepOpt = False,
+    scheduler: SchedulerOpt = None,
+    shard: ShardOpt = None,
     maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw the 2-D sign maps.")] = True,
     max_memory: MaxMemoryOpt = None,
 ) -> None:

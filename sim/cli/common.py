@@ -37,6 +37,22 @@ ForceOpt = Annotated[
         "(a sweep, a calibration, ...).",
     ),
 ]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
+]
+ForceSweepOpt = Annotated[
+    bool, typer.Option("--force", help="Replace a different (foreign) sweep in --out.")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help='Dask scheduler address, "local" (a LocalCluster of --workers), '
+        'or "mpi" (under mpiexec). Default: local processes.'
+    ),
+]
+ShardOpt = Annotated[
+    str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
+]
 MaxMemoryOpt = Annotated[
     str | None,
     typer.Option(

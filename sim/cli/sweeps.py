@@ -10,7 +10,11 @@ from rich.markup import escape
 
 from ..errors import BadInput
 from .common import (
+    ForceSweepOpt,
     MaxMemoryOpt,
+    SchedulerOpt,
+    ShardOpt,
+    WorkersOpt,
     _fail,
     _prepare,
     _say,
@@ -27,29 +31,17 @@ def sweep(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default: results/<experiment>).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
-    ] = None,
+    workers: WorkersOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an unfinished sweep.")] = False,
     extend: Annotated[
         int | None, typer.Option("--extend", help="Grow a Sobol' sweep to this n.", min=1)
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a different (foreign) sweep in --out.")
-    ] = False,
+    force: ForceSweepOpt = False,
     analyze_after: Annotated[
         bool, typer.Option("--analyze/--no-analyze", help="Analyse when the runs are done.")
     ] = True,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help='Dask scheduler address, "local" (a LocalCluster of --workers), '
-            'or "mpi" (under mpiexec). Default: local processes.'
-        ),
-    ] = None,
-    shard: Annotated[
-        str | None, typer.Option(help="Run only shard I/N (1-based) into DIR/shards/I-of-N.")
-    ] = None,
+    scheduler: SchedulerOpt = None,
+    shard: ShardOpt = None,
     batch: Annotated[
         bool,
         typer.Option(
@@ -203,9 +195,7 @@ def calibrate(
         Path, typer.Argument(help="Calibration file (TOML).", show_default=False)
     ],
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.", show_default=False)],
-    workers: Annotated[
-        int | None, typer.Option(help="Local worker processes (default: all cores).", min=1)
-    ] = None,
+    workers: WorkersOpt = None,
     scheduler: Annotated[
         str | None,
         typer.Option(help='Dask scheduler address, or "local" (a LocalCluster of --workers).'),
