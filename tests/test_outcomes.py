@@ -31,3 +31,14 @@ def test_gini_extremes() -> None:
     one_holder[0, 3] = 4
     assert gini_rows(equal, 4)[0] == 0.0
     assert gini_rows(one_holder, 4)[0] == pytest.approx((n - 1) / n)
+
+
+def test_a_ratio_over_a_vanishing_denominator_is_finite() -> None:
+    """value_for_money over a lifecycle cost of 5e-324 overflowed to inf (found by the
+    Hypothesis invariants): such a denominator counts as no cost, like 0."""
+    import numpy as np
+
+    from sim.core.outcomes import _ratio
+
+    r = _ratio(np.array([1.0, 1.0, 2.0]), np.array([5e-324, 0.0, 4.0]))
+    assert r.tolist() == [0.0, 0.0, 0.5]

@@ -92,7 +92,11 @@ def _first_time(level: float) -> tuple[Callable, Callable]:
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
+    """``num / den``, and 0 where ``den`` is 0 -- or so small that the quotient overflows
+    (a lifecycle cost of 5e-324 is no cost: outcomes stay finite)."""
+    with np.errstate(over="ignore"):
+        r = np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
+    return np.where(np.isfinite(r), r, 0.0)
 
 
 def _service_quality(x: Inputs) -> np.ndarray:
