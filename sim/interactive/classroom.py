@@ -238,7 +238,7 @@ class ClassRoom:
                 return
             intent = self.intent()
             for _ in range(self.steps_per_round):
-                self.runs[CLASS].step(intent=intent)
+                self.runs[CLASS].step_with(intent)
                 self.runs[MODEL_ONLY].step()
             self.round += 1
             if self.round >= self.rounds:

@@ -60,12 +60,24 @@ class DiffusionModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in COLUMNS})
         self.datacollector.collect(self)
         self.running = True
+        self.intent: np.ndarray | None = None
+        """Class mode's choices for the next steps (:meth:`sim.core.engine.Engine.step`);
+        None: the rule decides everywhere. An attribute, not an argument of ``step``: Mesa
+        3.5 wraps ``step`` in ``Model._wrapped_step(self)``, which passes no arguments."""
 
-    def step(self, *, intent: np.ndarray | None = None) -> None:
-        """One step; ``intent``: class mode's choices (:meth:`sim.core.engine.Engine.step`)."""
-        self.engine.step(intent=intent)
+    def step(self) -> None:
+        """One step of the engine (with :attr:`intent`, if set)."""
+        self.engine.step(intent=self.intent)
         self.datacollector.collect(self)
         self.running = not self.engine.done
+
+    def step_with(self, intent: np.ndarray | None) -> None:
+        """One step through Mesa's own ``step`` (its clock advances) with these choices."""
+        self.intent = intent
+        try:
+            self.step()
+        finally:
+            self.intent = None
 
     # -- the state views draw (the browser app, sim.interactive.live): kept to these three so
     # that a new engine only has to provide them --
