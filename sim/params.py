@@ -274,6 +274,52 @@ class SupportParams(Section):
         ge=1,
         le=100_000,
     )
+    data_resources: int = P(
+        0,
+        "resources",
+        "Shared data resources (issue 22): service k depends on resource k mod R if it is "
+        "on the list (data_listing), else on one of its own; a pair cannot go live before "
+        "its government has made the resource. 0 = services need no data resource.",
+        ge=0,
+        le=100_000,
+    )
+    data_listing: float = P(
+        1.0,
+        "probability",
+        "Chance that a service is on the province's list of information resources, so it "
+        "reuses its shared resource (else it needs a resource of its own).",
+        ge=0,
+        le=1,
+    )
+    data_rate: float = P(
+        1.0,
+        "1/year",
+        "Hazard (times c_eff^hazard_elasticity) of a government making one data resource.",
+        ge=0,
+        le=MAX_RATE,
+    )
+    legacy_share: float = P(
+        0.0,
+        "-",
+        "Share of pairs running a legacy system that must be migrated before the pair can go "
+        "live (issue 22). 0 = no legacy systems.",
+        ge=0,
+        le=1,
+    )
+    legacy_rate: float = P(
+        1.0,
+        "1/year",
+        "Hazard (times c_eff^hazard_elasticity) of a legacy migration attempt finishing.",
+        ge=0,
+        le=MAX_RATE,
+    )
+    legacy_risk: float = P(
+        0.2,
+        "probability",
+        "Chance that a migration attempt fails and must be redone (and paid) again.",
+        ge=0,
+        le=0.95,
+    )
 
 
 class DriveParams(Section):
@@ -483,6 +529,25 @@ class TractionParams(Section):
         "demand everywhere.",
         ge=0,
         le=3,
+    )
+    demand_growth: float = P(
+        0.0,
+        "-",
+        "Demand that grows with use (issue 22): a government's development hazard for "
+        "service k is multiplied by 1 + demand_growth x u_k, u_k the share of governments "
+        "that serve k at the start of the step. 0 = demand does not grow.",
+        ge=0,
+        le=MAX_RATE,
+    )
+    priority_feedback: float = P(
+        0.0,
+        "-",
+        "User feedback moving the contractor's build priorities (issue 22): each module "
+        "built is the unbuilt service of lowest (1 - w) x plan position + w x rank of "
+        "observed demand (provincial demand x mean own demand x (1 + demand_growth x u_k)). "
+        "0 = the plan fixed at the start.",
+        ge=0,
+        le=1,
     )
 
 

@@ -49,6 +49,20 @@ class CostsParams(Section):
         ge=0,
         le=MAX_COST,
     )
+    data_resource: float = P(
+        0.5,
+        "cost units",
+        "A government making one shared data resource (support.data_resources).",
+        ge=0,
+        le=MAX_COST,
+    )
+    legacy_migration: float = P(
+        0.3,
+        "cost units",
+        "One attempt at migrating a legacy system (support.legacy_share).",
+        ge=0,
+        le=MAX_COST,
+    )
     crew: float = P(
         0.0,
         "cost units / (deployment/year) / year",

@@ -142,6 +142,12 @@ class Consts(NamedTuple):
     bid_sd: np.ndarray  # (B,)
     switch_cost: np.ndarray  # (B,) per contractor-served pair
     bid_z: np.ndarray  # (B, rounds, bidders) standard normal (column 0: the incumbent)
+    demand_growth: np.ndarray  # (B,) traction.demand_growth
+    prio_fb: np.ndarray  # (B,) traction.priority_feedback
+    demand_obs: np.ndarray  # (B, K) provincial demand x mean own demand (priority feedback)
+    gate_on: np.ndarray  # (B,) bool: data resources or legacy systems (mechanisms.gates)
+    ready_at: np.ndarray  # (B, N, K) first step the pair may go live; (B, 1, 1) if off
+    gate_cost: np.ndarray  # (B, T + 1) resources and migrations paid in step t
 
 
 class State(NamedTuple):
@@ -228,6 +234,7 @@ class State(NamedTuple):
     price_factor: np.ndarray  # (B,) the current vendor's price factor (tendering)
     tenders: np.ndarray  # (B,)
     switches: np.ndarray  # (B,) tenders won by a challenger
+    use_share: np.ndarray  # (B, K) share of governments serving k (traction.demand_growth)
 
 
 SERIES: tuple[str, ...] = (
@@ -353,4 +360,5 @@ def empty_state(b: int, n: int, k: int, n_solutions: int, *, deploying: bool = F
         price_factor=np.ones(b),
         tenders=z(b, np.int64),
         switches=z(b, np.int64),
+        use_share=z((b, k)),
     )

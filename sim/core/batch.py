@@ -299,6 +299,7 @@ _DTYPES = {
     "adopt": np.bool_,
     "ministry_on": np.bool_,
     "het_on": np.bool_,
+    "gate_on": np.bool_,
 }
 _INTS = {
     "n",
@@ -351,7 +352,7 @@ class Batch:
             n,
             k,
             max(r.n_solutions for r in self.runs),
-            deploying=bool(self.consts.live_steps.any()),
+            deploying=bool(self.consts.live_steps.any() or self.consts.gate_on.any()),
         )
         t = self.n_steps + 1
         self.series = Series(

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .mechanisms import gates
+
 CHILDREN: tuple[str, ...] = (
     "module_quality",
     "deadoption",
@@ -21,6 +23,8 @@ CHILDREN: tuple[str, ...] = (
     "ministries",
     "demand",
     "tenders",
+    "data",
+    "legacy",
 )
 """Child streams of the ``mechanisms`` stream, in spawn order (append only)."""
 
@@ -38,6 +42,7 @@ INTS = frozenset(
         "het_on",
         "renew_every",
         "bidders",
+        "ready_at",
     }
 )
 """Integer constants among those below (the rest are floats)."""
@@ -92,6 +97,12 @@ def neutral(n: int, k: int, n_steps: int) -> dict[str, Any]:
         "bid_sd": 0.0,
         "switch_cost": 0.0,
         "bid_z": np.zeros((1, 1)),
+        # traction.demand_growth, priority_feedback and the observed demand's base
+        "demand_growth": 0.0,
+        "prio_fb": 0.0,
+        "demand_obs": np.ones(k),
+        # support.data_resources, legacy_share: the first step a pair may go live
+        **gates.neutral(),
     }
 
 
@@ -153,6 +164,12 @@ def mechanism_arrays(
         out["bid_sd"], out["switch_cost"] = drive.bid_sd, drive.switching_cost
         rounds = s.n_steps // every + 1
         out["bid_z"] = children["tenders"].standard_normal((rounds, drive.bidders))
+    _traction(s, out, arrays)
+    out.update(
+        gates.gate_arrays(
+            s, n=n, k=k, c_haz=c_haz, data_rng=children["data"], legacy_rng=children["legacy"]
+        )
+    )
     if s.collaboration.reinvention_sd > 0:
         out["reinvent_sd"] = s.collaboration.reinvention_sd
         out["reinvent_z"] = children["reinvention"].standard_normal((n, k))
@@ -204,6 +221,16 @@ def _diffusion(
         out["ministry_step"] = step
         out["ministry_on"] = bool(step.any())
         out["ministry_cost"] = s.costs.module_build
+
+
+def _traction(s: Any, out: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """Demand that grows with use, priorities that follow observed demand (ODD 7.18.15-16);
+    after demand heterogeneity (its multipliers are part of the observed demand)."""
+    tr = s.traction
+    out["demand_growth"] = tr.demand_growth
+    if tr.priority_feedback > 0:
+        out["prio_fb"] = tr.priority_feedback
+        out["demand_obs"] = np.asarray(arrays["priority"], float) * out["het"].mean(axis=0)
 
 
 def crowding_scale(s: Any, crowded_out: bool) -> float:

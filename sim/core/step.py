@@ -31,7 +31,7 @@ from numba import njit
 
 from .arrays import Consts, Series, State
 from .coupling import couple
-from .mechanisms import consolidation, contractor, diffusion, feedback, province, risk
+from .mechanisms import consolidation, contractor, diffusion, feedback, province, risk, traction
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
 from .record import record, repeat
@@ -62,10 +62,14 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
     if st.settled[b]:
         repeat(c, rec, b, t)
         return
+    if c.demand_growth[b] > 0.0:  # traction.demand_growth: start-of-step use
+        traction.observe_use(st.source[b], c.n[b], c.k[b], st.use_share[b])
     if c.rank_every[b] > 0:
         diffusion.rank(c, st, b, t)
     if c.has_province[b]:
         province.recognise(c, st, b, t)
+    if c.gate_on[b]:  # support.data_resources, legacy_share: what this step's gates cost
+        st.cost[b] += c.gate_cost[b, t]
     local_step(c, st, b, t, buf)
     if c.has_contractor[b]:
         contractor.contractor_step(c, st, b, t, buf)

@@ -44,6 +44,7 @@ from numba import njit
 
 from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
 from .ledger import register, serve
+from .traction import choose_modules
 
 
 @njit(cache=True)
@@ -83,8 +84,13 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     if ready == start:
         return
     m = ready - start
+    w = c.prio_fb[b]  # traction.priority_feedback: the order follows observed demand
+    if w > 0.0:
+        g, share = c.demand_growth[b], st.use_share[b]
+        choose_modules(svc, m, st.module_sol[b], c.rank[b], c.demand_obs[b], share, g, w, kk)
     for e in range(m):
-        svc[e] = c.modules[b, start + e]
+        if w == 0.0:
+            svc[e] = c.modules[b, start + e]
         qual[e] = c.module_quality[b, start + e]  # drive.module_quality_sd
         orig[e] = CONTRACTOR_ORIGIN
     register(st, b, svc, qual, orig, m, t, True, ids)
@@ -132,6 +138,8 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
             pos += 1
             if st.source[b, g, k] == NONE and st.dev_until[b, g, k] <= 0:  # not in development
                 lag = c.live_steps[b, g]
+                if c.gate_on[b]:  # waits for its data resource or legacy migration
+                    lag = max(lag, c.ready_at[b, g, k] - t)
                 if lag == 0:
                     fit = c.contractor_fit[b, g]
                     serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], fit, t)

@@ -92,6 +92,8 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     mandate_k = c.mandate_k[b] if t >= c.mandate_from[b] else 0
     w_mandate = min(1.0, (t - c.mandate_from[b] + 1) / c.mandate_ramp[b])
     learn_w, het_on = c.learn_w[b], c.het_on[b]
+    growth, use_share = c.demand_growth[b], st.use_share[b]
+    gated, ready_at = c.gate_on[b], c.ready_at[b]
     for i in range(n):
         if per_gov[0, i] + per_gov[1, i] == kk:
             continue  # every service of i is served
@@ -110,6 +112,8 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         for k in range(kk):
             if source[i, k] != NONE or (deploying and live_at[i, k] != 0):
                 continue
+            if gated and t < ready_at[i, k]:  # its data resource or legacy migration
+                continue
             if slow and dev_until[i, k] != 0:  # in development, or waiting for a slot
                 if dev_until[i, k] > 0 and dev_until[i, k] <= t:  # completes: it serves
                     dev_until[i, k] = 0
@@ -125,6 +129,8 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             dev = dev_i * priority[k]
             if het_on:  # the government's own demand for k
                 dev *= c.het[b, i, k]
+            if growth > 0.0:  # traction.demand_growth: demand grows with k's use
+                dev *= 1.0 + growth * use_share[k]
             nb = local_count[k] if complete else counts[i, k]
             peer = peer_i * nb
             if learn_w > 0.0 and nb > 0:  # learning from outcomes: the best neighbour's
