@@ -427,6 +427,33 @@ class DriveParams(Section):
     switching_cost: float = P(
         0.5, "cost units", "Per contractor-served pair, when the vendor changes.", ge=0, le=1e12
     )
+    operator_share: float = P(
+        0.0,
+        "-",
+        "Separation of management and operation (管运分离, issue 22): the share of the "
+        "platform's operation contracted to an operator separate from the owner. It carries "
+        "that share of the cost of outages (costs.outage), is paid operator_fee, and repairs "
+        "at operator_repair: an outage lasts outage_duration x (1 - share + share x "
+        "operator_repair). 0 = the owner operates.",
+        ge=0,
+        le=1,
+    )
+    operator_repair: float = P(
+        0.5,
+        "-",
+        "An operator's repair time as a multiple of outage_duration (its service-level "
+        "agreement; below 1: faster than the owner).",
+        ge=0,
+        le=MAX_RATE,
+    )
+    operator_fee: float = P(
+        0.0,
+        "cost units / pair-year",
+        "The operator's fee per contractor-run pair and year, times operator_share "
+        "(lifecycle_cost only).",
+        ge=0,
+        le=1e12,
+    )
     absorption_scope: Literal["contractor", "all"] = P(
         "contractor",
         "-",

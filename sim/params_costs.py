@@ -79,6 +79,15 @@ class CostsParams(Section):
         ge=0,
         le=MAX_COST,
     )
+    outage: float = P(
+        0.0,
+        "cost units / pair-year",
+        "Cost of service lost in outages, per pair and year down (lifecycle_cost only): the "
+        "owner carries it for local failures, and for platform outages the share "
+        "1 - drive.operator_share (the operator the rest). 0 = outages cost nothing.",
+        ge=0,
+        le=MAX_COST,
+    )
     operation_shared: float = P(
         0.0,
         "cost units / pair-year",

@@ -33,6 +33,7 @@ from .mechanism_setup import (
     extra_solutions,
     mechanism_arrays,
 )
+from .mechanisms import operator
 from .step import advance, advance_coupled
 
 
@@ -169,7 +170,7 @@ def run_constants(
         "contractor_quality": drive.contractor_quality,
         "price": costs.deployment * (1 - costs.competition_discount * drive.market_competition),
         "p_fail": -math.expm1(-drive.failure_rate * dt),
-        "outage_steps": max(1, math.floor(min(drive.outage_duration / dt, never) + 0.5)),
+        "outage_steps": operator.outage_steps(s, never),  # drive.operator_share
         "rate": drive.contractor_capacity * dt,
         "build_time": drive.build_time,
         "build_rate": drive.build_rate,
@@ -229,6 +230,7 @@ def run_constants(
         "crew": costs.crew * drive.contractor_capacity if sw.contractor else 0.0,
         "catalogue": _province_per_year(costs, sup, sw, dt),
     }
+    extra.update(operator.lifecycle_terms(s, extra["operation_shared"]))  # drive.operator_*
     return RunSetup(s, rule, seed, world, arrays, size, extra)
 
 

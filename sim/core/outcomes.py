@@ -165,6 +165,8 @@ def lifecycle_cost(
     operation_shared: float,
     crew: float,
     catalogue: float,
+    outage: float = 0.0,
+    owner_share: float = 1.0,
 ) -> float:
     """Discounted cost over the run: one-off costs (the ``cost`` column's increments:
     developments, adaptations, modules, deployments, platform, recognition) plus, per step,
@@ -172,7 +174,8 @@ def lifecycle_cost(
     contractor-run pairs)``, the contractor's ``crew`` (per year) until every pair is
     served, and the province's ``catalogue`` (per year); each step's costs discounted at
     ``(1 + discount_rate) ^ -year`` (the end of the step). With every running cost and the
-    rate 0 it is the final ``cost``."""
+    rate 0 it is the final ``cost``. ``outage`` (``costs.outage``): per pair-year lost, of
+    the platform's outages only the ``owner_share`` (1 - ``drive.operator_share``)."""
     year = data["year"]
     if len(year) < 2:
         return 0.0
@@ -188,6 +191,11 @@ def lifecycle_cost(
         full = np.flatnonzero(served[1:] >= 1.0 - 1e-12)
         last = full[0] + 1 if len(full) else len(once)  # steps 1..last pay the crew
         running = running + dt * crew * (np.arange(1, len(once) + 1) <= last)
+    if outage > 0:  # lost service: the owner's share of the platform's, all of local ones
+        platform = data["outage"][1:] * shared
+        running = running + dt * outage * (
+            owner_share * platform + data["lost_pairs"][1:] - platform
+        )
     if discount_rate == 0 and not running.any():
         return float(cost[-1] - cost[0])  # exactly the final cost
     return float((disc * (once + running)).sum())
