@@ -70,6 +70,26 @@ VARIANTS: dict[str, dict[str, object]] = {
         "drive.contract_period": 3.0,
         "drive.bidders": 3,
     },
+    "demand growth 2, priority feedback 1": {
+        **OFF,
+        "traction.demand_growth": 2.0,
+        "traction.priority_feedback": 1.0,
+    },
+    "4 shared data resources, 0.5/year": {
+        **OFF,
+        "support.data_resources": 4,
+        "support.data_rate": 0.5,
+    },
+    "legacy systems on 30% of pairs, risk 0.3": {
+        **OFF,
+        "support.legacy_share": 0.3,
+        "support.legacy_risk": 0.3,
+    },
+    "operator carries outages (cost 1/pair-year)": {
+        **OFF,
+        "drive.operator_share": 1.0,
+        "costs.outage": 1.0,
+    },
 }
 
 
