@@ -208,6 +208,12 @@ ALL_ON = {
     "diffusion.learning_weight": 0.5,
     "drive.contract_period": 1.0,
     "drive.bidders": 3,
+    "traction.demand_growth": 1.0,
+    "traction.priority_feedback": 0.5,
+    "support.data_resources": 3,
+    "support.legacy_share": 0.2,
+    "drive.operator_share": 0.5,
+    "costs.outage": 1.0,
 }
 """Every mechanism but de-adoption (which un-serves pairs, so served counts may fall) and
 the ministries (developments that serve no pair, which the invariants' identity
