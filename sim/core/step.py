@@ -3,10 +3,12 @@
 A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 
 0. national runs: the provinces are coupled (:mod:`sim.core.coupling`);
-1. for each run of the batch, the mechanisms of its rule act in a fixed order: a
-   published ranking (when ``diffusion.ranking_pressure`` > 0), the province's
-   recognition (grassroots, hybrid), local diffusion (every rule; crowded out under the
-   contractor), then the contractor (contractor, hybrid: outage draw, module builds or
+1. for each run of the batch, the mechanisms of its rule act in a fixed order: the use
+   of each service is observed (when ``traction.demand_growth`` > 0), a published
+   ranking (when ``diffusion.ranking_pressure`` > 0), the province's recognition
+   (grassroots, hybrid), this step's data resources and legacy migrations are paid
+   (``support.data_resources``, ``legacy_share``), local diffusion (every rule; crowded
+   out under the contractor), then the contractor (contractor, hybrid: outage draw, module builds or
    adoptions, deployments), then consolidation (when ``support.consolidation_rate`` > 0)
    and local failures (when ``risk.local_failure_rate`` > 0), then solutions improve in
    use (when ``drive.upgrade_rate`` or ``traction.feedback_rate`` > 0), de-adoption and the
