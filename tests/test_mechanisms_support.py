@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 import sim
-from sim.core.arrays import CONTRACTOR, NONE
+from sim.core.arrays import CONTRACTOR, NONE, OWN, PEER
 from sim.core.engine import Engine
 from sim.core.mechanisms.gates import gate_arrays
 
 from .conftest import tiny_batch
+from .test_mechanisms import serve_local
 from .test_mechanisms_19 import TEACHING, constants
 
 
@@ -104,14 +105,42 @@ def test_a_legacy_migration_is_redone_after_a_failure_and_paid_each_time() -> No
     assert out["gate_cost"].tolist() == pytest.approx([0, 0.3, 0, 0.3] + [0] * 7)
 
 
-def test_a_gated_pair_has_no_hazard_until_it_is_ready() -> None:
+def test_a_gated_pair_is_held_until_it_is_ready() -> None:
+    """The clock runs while the pair waits (dev 1 a step, clock 0.5, ready from step 3):
+    the event is held in steps 1 and 2 and the pair goes live in step 3, as a contractor
+    deployment would (both commit early, go live when the data are there)."""
     ready = np.zeros((3, 2), np.int64)
     ready[0, 0] = 3
-    b = tiny_batch(dev_dt=np.array([1.0, 0.0, 0.0]), gate_on=True, ready_at=ready)
+    clock = np.full((3, 2), np.inf)
+    clock[0] = [0.5, 0.5]
+    b = tiny_batch(dev_dt=np.array([1.0, 0.0, 0.0]), gate_on=True, ready_at=ready, clock=clock)
     b.advance(2)
-    assert b.state.hazard[0, 0].tolist() == [0.0, 2.0]
+    assert b.state.hazard[0, 0].tolist() == [2.0, 1.0]
+    assert b.state.step[0, 0].tolist() == [-1, 1]  # service 1 is not gated
     b.advance(1)
-    assert b.state.hazard[0, 0].tolist() == [1.0, 3.0]
+    assert b.state.step[0, 0, 0] == 3 and b.state.source[0, 0, 0] == OWN
+
+
+@pytest.mark.parametrize(("e", "channel"), [(0.5, OWN), (2.0, PEER)])
+def test_a_held_event_takes_its_channel_from_the_step_it_goes_live(e: float, channel: int) -> None:
+    """Government 0: development 1 and peer 1 (its neighbour 1 serves the service) a step,
+    held until step 3, so H0 = 4 then. Given E < H0, u = (1 - e^-E) / (1 - e^-H0) is uniform:
+    E = 0.5 gives u = 0.40, v = 0.80 < 1 (development); E = 2 gives u = 0.88, v = 1.76
+    (peer)."""
+    ready = np.zeros((3, 2), np.int64)
+    ready[0, 0] = 3
+    clock = np.full((3, 2), np.inf)
+    clock[0, 0] = e
+    b = tiny_batch(
+        dev_dt=np.array([1.0, 0.0, 0.0]),
+        peer_dt=np.array([1.0, 0.0, 0.0]),
+        gate_on=True,
+        ready_at=ready,
+        clock=clock,
+    )
+    serve_local(b, 1, 0, 0.5)
+    b.advance(3)
+    assert b.state.step[0, 0, 0] == 3 and b.state.source[0, 0, 0] == channel
 
 
 def test_a_contractor_deployment_waits_for_the_gate() -> None:

@@ -3,9 +3,10 @@ of its legacy system (issue 22, support; ODD 7.18.17-18).
 
 Both are set when the run starts (from the ``data`` and ``legacy`` children of the
 ``mechanisms`` stream) as one constant per pair, ``ready_at[i, k]``: the first step in which
-(i, k) may be served. Before it the pair has no local hazard (its clock does not run) and a
-contractor deployment to it waits "in deployment" (``drive.deployment_time``'s machinery)
-until that step. What the resources and migrations cost is a schedule per step
+(i, k) may be served. Before it the pair's local hazard accumulates but an event is held
+until that step (:mod:`sim.core.mechanisms.local`), and a contractor deployment to it waits
+"in deployment" (``drive.deployment_time``'s machinery) until then: under every rule the
+decision may come before the data, the service goes live once they are there. What the resources and migrations cost is a schedule per step
 (``gate_cost[t]``), paid in the step each is done.
 
 * **Data resources** (``support.data_resources`` R > 0). Service k depends on resource

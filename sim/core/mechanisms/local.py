@@ -112,8 +112,9 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         for k in range(kk):
             if source[i, k] != NONE or (deploying and live_at[i, k] != 0):
                 continue
-            if gated and t < ready_at[i, k]:  # its data resource or legacy migration
-                continue
+            # waiting for its data resource or legacy migration: the clock runs, but the
+            # pair cannot go live before ready_at (an event is held until then)
+            held = gated and t < ready_at[i, k]
             if slow and dev_until[i, k] != 0:  # in development, or waiting for a slot
                 if dev_until[i, k] > 0 and dev_until[i, k] <= t:  # completes: it serves
                     dev_until[i, k] = 0
@@ -149,10 +150,13 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
                 continue
             h0 = hazard[i, k]
             hazard[i, k] = h0 + h
-            if h0 + h <= clock[i, k]:
+            if held or h0 + h <= clock[i, k]:
                 continue
             # fired: v is uniform on [0, h) given the event; channels stacked in rate order
-            v = math.expm1(-(clock[i, k] - h0)) / math.expm1(-h) * h
+            if h0 <= clock[i, k]:
+                v = math.expm1(-(clock[i, k] - h0)) / math.expm1(-h) * h
+            else:  # fired while held (gates): uniform given E < h0, this step's rates
+                v = math.expm1(-clock[i, k]) / math.expm1(-h0) * h
             if promo > 0.0 and v >= h - promo:
                 ch = PROMO
             elif cross > 0.0 and v >= h - promo - cross:
