@@ -6,8 +6,9 @@ Both are set when the run starts (from the ``data`` and ``legacy`` children of t
 (i, k) may be served. Before it the pair's local hazard accumulates but an event is held
 until that step (:mod:`sim.core.mechanisms.local`), and a contractor deployment to it waits
 "in deployment" (``drive.deployment_time``'s machinery) until then: under every rule the
-decision may come before the data, the service goes live once they are there. What the resources and migrations cost is a schedule per step
-(``gate_cost[t]``), paid in the step each is done.
+decision may come before the data, the service goes live once they are there. What the
+resources and migrations cost is a schedule per step (``gate_cost[t]``), paid in the step
+each is done.
 
 * **Data resources** (``support.data_resources`` R > 0). Service k depends on resource
   k mod R if it is on the province's list of information resources (probability
