@@ -63,8 +63,8 @@ from sim.cli.safety import terminate_as_interrupt
 from sim.lock import FolderLock
 terminate_as_interrupt()
 with FolderLock(sys.argv[1]):
-    print("locked", flush=True)
-    try:
+    try:  # "locked" is printed inside: a Ctrl-C right after it must reach the except
+        print("locked", flush=True)
         time.sleep(60)
     except KeyboardInterrupt:
         print("cleaning up", flush=True)
