@@ -321,6 +321,7 @@ def test_the_map_shows_when_half_was_reached_at_the_end(pages) -> None:
     page.locator(".sim-fill-served.sim-fill-on").wait_for()
 
 
+@pytest.mark.slow
 def test_sessions_have_their_own_models_and_release_them(pages, server) -> None:
     _, log, _ = server
     opened = pages.open(10)

@@ -125,6 +125,7 @@ def slow(params, seed):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c twice", "kill -9"])
 def test_a_sweep_with_workers_stops_and_leaves_nothing(tmp_path: Path, how: str) -> None:
     """``sim sweep --workers 2`` (the workers only sleep): Ctrl-C twice exits at once with
