@@ -119,7 +119,7 @@ def test_a_students_page_is_sent_its_state() -> None:
     panel.vue_choose(["x"])  # not what the page sends: ignored
     assert panel.room["answered"] == budget + 2
     room.next_round()
-    assert panel.room["round"] == 0  # the page's watcher pushes (class_page._on_changes)
+    assert panel.room["round"] == 0  # the page's watcher pushes (class_page._on_rounds)
     screen.push()
     assert panel.room["round"] == 1 and panel.room["services"][0]["source"] == "own"
 
@@ -130,6 +130,14 @@ def test_views_wait_for_changes() -> None:
     room.join()
     assert room.wait(seen, timeout=0.1) != seen
     assert room.wait(room.version, timeout=0.05) == room.version  # no change: times out
+    # students' pages wait for the round, the rule or the end only, not for every click
+    stage = room.stage
+    room.choose(room.join().token, 0, DEVELOP)
+    assert room.wait_stage(stage, timeout=0.05) == stage
+    room.next_round()
+    assert room.wait_stage(stage, timeout=0.1) == stage + 1
+    room.end()
+    assert room.stage == stage + 2
 
 
 def test_class_banner_shows_both_addresses(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ connections; anything else is asked for the class's address. The state is the se
 :class:`~sim.interactive.classroom.ClassRoom`; each page waits for its changes in a thread of
 its own. The teacher's screen re-renders when a change concerns it (:func:`_use_changes`); a
 student's page is rendered once and then only sent its county's new state on the student's
-own choices and on each round (:func:`_on_changes`, :mod:`sim.interactive.student_view`), so
+own choices and on each round (:func:`_on_rounds`, :mod:`sim.interactive.student_view`), so
 that *Next round* with 30 students costs 30 small messages, not 30 re-renders. The teacher's map
 and curves are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs:
 the class's province and the same province with the rule alone.
@@ -62,19 +62,20 @@ def _use_changes(cls: ClassRoom, key: Callable[[], tuple]) -> tuple:
     return current
 
 
-def _on_changes(cls: ClassRoom, key: Callable[[], tuple], call: Callable[[], None]) -> None:
-    """Call ``call()`` (in a thread of this page) whenever ``key()`` of the class changes, and
-    once at the start: a student's page is pushed its new state this way, without a Solara
-    re-render (:mod:`sim.interactive.student_view`)."""
+def _on_rounds(cls: ClassRoom, call: Callable[[], None]) -> None:
+    """Call ``call()`` (in a thread of this page) once at the start and whenever the round,
+    the rule or the end changes (:attr:`ClassRoom.stage`; the students' clicks do not wake
+    it): a student's page is pushed its new state this way, without a Solara re-render
+    (:mod:`sim.interactive.student_view`)."""
 
     def watch(cancel: threading.Event) -> None:
-        seen, last = cls.version, None
+        seen = None
         while not cancel.is_set():
-            now = key()
-            if now != last:
-                last = now
+            now = cls.stage
+            if now != seen:
+                seen = now
                 call()
-            seen = cls.wait(seen, timeout=1.0)
+            cls.wait_stage(now, timeout=1.0)
 
     solara.use_thread(watch, dependencies=[], intrusive_cancel=False)
 
@@ -143,7 +144,7 @@ def StudentView(cls: ClassRoom, token: str) -> None:
         if screen.current is not None:
             screen.current.push()
 
-    _on_changes(cls, lambda: (cls.round, cls.ended, cls.rule), push)
+    _on_rounds(cls, push)
 
 
 @solara.component
