@@ -524,7 +524,8 @@ def _class_figures(folder: Path, executable: str) -> list[Path]:
             for r in (1, 2):
                 for i, student in enumerate(students):
                     code = 1 if r == 1 else (2 if i % 2 else 3)  # develop, then copy/catalogue
-                    buttons = student.locator(f".sim-choice[class*='-{code} ']:not(.sim-chosen)")
+                    anyk = ", ".join(f".sim-choice-{k}-{code}" for k in range(64))  # any service
+                    buttons = student.locator(f":is({anyk}):not(.sim-chosen)")
                     if buttons.count():
                         buttons.first.click()
                         student.wait_for_timeout(300)
