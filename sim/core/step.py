@@ -31,6 +31,7 @@ from numba import njit
 
 from .arrays import Consts, Series, State
 from .coupling import couple
+from .jit import step_kernel
 from .mechanisms import consolidation, contractor, diffusion, feedback, province, risk
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
@@ -54,7 +55,7 @@ def scratch(n: int, k: int) -> tuple:
     )
 
 
-@njit(cache=True)
+@step_kernel
 def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov) -> None:
     """Step t of run b: the mechanisms of its rule in order, the recorder, the countdown."""
     if t > c.n_steps[b]:

@@ -20,9 +20,10 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, CONTRACTOR, NONE, Consts, State
+from ..jit import step_kernel
 
 
-@njit(cache=True)
+@step_kernel
 def consolidate(c: Consts, st: State, b: int, t: int) -> None:
     n, kk = c.n[b], c.k[b]
     rate = c.consolidation_dt[b]

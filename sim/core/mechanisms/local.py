@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, CROSS, DEV, FOREIGN, NONE, OWN, PEER, PEER_CH, PROMO, Consts, State
+from ..jit import alloc_kernel, step_kernel
 from .ledger import register, serve
 
 
@@ -66,7 +67,7 @@ def _best_neighbour(
     return arg
 
 
-@njit(cache=True)
+@step_kernel
 def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     """One step of local diffusion for run ``b`` (``buf``: scratch arrays, see
     :func:`sim.core.step.scratch`)."""
@@ -240,10 +241,16 @@ def _copy(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, f
     is a new variant (a solution of its own, listed in the catalogue, neither a development
     nor a duplicate) of quality clip(q + sd x z_ik); it counts as a reuse, and as a user of
     the original (the province's minimum of users counts a solution's lineage)."""
-    sd = c.reinvent_sd[b]
-    if sd <= 0.0:
+    if c.reinvent_sd[b] <= 0.0:
         serve(c, st, b, i, k, source, sol, fit, t)
-        return
+    else:
+        _reinvent(c, st, b, i, k, source, sol, fit, t)
+
+
+@alloc_kernel  # called only with reinvention (sim.core.jit)
+def _reinvent(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, fit, t: int):
+    """:func:`_copy` as a new variant (``collaboration.reinvention_sd`` > 0)."""
+    sd = c.reinvent_sd[b]
     q = min(max(st.sol_quality[b, sol] + sd * c.reinvent_z[b, i, k], 0.0), 1.0)
     svc = np.full(1, k, np.int64)
     qual = np.full(1, q)

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..arrays import Consts, State
+from ..jit import alloc_kernel
 
 
 @njit(cache=True, inline="always")
@@ -55,7 +56,7 @@ def recognise(c: Consts, st: State, b: int, t: int) -> None:
         st.cost[b] += (count - before) * c.recognition_cost[b]
 
 
-@njit(cache=True, inline="always")
+@alloc_kernel  # called only by judging runs (sim.core.jit)
 def _judge(c: Consts, st: State, b: int) -> None:
     """Per service, the solution with the best *observed* quality (true quality plus the
     province's error for that solution) among those in use by at least ``min_users``
