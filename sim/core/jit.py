@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from numba import njit
 
-step_kernel = njit(cache=True, _nrt=False)
+STEP_OPTIONS: dict = {"cache": True, "_nrt": False}
+"""Numba's options of a step kernel (``_nrt``: the runtime's reference counting)."""
+
+step_kernel = njit(**STEP_OPTIONS)
 """Decorator of a kernel of the time loop: compiled, cached, no reference counting (it must
 not allocate an array; Numba refuses to compile one that does)."""
 
