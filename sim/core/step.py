@@ -34,10 +34,11 @@ counting (and fails to compile if it allocates: "Only accept returning of array 
 into the function as argument").
 
 **Adding a mechanism**: its own file in :mod:`sim.core.mechanisms` with a kernel
-``kernel(c, st, b, t)`` (``@step_kernel``, or ``@alloc_kernel`` if it must allocate; use
-the scratch arrays of :func:`scratch` instead where you can), a call in :func:`step_run`
-under its switch (``if c.my_rate[b] > 0.0:``), and its fields in :mod:`sim.core.arrays`
-(set in :mod:`sim.core.mechanism_setup`).
+``kernel(c, st, b, t)`` (``@step_kernel``; a small one ``@njit(cache=True,
+inline="always")``, cheaper to compile; ``@alloc_kernel`` if it must allocate, but use the
+scratch arrays of :func:`scratch` instead where you can), a call in :func:`step_run` under
+its switch (``if c.my_rate[b] > 0.0:``), and its fields in :mod:`sim.core.arrays` (set in
+:mod:`sim.core.mechanism_setup`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def scratch(n: int, k: int) -> tuple:
         np.zeros(size, np.int64),  # orig
         np.zeros(size, np.int64),  # ids
         np.full(k, -1, np.int64),  # lookup (imports per service)
+        np.zeros(3, np.int64),  # one_i: a single registration's service, origin and id
+        np.zeros(1),  # one_q: its quality
     )
 
 

@@ -20,10 +20,9 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, CONTRACTOR, NONE, Consts, State
-from ..jit import step_kernel
 
 
-@step_kernel
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def consolidate(c: Consts, st: State, b: int, t: int) -> None:
     n, kk = c.n[b], c.k[b]
     rate = c.consolidation_dt[b]

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, NONE, OWN, PEER, Consts, State
-from ..jit import alloc_kernel, step_kernel
+from ..jit import alloc_kernel
 
 
 @alloc_kernel
@@ -43,7 +43,7 @@ def rank(c: Consts, st: State, b: int, t: int) -> None:
         st.rank_mult[b, i] = 1.0 + scale * ahead
 
 
-@step_kernel
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def deadopt(c: Consts, st: State, b: int, t: int) -> None:
     n, kk = c.n[b], c.k[b]
     rate, threshold = c.dead_dt[b], c.dead_q[b]
@@ -91,7 +91,7 @@ def _unserve(c: Consts, st: State, b: int, i: int, k: int) -> None:
     st.hazard[b, i, k] = c.clock[b, i, k] - c.readopt_clock[b, i, k]
 
 
-@step_kernel
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def ministries(c: Consts, st: State, b: int, t: int) -> None:
     for k in range(c.k[b]):
         if c.ministry_step[b, k] != t:
