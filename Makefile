@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs figures data clean
+.PHONY: demo test test-slow lint bench docs figures data clean
 
 # The venv is (re)built whenever pyproject.toml changes: the core dependencies only (all the
 # demo needs); the extras (tests, Dask, MPI, calibration, the browser app) come with
@@ -25,9 +25,16 @@ demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
 	$(BIN)/sim compare scenarios/zhejiang.toml --replicates 20 --out results/demo/zhejiang
 	$(BIN)/sim compare scenarios/guangdong.toml --replicates 20 --out results/demo/guangdong
 
-test: $(EXTRAS) ## The whole test suite
+# The suite runs on every core (at most 4 workers: each compiles the kernels it needs until
+# the disk cache holds them); a file's tests stay on one worker (its fixtures start once).
+PYTEST := $(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+
+test: $(EXTRAS) ## The test suite without the long robustness checks (under 5 minutes on 2 cores)
 	$(BIN)/ruff check sim tests benchmarks experiments docs
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not slow"
+
+test-slow: $(EXTRAS) ## The long robustness checks only (kills, clusters, many browser sessions)
+	$(PYTEST) -m slow
 
 lint: $(EXTRAS)
 	$(BIN)/ruff check sim tests benchmarks experiments docs

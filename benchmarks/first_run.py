@@ -14,7 +14,12 @@ For each engine (each a source tree imported by subprocesses with the same inter
   pandas and matplotlib that loads;
 * a later ``sim run scenarios/zhejiang.toml`` process (cache warm), CPU seconds;
 * one Zhejiang run in a warm process: ``sim.run_outcomes`` and ``sim.run`` with its
-  DataFrames read, CPU ms per run (median over seeds 1..R after a warm-up).
+  DataFrames read, CPU ms per run (median over seeds 1..R after a warm-up);
+* the compiled loop alone (``Batch.run`` of a run built beforehand) for Zhejiang, Guangdong
+  and the Bass run of ``benchmarks/run.py``, CPU ms (median over seeds 1..R).
+
+``--before COMMIT`` measures another earlier engine (default: :data:`BEFORE`), e.g. the
+commit before a change, side by side with this checkout.
 
 CPU rather than wall time where it can be: on a machine shared with other work the wall
 clock mostly measures the others (the table records the load average).
@@ -65,6 +70,29 @@ import sim
 cpu = time.process_time() - t0
 print(json.dumps({"cpu": cpu, "loaded": [m for m in ("numba", "pandas", "matplotlib")
                                            if m in sys.modules]}))
+"""
+
+LOOP = """
+import json, statistics, sys, time
+sys.path.insert(0, "benchmarks")
+import sim
+from sim.core.batch import Batch
+from sim.core.engine import Engine
+from workloads import bass_scenario
+reps = int(sys.argv[1])
+out = {}
+for name, s in (("zhejiang", sim.load_scenario("scenarios/zhejiang.toml")),
+                ("guangdong", sim.load_scenario("scenarios/guangdong.toml")),
+                ("bass", bass_scenario())):
+    times = []
+    for seed in range(reps + 1):
+        batch = Batch([Engine(s, seed=seed).setup])
+        t0 = time.process_time()
+        batch.run()
+        if seed:  # seed 0: the warm-up
+            times.append(time.process_time() - t0)
+    out[name] = times
+print(json.dumps(out))
 """
 
 PER_RUN = """
@@ -123,6 +151,8 @@ def measure(tree: Checkout, reps: int) -> dict:
     per_run = _python(tree, PER_RUN, ZHEJIANG, str(max(reps, 5) * 4))
     found["outcomes_ms"] = 1e3 * statistics.median(per_run["outcomes"])
     found["run_ms"] = 1e3 * statistics.median(per_run["run"])
+    loop = _python(tree, LOOP, str(max(reps, 5) * 4))
+    found["loop_ms"] = {name: 1e3 * statistics.median(t) for name, t in loop.items()}
     return found
 
 
@@ -131,6 +161,9 @@ def report(results: dict[str, dict], reps: int) -> str:
 
     def row(name: str, cell) -> tuple[str, ...]:
         return (name, *(cell(results[k]) for k in labels))
+
+    def loop_cell(key: str):
+        return lambda r: f"{r['loop_ms'][key]:.2f}"
 
     rows = [
         row("cold compile: Numba compile events", lambda r: str(r["cold"]["events"])),
@@ -141,6 +174,14 @@ def report(results: dict[str, dict], reps: int) -> str:
         row("later `sim run` Zhejiang process: CPU s (median)", lambda r: f"{r['later']:.2f}"),
         row("Zhejiang run, `sim.run_outcomes`: CPU ms", lambda r: f"{r['outcomes_ms']:.2f}"),
         row("Zhejiang run, `sim.run` + DataFrames: CPU ms", lambda r: f"{r['run_ms']:.2f}"),
+        *(
+            row(f"compiled loop alone (`Batch.run`), {name}: CPU ms", loop_cell(key))
+            for key, name in (
+                ("zhejiang", "Zhejiang"),
+                ("guangdong", "Guangdong"),
+                ("bass", "Bass run (1,000, small world, 100 steps)"),
+            )
+        ),
     ]
     return (
         f"# First contact (issue 18): before and after\n\n"
@@ -155,12 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "first-run-results.md")
+    parser.add_argument(
+        "--before", default=BEFORE, help=f"the earlier engine's commit (default {BEFORE})"
+    )
     args = parser.parse_args(argv)
     results: dict[str, dict] = {}
-    with previous_checkout(BEFORE) as before:
+    with previous_checkout(args.before) as before:
         if before is not None:
             print(f"measuring {before.label} ...", file=sys.stderr)
-            results[f"before issue 18 ({BEFORE})"] = measure(before, args.reps)
+            label = "before issue 18" if args.before == BEFORE else "before"
+            results[f"{label} ({args.before})"] = measure(before, args.reps)
     print("measuring this checkout ...", file=sys.stderr)
     results["this checkout"] = measure(THIS, args.reps)
     text = report(results, args.reps)

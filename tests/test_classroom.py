@@ -94,12 +94,50 @@ def test_rounds_compare_the_class_with_the_model() -> None:
     assert all(n > 0 for _, _, n in copies)
 
 
+def test_a_students_page_is_sent_its_state() -> None:
+    """The student's page is one widget whose state the server sets (student_view): a click
+    is recorded in the class before the page's new state shows it; a refusal is answered
+    too, with the reason, even when repeated; a round sends the new round."""
+    pytest.importorskip("ipyvuetify", reason="the viz extra draws the student's page")
+    from sim.interactive.student_view import StudentPanel, StudentScreen
+
+    room = _room()
+    a = room.join()
+    panel = StudentPanel()
+    screen = StudentScreen(room, a.token, panel)
+    assert panel.room["round"] == 0 and panel.room["county"] == a.county
+    panel.vue_choose([0, DEVELOP])
+    assert room.choices[a.county, 0] == DEVELOP
+    assert panel.room["services"][0]["choice"] == DEVELOP and panel.room["message"] is None
+    budget = room.budget(a.county)
+    for k in range(1, budget + 1):
+        panel.vue_choose([k, DEVELOP])
+    refused = panel.room
+    assert "budget" in refused["message"] and refused["services"][budget]["choice"] == WAIT
+    panel.vue_choose([budget, DEVELOP])  # the same refusal again: still answered
+    assert panel.room["answered"] == refused["answered"] + 1 == budget + 2
+    panel.vue_choose(["x"])  # not what the page sends: ignored
+    assert panel.room["answered"] == budget + 2
+    room.next_round()
+    assert panel.room["round"] == 0  # the page's watcher pushes (class_page._on_rounds)
+    screen.push()
+    assert panel.room["round"] == 1 and panel.room["services"][0]["source"] == "own"
+
+
 def test_views_wait_for_changes() -> None:
     room = _room()
     seen = room.version
     room.join()
     assert room.wait(seen, timeout=0.1) != seen
     assert room.wait(room.version, timeout=0.05) == room.version  # no change: times out
+    # students' pages wait for the round, the rule or the end only, not for every click
+    stage = room.stage
+    room.choose(room.join().token, 0, DEVELOP)
+    assert room.wait_stage(stage, timeout=0.05) == stage
+    room.next_round()
+    assert room.wait_stage(stage, timeout=0.1) == stage + 1
+    room.end()
+    assert room.stage == stage + 2
 
 
 def test_class_banner_shows_both_addresses(monkeypatch: pytest.MonkeyPatch) -> None:

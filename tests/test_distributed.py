@@ -60,6 +60,7 @@ def test_merge_names_missing_and_unfinished_shards(reference, tmp_path: Path) ->
         merge(out)
 
 
+@pytest.mark.slow
 def test_a_dying_dask_worker_loses_and_duplicates_nothing(reference, tmp_path: Path) -> None:
     exp, expected = reference
     out = tmp_path / "dying"

@@ -95,3 +95,25 @@ def test_the_contractor_deploys_to_waiting_counties() -> None:
     assert (source == Source.CONTRACTOR).mean() > 0.9
     local = (source == Source.OWN) | (source == Source.PEER)
     assert not (local | (source == Source.CATALOGUE)).any()  # nobody acted locally
+
+
+def test_the_mesa_model_takes_choices_through_its_own_step() -> None:
+    """``DiffusionModel.step_with``: the choices reach the engine, Mesa's clock advances (on
+    Mesa 3.5, ``Model.step`` is wrapped and passes no arguments), and the next plain step is
+    the rule's again (the choices do not stick)."""
+    from sim.interactive.model import DiffusionModel
+
+    s = _scenario()
+    model, engine = DiffusionModel(s, rule="grassroots"), Engine(s, rule="grassroots")
+    n, k = s.population.n_agents, s.services.count
+    intent = np.full((n, k), WAIT, np.int64)
+    intent[0, 0] = DEVELOP
+    model.step_with(intent)
+    engine.step(intent=intent)
+    assert model.steps == 1 and model.intent is None
+    assert model.sources[0, 0] == Source.OWN
+    model.step()
+    engine.step()
+    np.testing.assert_array_equal(model.sources, engine.state.source)
+    for column, values in engine.recorder.data.items():
+        np.testing.assert_array_equal(values, model.engine.recorder.data[column], err_msg=column)

@@ -63,8 +63,8 @@ from sim.cli.safety import terminate_as_interrupt
 from sim.lock import FolderLock
 terminate_as_interrupt()
 with FolderLock(sys.argv[1]):
-    print("locked", flush=True)
-    try:
+    try:  # "locked" is printed inside: a Ctrl-C right after it must reach the except
+        print("locked", flush=True)
         time.sleep(60)
     except KeyboardInterrupt:
         print("cleaning up", flush=True)
@@ -125,6 +125,7 @@ def slow(params, seed):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c twice", "kill -9"])
 def test_a_sweep_with_workers_stops_and_leaves_nothing(tmp_path: Path, how: str) -> None:
     """``sim sweep --workers 2`` (the workers only sleep): Ctrl-C twice exits at once with

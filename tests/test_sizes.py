@@ -66,6 +66,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_estimate_follows_the_memory_really_used() -> None:
     """The estimate must not be below the peak (else a refused size would have fitted and,
     worse, an accepted one not), nor far above it (else sizes that fit are refused). The

@@ -83,6 +83,7 @@ def test_extend_runs_only_new_rows_and_equals_a_fresh_sweep(tmp_path: Path) -> N
     pd.testing.assert_frame_equal(after, read_runs(tmp_path / "fresh" / "out"))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_equals_uninterrupted(tmp_path: Path) -> None:
     exp = write_experiment(tmp_path, n=32, replicates=2, years=4.0)
     reference = tmp_path / "reference"

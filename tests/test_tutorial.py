@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "tutorial.ipynb"
@@ -17,6 +18,7 @@ def test_the_tutorial_is_stored_without_outputs() -> None:
     assert code and all(not c.outputs and c.execution_count is None for c in code)
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs() -> None:
     """Executed with a kernel of the test environment (ipykernel's own kernel spec runs the
     interpreter that runs the tests), from docs/ like a reader who opens it there. A cell

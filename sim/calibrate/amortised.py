@@ -153,14 +153,10 @@ def report(
     outside: list[str] = (),  # type: ignore[assignment]
 ) -> str:
     a = calib.abc
+    *head, start = calib.report_head()
     lines = [
-        f"# Calibration: {calib.path.name}",
-        "",
-        calib.spec.description.strip() or "(no description)",
-        "",
-        f"Scenario `{calib.scenario.name}`; {len(calib.targets)} targets from "
-        f"`{Path(calib.targets.path).name}`; rules {', '.join(calib.rules)}; "
-        f"{len(calib.names)} parameters. ABC random forests (Pudlo et al. 2016; Raynal et "
+        *head,
+        start + "ABC random forests (Pudlo et al. 2016; Raynal et "
         f"al. 2019): a reference table of {table_runs:,} runs from the priors "
         f"({table_seconds:.0f} s, {table_runs / max(table_seconds, 1e-9):.0f} runs/s), "
         f"{a.trees} trees per forest, seed {a.seed}.",

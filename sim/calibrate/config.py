@@ -131,6 +131,19 @@ class Calibration:
         """Scenario keys of integer type: sampled values are rounded to the nearest integer."""
         return integer_keys(self.names)
 
+    def report_head(self) -> list[str]:
+        """The first lines of every method's report: title, description, and the start of
+        the sentence that says what was fitted (each method ends it with its own settings)."""
+        return [
+            f"# Calibration: {self.path.name}",
+            "",
+            self.spec.description.strip() or "(no description)",
+            "",
+            f"Scenario `{self.scenario.name}`; {len(self.targets)} targets from "
+            f"`{Path(self.targets.path).name}`; rules {', '.join(self.rules)}; "
+            f"{len(self.names)} parameters. ",
+        ]
+
     def fingerprint(self) -> str:
         """What the posterior depends on: everything but the stopping rule (generations,
         min_epsilon), the predictive draws, the description and the truth, so a finished

@@ -362,14 +362,10 @@ def report(
     pops = pops[pops.t >= 0]
     a = calib.abc
     best = max(p_rule, key=lambda r: p_rule[r])
+    *head, start = calib.report_head()
     lines = [
-        f"# Calibration: {calib.path.name}",
-        "",
-        calib.spec.description.strip() or "(no description)",
-        "",
-        f"Scenario `{calib.scenario.name}`; {len(calib.targets)} targets from "
-        f"`{Path(calib.targets.path).name}`; rules {', '.join(calib.rules)}; "
-        f"{len(calib.names)} parameters. ABC-SMC (pyabc): {a.population} particles, "
+        *head,
+        start + "ABC-SMC (pyabc): {a.population} particles, "
         f"{len(pops)} generations (at most {a.generations}), seed {a.seed}, "
         f"{int(pops.samples.sum()):,} runs; final epsilon {_g(float(pops.epsilon.iloc[-1]))}; "
         + _distance_text(calib),

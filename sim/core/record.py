@@ -39,10 +39,11 @@ from .arrays import (
     Series,
     State,
 )
+from .jit import step_kernel
 from .mechanisms.risk import is_down
 
 
-@njit(cache=True)
+@step_kernel
 def gini_of_counts(per_gov: np.ndarray, n: int, k: int, hist: np.ndarray) -> float:
     """Gini of ``per_gov[:n]`` (integers in 0..k). With h_v governments at value v and
     c_v = h_0 + ... + h_v, the sorted values occupy ranks c_{v-1} + 1 .. c_v, so
@@ -64,7 +65,7 @@ def gini_of_counts(per_gov: np.ndarray, n: int, k: int, hist: np.ndarray) -> flo
     return 2.0 * ranked / (n * total) - (n + 1) / n
 
 
-@njit(cache=True)
+@step_kernel
 def record(c: Consts, st: State, rec: Series, b: int, t: int, gov: np.ndarray) -> None:
     """Write row t of run b (``gov``: scratch of length N + K + 1)."""
     n, k = c.n[b], c.k[b]

@@ -3,17 +3,17 @@
 A step t = 1 .. n_steps (time advances from (t - 1) * dt to t * dt):
 
 0. national runs: the provinces are coupled (:mod:`sim.core.coupling`);
-1. for each run of the batch, the mechanisms of its rule act in a fixed order: the use
-   of each service is observed (when ``traction.demand_growth`` > 0), a published
-   ranking (when ``diffusion.ranking_pressure`` > 0), the province's recognition
-   (grassroots, hybrid), this step's data resources and legacy migrations are paid
-   (``support.data_resources``, ``legacy_share``), local diffusion (every rule; crowded
-   out under the contractor), then the contractor (contractor, hybrid: outage draw, module builds or
-   adoptions, deployments), then consolidation (when ``support.consolidation_rate`` > 0)
-   and local failures (when ``risk.local_failure_rate`` > 0), then solutions improve in
-   use (when ``drive.upgrade_rate`` or ``traction.feedback_rate`` > 0), de-adoption and the
-   vertical ministries' systems (ODD 7.18). Local decisions read the state at the start of
-   the step; the contractor deploys to pairs still unserved after this step's local events;
+1. for each run of the batch, the mechanisms of its rule act in a fixed order: the use of
+   each service is observed (when ``traction.demand_growth`` > 0), a published ranking (when
+   ``diffusion.ranking_pressure`` > 0), the province's recognition (grassroots, hybrid),
+   this step's data resources and legacy migrations are paid (``support.data_resources``,
+   ``legacy_share``), local diffusion (every rule; crowded out under the contractor), then
+   the contractor (contractor, hybrid: outage draw, module builds or adoptions,
+   deployments), then consolidation (when ``support.consolidation_rate`` > 0) and local
+   failures (when ``risk.local_failure_rate`` > 0), then solutions improve in use (when
+   ``drive.upgrade_rate`` or ``traction.feedback_rate`` > 0), de-adoption and the vertical
+   ministries' systems (ODD 7.18). Local decisions read the state at the start of the step;
+   the contractor deploys to pairs still unserved after this step's local events;
 2. the recorder writes row t;
 3. an outage (and every local failure) counts down.
 
@@ -24,6 +24,23 @@ is *settled* (unless
 ``can_settle`` is off, as for the provinces of a national run): its remaining rows repeat
 the last one, which is exactly what stepping would produce. Runs never read each other's
 state except through the coupling, so a run gives the same numbers alone or in any batch.
+
+**How the kernels are compiled** (:mod:`sim.core.jit`). The entry points :func:`advance`
+and :func:`advance_coupled` own the arrays (Numba's runtime on); :func:`step_run` and the
+mechanism kernels it calls every step are step kernels (``step_kernel``), compiled without reference
+counting, so passing the batch's named tuples to them costs no incref/decref per array
+(issue 18). They must not allocate; a kernel that does (a mechanism off by default) is an
+``alloc_kernel``. A kernel called from another takes the caller's flags unless it sets its
+own, so a plain ``njit`` kernel called from :func:`step_run` also runs without reference
+counting (and fails to compile if it allocates: "Only accept returning of array passed
+into the function as argument").
+
+**Adding a mechanism**: its own file in :mod:`sim.core.mechanisms` with a kernel
+``kernel(c, st, b, t)`` (``@step_kernel``; a small one ``@njit(cache=True,
+inline="always")``, cheaper to compile; ``@alloc_kernel`` if it must allocate, but use the
+scratch arrays of :func:`scratch` instead where you can), a call in :func:`step_run` under
+its switch (``if c.my_rate[b] > 0.0:``), and its fields in :mod:`sim.core.arrays` (set in
+:mod:`sim.core.mechanism_setup`).
 """
 
 from __future__ import annotations
@@ -33,6 +50,7 @@ from numba import njit
 
 from .arrays import Consts, Series, State
 from .coupling import couple
+from .jit import step_kernel
 from .mechanisms import consolidation, contractor, diffusion, feedback, province, risk, traction
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
@@ -53,10 +71,12 @@ def scratch(n: int, k: int) -> tuple:
         np.zeros(size, np.int64),  # orig
         np.zeros(size, np.int64),  # ids
         np.full(k, -1, np.int64),  # lookup (imports per service)
+        np.zeros(3, np.int64),  # one_i: a single registration's service, origin and id
+        np.zeros(1),  # one_q: its quality
     )
 
 
-@njit(cache=True)
+@step_kernel
 def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov) -> None:
     """Step t of run b: the mechanisms of its rule in order, the recorder, the countdown."""
     if t > c.n_steps[b]:

@@ -5,7 +5,10 @@ is the teacher's screen; ``?join=<token>`` gives a new student a county and move
 to ``?student=<token>``, the address that keeps the county across reloads and dropped
 connections; anything else is asked for the class's address. The state is the server's one
 :class:`~sim.interactive.classroom.ClassRoom`; each page waits for its changes in a thread of
-its own (:func:`_use_changes`) and re-renders when a change concerns it. The teacher's map
+its own. The teacher's screen re-renders when a change concerns it (:func:`_use_changes`); a
+student's page is rendered once and then only sent its county's new state on the student's
+own choices and on each round (:func:`_on_rounds`, :mod:`sim.interactive.student_view`), so
+that *Next round* with 30 students costs 30 small messages, not 30 re-renders. The teacher's map
 and curves are the teaching page's widget (:mod:`sim.interactive.live_view`) with two runs:
 the class's province and the same province with the rule alone.
 """
@@ -19,11 +22,10 @@ from urllib.parse import parse_qs
 
 import solara
 
-from ..core.arrays import Source
 from ..params import RULES
 from ..scenario import load_scenario
-from . import env, live, live_view, viz
-from .classroom import CHOICES, CLASS, ClassRoom, classroom
+from . import env, live, live_view, student_view, viz
+from .classroom import CLASS, ClassRoom, classroom
 from .env import scenario_overrides, scenario_path
 
 COLOURS = ("#e76f51", "#264653")
@@ -58,6 +60,24 @@ def _use_changes(cls: ClassRoom, key: Callable[[], tuple]) -> tuple:
 
     solara.use_thread(watch, dependencies=[current], intrusive_cancel=False)
     return current
+
+
+def _on_rounds(cls: ClassRoom, call: Callable[[], None]) -> None:
+    """Call ``call()`` (in a thread of this page) once at the start and whenever the round,
+    the rule or the end changes (:attr:`ClassRoom.stage`; the students' clicks do not wake
+    it): a student's page is pushed its new state this way, without a Solara re-render
+    (:mod:`sim.interactive.student_view`)."""
+
+    def watch(cancel: threading.Event) -> None:
+        seen = None
+        while not cancel.is_set():
+            now = cls.stage
+            if now != seen:
+                seen = now
+                call()
+            cls.wait_stage(now, timeout=1.0)
+
+    solara.use_thread(watch, dependencies=[], intrusive_cancel=False)
 
 
 def addresses(cls: ClassRoom) -> list[str]:
@@ -102,55 +122,29 @@ def Join(cls: ClassRoom, go: Callable[[str], None]) -> None:
 
 @solara.component
 def StudentView(cls: ClassRoom, token: str) -> None:
-    """A student's county: per service, how it is served and what to do this round."""
-    _use_changes(cls, lambda: (cls.round, cls.ended, cls.rule))
-    message, set_message = solara.use_state(cast(str | None, None))
-    _, set_clicks = solara.use_state(0)  # own choices re-render this page only
+    """A student's county: per service, how it is served and what to do this round. Drawn
+    by the browser from the state the server pushes (:mod:`sim.interactive.student_view`):
+    the page is rendered by Solara once; the student's choices and the rounds only send it
+    a new state."""
     student = cls.student(token)
     assert student is not None
-    v = cls.view(student.county)
-    solara.Title(f"{v['name']} — class mode")
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=(
-            f"<h2 class='sim-county'>{v['name']}</h2><div class='sim-big'>Round "
-            f"<b class='sim-round'>{v['round']}</b> of {v['rounds']} · rule <b>{v['rule']}</b>"
-            f" · up to {v['budget']} developments at once · {v['neighbours']} neighbours</div>"
-        ),
-    )
-    if v["ended"]:
-        solara.Info("The class has ended: look at the teacher's screen.")
-    if message:
-        solara.Warning(message)
+    zh, en = cls.names[student.county]
+    solara.Title(f"{zh} {en}".strip() + " — class mode")
+    panel = student_view.element()
+    screen = solara.use_ref(cast(student_view.StudentScreen | None, None))
 
-    def choose(k: int, code: int) -> None:
-        set_message(cls.choose(token, k, code))
-        set_clicks(lambda n: n + 1)
+    def attach() -> Callable[[], None]:
+        widget = cast(student_view.StudentPanel, solara.get_widget(panel))
+        screen.current = student_view.StudentScreen(cls, token, widget)
+        return screen.current.detach
 
-    for s in v["services"]:
-        k = s["service"]
-        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            offer = f"{s['neighbours']} neighbours have it" + (
-                ", in the catalogue" if s["catalogue"] else ""
-            )
-            served = s["source"] != Source.NONE.name.lower()
-            solara.HTML(
-                tag="span",
-                unsafe_innerHTML=f"<b>Service {k + 1}</b>: "
-                + (f"served ({s['source']})" if served else f"not yet · {offer}"),
-                style={"min-width": "320px"},
-            )
-            if not served and not v["ended"]:
-                for code, label in CHOICES.items():
-                    solara.Button(
-                        label,
-                        color="primary" if s["choice"] == code else None,
-                        outlined=s["choice"] != code,
-                        small=True,
-                        on_click=lambda k=k, code=code: choose(k, code),
-                        classes=["sim-choice", f"sim-choice-{k}-{code}"]
-                        + (["sim-chosen"] if s["choice"] == code else []),
-                    )
+    solara.use_effect(attach, [token])
+
+    def push() -> None:
+        if screen.current is not None:
+            screen.current.push()
+
+    _on_rounds(cls, push)
 
 
 @solara.component
@@ -161,7 +155,7 @@ def TeacherView(cls: ClassRoom) -> None:
 
     version = _use_changes(cls, lambda: (cls.round, cls.ended, cls.rule, len(cls.students)))
     urls = addresses(cls)
-    qr = segno.make(urls[0], error="m").svg_inline(scale=4)
+    qr = solara.use_memo(lambda: segno.make(urls[0], error="m").svg_inline(scale=4), [urls[0]])
     solara.Title(f"Class mode: {cls.scenario.name}")
     with solara.Row(style={"align-items": "flex-start", "gap": "24px"}):
         Header(cls, urls, len(cls.students), cls.round, cls.rule, cls.ended)

@@ -84,6 +84,11 @@ class ClassRoom:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.version = 0  # bumped on every change: views wait on ``changed`` for it
+        # bumped when the round, the rule or the end changes (what every student's page
+        # shows of the class): students' pages wait on ``staged`` for it, so that one
+        # student's click does not wake the 30 pages' watchers
+        self.stage = 0
+        self.staged = threading.Condition(self.lock)
         self.students: dict[str, Student] = {}
         self._sessions: dict[str, str] = {}  # browser session id -> student token
         self._start(rule or scenario.rule)
@@ -229,7 +234,7 @@ class ClassRoom:
         with self.lock:
             if self.round == 0 and rule != self.rule:
                 self._start(rule)
-                self._bump()
+                self._bump(stage=True)
 
     def next_round(self) -> None:
         """Run one round (a year): the class's province with the choices, the other alone."""
@@ -243,12 +248,12 @@ class ClassRoom:
             self.round += 1
             if self.round >= self.rounds:
                 self.ended = True
-            self._bump()
+            self._bump(stage=True)
 
     def end(self) -> None:
         with self.lock:
             self.ended = True
-            self._bump()
+            self._bump(stage=True)
 
     def comparison(self) -> list[tuple[str, str, str]]:
         """(outcome, the class's province, the model alone) for the end screen."""
@@ -284,15 +289,25 @@ class ClassRoom:
             label = [f"{zh} {en}".strip() for zh, en in self.names]
             return [(label[i], label[j], m) for (i, j), m in sorted(out.items())]
 
-    def _bump(self) -> None:
+    def _bump(self, *, stage: bool = False) -> None:
         self.version += 1
         self.changed.notify_all()
+        if stage:
+            self.stage += 1
+            self.staged.notify_all()
 
     def wait(self, version: int, timeout: float = 5.0) -> int:
         """Block until the version differs from ``version`` (or ``timeout``); the new one."""
         with self.changed:
             self.changed.wait_for(lambda: self.version != version, timeout=timeout)
             return self.version
+
+    def wait_stage(self, stage: int, timeout: float = 5.0) -> int:
+        """Block until the round, the rule or the end changes from ``stage`` (or
+        ``timeout``); the new stage."""
+        with self.staged:
+            self.staged.wait_for(lambda: self.stage != stage, timeout=timeout)
+            return self.stage
 
 
 _ROOM: ClassRoom | None = None

@@ -22,7 +22,7 @@ from numba import njit
 from ..arrays import CATALOGUE, CONTRACTOR, NONE, Consts, State
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def consolidate(c: Consts, st: State, b: int, t: int) -> None:
     n, kk = c.n[b], c.k[b]
     rate = c.consolidation_dt[b]

@@ -43,11 +43,12 @@ import math
 from numba import njit
 
 from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
+from ..jit import step_kernel
 from .ledger import register, serve
 from .traction import choose_modules
 
 
-@njit(cache=True)
+@step_kernel
 def contractor_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     svc, qual, orig, ids = buf[4], buf[5], buf[6], buf[7]
     if t == 1:

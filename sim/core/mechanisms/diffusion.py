@@ -24,9 +24,10 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, NONE, OWN, PEER, Consts, State
+from ..jit import alloc_kernel
 
 
-@njit(cache=True)
+@alloc_kernel
 def rank(c: Consts, st: State, b: int, t: int) -> None:
     every = c.rank_every[b]
     if (t - 1) % every != 0:
@@ -42,7 +43,7 @@ def rank(c: Consts, st: State, b: int, t: int) -> None:
         st.rank_mult[b, i] = 1.0 + scale * ahead
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def deadopt(c: Consts, st: State, b: int, t: int) -> None:
     n, kk = c.n[b], c.k[b]
     rate, threshold = c.dead_dt[b], c.dead_q[b]
@@ -90,7 +91,7 @@ def _unserve(c: Consts, st: State, b: int, i: int, k: int) -> None:
     st.hazard[b, i, k] = c.clock[b, i, k] - c.readopt_clock[b, i, k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
 def ministries(c: Consts, st: State, b: int, t: int) -> None:
     for k in range(c.k[b]):
         if c.ministry_step[b, k] != t:

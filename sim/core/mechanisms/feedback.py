@@ -23,9 +23,10 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
+from ..jit import alloc_kernel
 
 
-@njit(cache=True)
+@alloc_kernel
 def improve(c: Consts, st: State, b: int) -> None:
     n, kk, ns = c.n[b], c.k[b], st.n_solutions[b]
     users = np.zeros(ns, np.int64)  # governments served by each solution now

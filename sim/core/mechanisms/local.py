@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, CROSS, DEV, FOREIGN, NONE, OWN, PEER, PEER_CH, PROMO, Consts, State
+from ..jit import step_kernel
 from .ledger import register, serve
 
 
@@ -66,11 +67,11 @@ def _best_neighbour(
     return arg
 
 
-@njit(cache=True)
+@step_kernel
 def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     """One step of local diffusion for run ``b`` (``buf``: scratch arrays, see
     :func:`sim.core.step.scratch`)."""
-    ev_i, ev_k, ev_ch, ev_sol, svc, qual, orig, ids, lookup = buf
+    ev_i, ev_k, ev_ch, ev_sol, svc, qual, orig, ids, lookup, one_i, one_q = buf
     n, kk = c.n[b], c.k[b]
     visibility = c.visibility[b]
     m = 0
@@ -230,11 +231,11 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
         elif ch == CROSS:
             st.cross_reuses[b] += 1
             fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]  # drive.absorption_scope
-            _copy(c, st, b, ev_i[e], k, PEER, lookup[k], fit, t)
+            _copy(c, st, b, ev_i[e], k, PEER, lookup[k], fit, t, one_i, one_q)
         else:
             source = PEER if ch == PEER_CH else CATALOGUE
             fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]
-            _copy(c, st, b, ev_i[e], k, source, ev_sol[e], fit, t)
+            _copy(c, st, b, ev_i[e], k, source, ev_sol[e], fit, t, one_i, one_q)
     if n_cross:
         for k in range(kk):
             lookup[k] = -1
@@ -245,21 +246,32 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
 
 
 @njit(cache=True, inline="always")
-def _copy(c: Consts, st: State, b: int, i: int, k: int, source: int, sol: int, fit, t: int):
+def _copy(
+    c: Consts,
+    st: State,
+    b: int,
+    i: int,
+    k: int,
+    source: int,
+    sol: int,
+    fit,
+    t: int,
+    one_i: np.ndarray,
+    one_q: np.ndarray,
+):
     """Serve (i, k) with a copy of ``sol``. With ``collaboration.reinvention_sd`` > 0 the copy
     is a new variant (a solution of its own, listed in the catalogue, neither a development
     nor a duplicate) of quality clip(q + sd x z_ik); it counts as a reuse, and as a user of
-    the original (the province's minimum of users counts a solution's lineage)."""
+    the original (the province's minimum of users counts a solution's lineage). ``one_i``,
+    ``one_q``: scratch of one registration (a step kernel allocates nothing)."""
     sd = c.reinvent_sd[b]
     if sd <= 0.0:
         serve(c, st, b, i, k, source, sol, fit, t)
         return
     q = min(max(st.sol_quality[b, sol] + sd * c.reinvent_z[b, i, k], 0.0), 1.0)
-    svc = np.full(1, k, np.int64)
-    qual = np.full(1, q)
-    orig = np.full(1, i, np.int64)
-    ids = np.zeros(1, np.int64)
-    register(st, b, svc, qual, orig, 1, t, False, ids)
+    one_i[0], one_i[1], one_q[0] = k, i, q
+    ids = one_i[2:3]
+    register(st, b, one_i[0:1], one_q, one_i[1:2], 1, t, False, ids)
     serve(c, st, b, i, k, source, ids[0], fit, t)
     st.reuses[b] += 1  # a copy of an existing solution, although the variant is new
     st.sol_users[b, sol] += 1  # and a use of the original (its lineage, for recognition)

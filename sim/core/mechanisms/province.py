@@ -59,9 +59,9 @@ def recognise(c: Consts, st: State, b: int, t: int) -> None:
 def _judge(c: Consts, st: State, b: int) -> None:
     """Per service, the solution with the best *observed* quality (true quality plus the
     province's error for that solution) among those in use by at least ``min_users``
-    governments (start-of-step state); -1 where none qualifies."""
+    governments (start-of-step state); -1 where none qualifies. (The best observed quality
+    so far is recomputed from the pick, the same sum: a step kernel allocates nothing.)"""
     kk = c.k[b]
-    best = np.full(kk, -np.inf)
     for k in range(kk):
         st.pick[b, k] = -1
     for s in range(st.n_solutions[b]):
@@ -69,8 +69,9 @@ def _judge(c: Consts, st: State, b: int) -> None:
             continue
         k = st.sol_service[b, s]
         seen = st.sol_quality[b, s] + c.judge_z[b, s]
-        if seen > best[k]:
-            best[k] = seen
+        p = st.pick[b, k]
+        best = st.sol_quality[b, p] + c.judge_z[b, p] if p >= 0 else -np.inf
+        if seen > best:
             st.pick[b, k] = s
 
 

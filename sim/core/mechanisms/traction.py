@@ -51,31 +51,38 @@ def choose_modules(
     kk: int,
 ) -> None:
     """``svc[0:m]``: the services of the m modules built this step, one after the other by
-    :func:`next_module` (``module_sol[k] >= 0``: k's module is already built)."""
-    built = module_sol[:kk] >= 0
+    :func:`next_module` (``module_sol[k] >= 0``: k's module is already built). Allocates
+    nothing (it runs inside the step kernels, :mod:`sim.core.jit`)."""
     for e in range(m):
-        k = next_module(plan_rank, built, demand, share, growth, w, kk)
-        svc[e] = k
-        built[k] = True
+        svc[e] = next_module(plan_rank, module_sol, svc, e, demand, share, growth, w, kk)
 
 
 @njit(cache=True)
 def next_module(
     plan_rank: np.ndarray,
-    built: np.ndarray,
+    module_sol: np.ndarray,
+    chosen: np.ndarray,
+    n_chosen: int,
     demand: np.ndarray,
     share: np.ndarray,
     growth: float,
     w: float,
     kk: int,
 ) -> int:
-    """The service whose module is built next: among the services not ``built`` (bool, K),
-    the lowest (1 - w) x ``plan_rank`` + w x observed rank (0 = most demanded; observed
-    demand ``demand[k] x (1 + growth x share[k])``, ties by plan rank); ties of the score
-    by plan rank. -1 if every module is built."""
+    """The service whose module is built next: among the services whose module is not
+    built (``module_sol[k] < 0``) nor among ``chosen[:n_chosen]``, the lowest (1 - w) x
+    ``plan_rank`` + w x observed rank (0 = most demanded; observed demand ``demand[k] x (1 +
+    growth x share[k])``, ties by plan rank); ties of the score by plan rank. -1 if every
+    module is built."""
     best, arg = np.inf, -1
     for k in range(kk):
-        if built[k]:
+        if module_sol[k] >= 0:
+            continue
+        taken = False
+        for e in range(n_chosen):
+            if chosen[e] == k:
+                taken = True
+        if taken:
             continue
         dk = demand[k] * (1.0 + growth * share[k])
         ahead = 0  # services observed as more demanded than k
