@@ -118,7 +118,7 @@ def test_solutions_improve_with_their_share_of_users() -> None:
     serve(c, st, 0, 0, 0, CONTRACTOR, module, 0.9, 0)
     serve(c, st, 0, 1, 0, CONTRACTOR, module, 0.9, 0)
     local = serve_local(b, 2, 1, 0.4)
-    improve(c, st, 0)
+    improve(c, st, 0, np.zeros(st.sol_service.shape[1], np.int64))
     q_mod = 0.5 + 0.5 * (1 - math.exp(-0.3 * 2 / 3))
     q_loc = 0.4 + 0.6 * (1 - math.exp(-0.6 / 3))
     assert st.sol_quality[0, module] == pytest.approx(q_mod)

@@ -36,9 +36,10 @@ def test_published_ranking_pushes_the_laggards() -> None:
     assert b.state.hazard[0, 2].tolist() == [1.0, 1.0]  # 0.5 x 2
     serve_local(b, 2, 0, 0.5)
     serve_local(b, 2, 1, 0.5)
-    rank(b.consts, b.state, 0, 2)  # not a publication step (every 2: steps 1, 3, ...)
+    gov = np.zeros(sum(b.state.source.shape[1:]) + 1, np.int64)  # the recorder's scratch
+    rank(b.consts, b.state, 0, 2, gov)  # not a publication step (every 2: steps 1, 3, ...)
     assert b.state.rank_mult[0].tolist() == [1.0, 1.5, 2.0]
-    rank(b.consts, b.state, 0, 3)  # 2, 1, 2 served: ahead 0, 2, 0
+    rank(b.consts, b.state, 0, 3, gov)  # 2, 1, 2 served: ahead 0, 2, 0
     assert b.state.rank_mult[0].tolist() == [1.0, 2.0, 1.0]
 
 

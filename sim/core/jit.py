@@ -10,17 +10,18 @@ compiles them with Numba's runtime off for their own code. The arrays stay owned
 entry points (:func:`sim.core.step.advance`), which run with the runtime on and outlive
 every call they make.
 
-A kernel that must allocate (rare paths of mechanisms off by default: the published
-ranking, solutions improving in use) is an :data:`alloc_kernel`, called from a step kernel
-as usual (its calls then count references again, only while that mechanism is on). It must
+No kernel of the step allocates today. A kernel that must (say, a new mechanism's rare
+path) is an :data:`alloc_kernel`, called from a step kernel as usual (its calls then count
+references again, only while that mechanism is on). It must
 say so explicitly: a kernel called from another inherits the caller's flags unless it sets
 its own. Helpers with ``inline="always"`` take the flags of the kernel they are inlined
 into, so they must not allocate either.
 
 Compile time: every separate kernel that takes the named tuples costs about 3-4 s of CPU to
-compile whatever its size, so the small mechanisms (consolidation, de-adoption, the
-ministries, the province's judging, reinvention) are inlined into the step; the big ones
-(local diffusion, the contractor, the recorder) stay kernels of their own.
+compile whatever its size, so the small mechanisms (the published ranking, consolidation,
+solutions improving in use, de-adoption, the ministries, the province's judging,
+reinvention) are inlined into the step; the big ones (local diffusion, the contractor, the
+recorder) stay kernels of their own (inlining them too made the compile slower).
 """
 
 from __future__ import annotations

@@ -58,8 +58,9 @@ from .record import record, repeat
 
 
 @njit(cache=True)
-def scratch(n: int, k: int) -> tuple:
-    """Work arrays shared by the mechanisms (one set per batch, reused every step)."""
+def scratch(n: int, k: int, s: int = 1) -> tuple:
+    """Work arrays shared by the mechanisms (one set per batch, reused every step; ``s``:
+    solution slots per run)."""
     size = n * k + 2 * k + 1
     return (
         np.zeros(size, np.int64),  # ev_i
@@ -73,6 +74,7 @@ def scratch(n: int, k: int) -> tuple:
         np.full(k, -1, np.int64),  # lookup (imports per service)
         np.zeros(3, np.int64),  # one_i: a single registration's service, origin and id
         np.zeros(1),  # one_q: its quality
+        np.zeros(s, np.int64),  # users per solution (feedback)
     )
 
 
@@ -87,7 +89,7 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
     if c.demand_growth[b] > 0.0:  # traction.demand_growth: start-of-step use
         traction.observe_use(st.source[b], c.n[b], c.k[b], st.use_share[b])
     if c.rank_every[b] > 0:
-        diffusion.rank(c, st, b, t)
+        diffusion.rank(c, st, b, t, gov)
     if c.has_province[b]:
         province.recognise(c, st, b, t)
     if c.gate_on[b]:  # support.data_resources, legacy_share: what this step's gates cost
@@ -100,7 +102,7 @@ def step_run(c: Consts, st: State, rec: Series, b: int, t: int, buf: tuple, gov)
     if c.p_local[b] > 0.0:
         risk.local_failures(c, st, b, t)
     if feedback.active(c, b):
-        feedback.improve(c, st, b)
+        feedback.improve(c, st, b, buf[11])
     if c.dead_dt[b] > 0.0:
         diffusion.deadopt(c, st, b, t)
     if c.ministry_on[b]:
@@ -130,7 +132,7 @@ def advance(c: Consts, st: State, rec: Series, t0: int, t1: int, start: bool) ->
     The runs are uncoupled: each is advanced through all its steps in turn (its arrays
     stay in cache), so each run's numbers are those it has alone."""
     nb = c.n.shape[0]
-    buf = scratch(st.source.shape[1], st.source.shape[2])
+    buf = scratch(st.source.shape[1], st.source.shape[2], st.sol_service.shape[1])
     gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
     if start:
         _record_start(c, st, rec, gov)
@@ -154,7 +156,7 @@ def advance_coupled(
     (``groups``): they advance in lockstep, coupled before each step (a separate entry
     point, so that runs without provinces never compile the coupling)."""
     nb = c.n.shape[0]
-    buf = scratch(st.source.shape[1], st.source.shape[2])
+    buf = scratch(st.source.shape[1], st.source.shape[2], st.sol_service.shape[1])
     gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
     if start:
         _record_start(c, st, rec, gov)

@@ -24,22 +24,29 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CATALOGUE, NONE, OWN, PEER, Consts, State
-from ..jit import alloc_kernel
 
 
-@alloc_kernel
-def rank(c: Consts, st: State, b: int, t: int) -> None:
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
+def rank(c: Consts, st: State, b: int, t: int, gov: np.ndarray) -> None:
+    """``gov``: scratch of at least N + K + 1 integers (the recorder's). Governments serve
+    0..K pairs, so the count strictly ahead of each comes from a histogram, not a sort."""
     every = c.rank_every[b]
     if (t - 1) % every != 0:
         return
-    n = c.n[b]
-    served = np.empty(n, np.int64)
+    n, kk = c.n[b], c.k[b]
+    above = gov[n:]  # above[v]: governments serving more than v pairs
+    for v in range(kk + 1):
+        above[v] = 0
     for i in range(n):
-        served[i] = st.per_gov[b, 0, i] + st.per_gov[b, 1, i]
-    ordered = np.sort(served)
+        above[st.per_gov[b, 0, i] + st.per_gov[b, 1, i]] += 1
+    more = 0
+    for v in range(kk, -1, -1):
+        h = above[v]
+        above[v] = more
+        more += h
     scale = c.ranking_pressure[b] / max(n - 1, 1)
     for i in range(n):
-        ahead = n - np.searchsorted(ordered, served[i], side="right")
+        ahead = above[st.per_gov[b, 0, i] + st.per_gov[b, 1, i]]
         st.rank_mult[b, i] = 1.0 + scale * ahead
 
 

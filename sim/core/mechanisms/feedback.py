@@ -23,13 +23,14 @@ import numpy as np
 from numba import njit
 
 from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
-from ..jit import alloc_kernel
 
 
-@alloc_kernel
-def improve(c: Consts, st: State, b: int) -> None:
+@njit(cache=True, inline="always")  # small: inlined into the step (sim.core.jit)
+def improve(c: Consts, st: State, b: int, users: np.ndarray) -> None:
+    """``users``: scratch of at least S integers (:func:`sim.core.step.scratch`)."""
     n, kk, ns = c.n[b], c.k[b], st.n_solutions[b]
-    users = np.zeros(ns, np.int64)  # governments served by each solution now
+    for s in range(ns):  # governments served by each solution now
+        users[s] = 0
     for i in range(n):
         for k in range(kk):
             if st.source[b, i, k] != NONE:

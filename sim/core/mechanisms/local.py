@@ -71,7 +71,7 @@ def _best_neighbour(
 def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     """One step of local diffusion for run ``b`` (``buf``: scratch arrays, see
     :func:`sim.core.step.scratch`)."""
-    ev_i, ev_k, ev_ch, ev_sol, svc, qual, orig, ids, lookup, one_i, one_q = buf
+    ev_i, ev_k, ev_ch, ev_sol, svc, qual, orig, ids, lookup, one_i, one_q, _users = buf
     n, kk = c.n[b], c.k[b]
     visibility = c.visibility[b]
     m = 0
