@@ -326,6 +326,25 @@ class DriveParams(Section):
     switching_cost: float = P(
         0.5, "cost units", "Per contractor-served pair, when the vendor changes.", ge=0, le=1e12
     )
+    bid_quality_sd: float = P(
+        0.0,
+        "quality",
+        "Quality competition at a tender (issue 22): each challenger offers modules whose "
+        "quality differs from the base (drive.contractor_quality) by bid_quality_sd x Z; the "
+        "incumbent keeps its own. The winner's offset applies to every module built after "
+        "the tender (clipped to [0, 1]). 0 = vendors differ only in price.",
+        ge=0,
+        le=1,
+    )
+    quality_weight: float = P(
+        1.0,
+        "price factor per quality unit",
+        "How the province trades quality against price at a tender: a bid's score per pair "
+        "still to serve is its price factor minus quality_weight x its quality offset "
+        "(with drive.bid_quality_sd > 0).",
+        ge=0,
+        le=100,
+    )
     operator_share: float = P(
         0.0,
         "-",

@@ -142,6 +142,8 @@ class Consts(NamedTuple):
     bid_sd: np.ndarray  # (B,)
     switch_cost: np.ndarray  # (B,) per contractor-served pair
     bid_z: np.ndarray  # (B, rounds, bidders) standard normal (column 0: the incumbent)
+    bid_q: np.ndarray  # (B, rounds, bidders) challengers' quality offsets; (B, 1, 1) if off
+    quality_weight: np.ndarray  # (B,) price factor per quality unit at a tender (0: off)
     demand_growth: np.ndarray  # (B,) traction.demand_growth
     prio_fb: np.ndarray  # (B,) traction.priority_feedback
     demand_obs: np.ndarray  # (B, K) provincial demand x mean own demand (priority feedback)
@@ -234,6 +236,7 @@ class State(NamedTuple):
     price_factor: np.ndarray  # (B,) the current vendor's price factor (tendering)
     tenders: np.ndarray  # (B,)
     switches: np.ndarray  # (B,) tenders won by a challenger
+    quality_offset: np.ndarray  # (B,) the current vendor's module quality offset (tendering)
     use_share: np.ndarray  # (B, K) share of governments serving k (traction.demand_growth)
 
 
@@ -360,5 +363,6 @@ def empty_state(b: int, n: int, k: int, n_solutions: int, *, deploying: bool = F
         price_factor=np.ones(b),
         tenders=z(b, np.int64),
         switches=z(b, np.int64),
+        quality_offset=z(b),
         use_share=z((b, k)),
     )

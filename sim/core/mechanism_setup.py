@@ -97,6 +97,9 @@ def neutral(n: int, k: int, n_steps: int) -> dict[str, Any]:
         "bid_sd": 0.0,
         "switch_cost": 0.0,
         "bid_z": np.zeros((1, 1)),
+        # drive.bid_quality_sd, quality_weight (quality competition at tenders)
+        "bid_q": np.zeros((1, 1)),
+        "quality_weight": 0.0,
         # traction.demand_growth, priority_feedback and the observed demand's base
         "demand_growth": 0.0,
         "prio_fb": 0.0,
@@ -164,6 +167,9 @@ def mechanism_arrays(
         out["bid_sd"], out["switch_cost"] = drive.bid_sd, drive.switching_cost
         rounds = s.n_steps // every + 1
         out["bid_z"] = children["tenders"].standard_normal((rounds, drive.bidders))
+        if drive.bid_quality_sd > 0:  # drawn after the prices: bid_z stays as it was
+            z = children["tenders"].standard_normal((rounds, drive.bidders))
+            out["bid_q"], out["quality_weight"] = drive.bid_quality_sd * z, drive.quality_weight
     _traction(s, out, arrays)
     out.update(
         gates.gate_arrays(

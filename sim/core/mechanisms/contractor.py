@@ -92,7 +92,10 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
     for e in range(m):
         if w == 0.0:
             svc[e] = c.modules[b, start + e]
-        qual[e] = c.module_quality[b, start + e]  # drive.module_quality_sd
+        q = c.module_quality[b, start + e]  # drive.module_quality_sd
+        if st.quality_offset[b] != 0.0:  # a vendor that won on quality (_tender)
+            q = min(1.0, max(0.0, q + st.quality_offset[b]))
+        qual[e] = q
         orig[e] = CONTRACTOR_ORIGIN
     register(st, b, svc, qual, orig, m, t, True, ids)
     for e in range(m):
@@ -162,7 +165,10 @@ def _tender(c: Consts, st: State, b: int) -> None:
     """A tender (``drive.contract_period``): the incumbent (bid column 0) and the
     challengers bid price factors exp(bid_sd z); bids are compared on the pairs still to
     serve, a challenger's plus the switching cost of every contractor-served pair (the
-    lock-in grows with the incumbent's reach). The winner's factor sets the price."""
+    lock-in grows with the incumbent's reach). The winner's factor sets the price. With
+    quality competition (``drive.bid_quality_sd``) a bid's factor is lowered by
+    quality_weight x its quality offset (the incumbent's: the one it won with), and the
+    winner's offset applies to the modules built from now on."""
     r = st.tenders[b]
     st.tenders[b] = r + 1
     if r >= c.bid_z.shape[1]:
@@ -170,16 +176,21 @@ def _tender(c: Consts, st: State, b: int) -> None:
     left = c.n[b] * c.k[b] - st.pairs[b, 0] - st.pairs[b, 1]
     unit = c.price[b] * left
     factor = math.exp(c.bid_sd[b] * c.bid_z[b, r, 0])
-    best, won = factor * unit, 0
+    wq = c.quality_weight[b]  # 0 without quality competition: the scores are the prices
+    quality = st.quality_offset[b]
+    best, won = (factor - wq * quality) * unit, 0
     switch = c.switch_cost[b] * st.pairs[b, 1]
     for j in range(1, c.bidders[b]):
         f = math.exp(c.bid_sd[b] * c.bid_z[b, r, j])
-        if f * unit + switch < best:
-            best, won, factor = f * unit + switch, j, f
+        dq = c.bid_q[b, r, j] if r < c.bid_q.shape[1] and j < c.bid_q.shape[2] else 0.0
+        score = (f - wq * dq) * unit + switch
+        if score < best:
+            best, won, factor, quality = score, j, f, dq
     st.price_factor[b] = factor
     if won > 0:
         st.switches[b] += 1
         st.cost[b] += switch
+        st.quality_offset[b] = quality
 
 
 @njit(cache=True, inline="always")
