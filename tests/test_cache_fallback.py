@@ -8,27 +8,39 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.core import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_writable_cache_is_left_alone(monkeypatch) -> None:
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+@pytest.fixture
+def no_cache_dir():
+    """NUMBA_CACHE_DIR unset during the test and removed after it. ``fall_back`` sets it in
+    ``os.environ``; ``monkeypatch.delenv`` of an unset variable records nothing to undo, so
+    it leaked, and every later subprocess of the test process (CLI runs, sweep and Dask
+    workers) compiled the kernels anew into an empty temporary cache."""
+    saved = os.environ.pop("NUMBA_CACHE_DIR", None)
+    yield
+    os.environ.pop("NUMBA_CACHE_DIR", None)
+    if saved is not None:
+        os.environ["NUMBA_CACHE_DIR"] = saved
+
+
+def test_a_writable_cache_is_left_alone(no_cache_dir) -> None:
     assert cache.fall_back(lambda folder: True) is None
     assert "NUMBA_CACHE_DIR" not in os.environ
 
 
-def test_only_the_last_writable_folder_is_enough(monkeypatch) -> None:
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+def test_only_the_last_writable_folder_is_enough(no_cache_dir) -> None:
     last = cache.cache_folders()[-1]
     assert cache.fall_back(lambda folder: folder == last) is None
 
 
-def test_no_writable_cache_gives_a_temporary_one_and_one_line(monkeypatch) -> None:
+def test_no_writable_cache_gives_a_temporary_one_and_one_line(monkeypatch, no_cache_dir) -> None:
     import numba.core.config
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setattr(numba.core.config, "CACHE_DIR", numba.core.config.CACHE_DIR)
     note = cache.fall_back(lambda folder: False)
     folder = os.environ["NUMBA_CACHE_DIR"]
