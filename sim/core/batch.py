@@ -278,6 +278,8 @@ def _stack(values: list, dtype) -> np.ndarray:
         return np.array(values, dtype=dtype)
     if len(values) == 1:  # a run alone: a view, no copy
         return first.astype(dtype, copy=False)[None]
+    if all(np.shape(v) == first.shape for v in values):  # nothing to pad: one copy in C
+        return np.array(values, dtype=dtype)
     shape = tuple(max(np.shape(v)[d] for v in values) for d in range(first.ndim))
     out = np.zeros((len(values), *shape), dtype=dtype)
     for b, v in enumerate(values):
