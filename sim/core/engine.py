@@ -20,7 +20,6 @@ from ..world.counties import agent_columns, half_served_years
 from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
 from .outcomes import (
-    COLUMNS,
     Inputs,
     adoption_gap_years,
     compute_outcomes,
