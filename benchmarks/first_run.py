@@ -14,7 +14,9 @@ For each engine (each a source tree imported by subprocesses with the same inter
   pandas and matplotlib that loads;
 * a later ``sim run scenarios/zhejiang.toml`` process (cache warm), CPU seconds;
 * one Zhejiang run in a warm process: ``sim.run_outcomes`` and ``sim.run`` with its
-  DataFrames read, CPU ms per run (median over seeds 1..R after a warm-up);
+  DataFrames read, CPU ms per run (median over seeds 1..R after a warm-up); and a sweep's
+  work per run: 32 seeds x every rule built (world once per seed), run batched
+  (``run_batched``) and their outcomes read, CPU ms per run (median over R sweeps);
 * the compiled loop alone (``Batch.run`` of a run built beforehand) for Zhejiang, Guangdong
   and the Bass run of ``benchmarks/run.py``, CPU ms (median over seeds 1..R).
 
@@ -110,6 +112,21 @@ for name, fn in (("outcomes", lambda seed: sim.run_outcomes(s, seed=seed)),
         fn(seed)
         times.append(time.process_time() - t0)
     out[name] = times
+from sim.core.engine import Engine, run_batched
+from sim.world.build import build_world, spawn_streams
+def sweep(seeds):
+    engines = []
+    for seed in seeds:
+        world = build_world(s, spawn_streams(seed))
+        engines += [Engine(s, rule, seed, world=world) for rule in sim.RULES]
+    return [e.outcomes() for e in run_batched(engines)]
+sweep(range(2))
+times = []
+for rep in range(1, reps + 1):
+    t0 = time.process_time()
+    n = len(sweep(range(32 * rep, 32 * rep + 32)))
+    times.append((time.process_time() - t0) / n)
+out["sweep"] = times
 print(json.dumps(out))
 """
 
@@ -151,6 +168,7 @@ def measure(tree: Checkout, reps: int) -> dict:
     per_run = _python(tree, PER_RUN, ZHEJIANG, str(max(reps, 5) * 4))
     found["outcomes_ms"] = 1e3 * statistics.median(per_run["outcomes"])
     found["run_ms"] = 1e3 * statistics.median(per_run["run"])
+    found["sweep_ms"] = 1e3 * statistics.median(per_run["sweep"])
     loop = _python(tree, LOOP, str(max(reps, 5) * 4))
     found["loop_ms"] = {name: 1e3 * statistics.median(t) for name, t in loop.items()}
     return found
@@ -174,6 +192,10 @@ def report(results: dict[str, dict], reps: int) -> str:
         row("later `sim run` Zhejiang process: CPU s (median)", lambda r: f"{r['later']:.2f}"),
         row("Zhejiang run, `sim.run_outcomes`: CPU ms", lambda r: f"{r['outcomes_ms']:.2f}"),
         row("Zhejiang run, `sim.run` + DataFrames: CPU ms", lambda r: f"{r['run_ms']:.2f}"),
+        row(
+            "Zhejiang sweep, batched (32 seeds x 3 rules, outcomes): CPU ms per run",
+            lambda r: f"{r['sweep_ms']:.2f}",
+        ),
         *(
             row(f"compiled loop alone (`Batch.run`), {name}: CPU ms", loop_cell(key))
             for key, name in (

@@ -278,6 +278,8 @@ def _stack(values: list, dtype) -> np.ndarray:
         return np.array(values, dtype=dtype)
     if len(values) == 1:  # a run alone: a view, no copy
         return first.astype(dtype, copy=False)[None]
+    if all(np.shape(v) == first.shape for v in values):  # nothing to pad: one copy in C
+        return np.array(values, dtype=dtype)
     shape = tuple(max(np.shape(v)[d] for v in values) for d in range(first.ndim))
     out = np.zeros((len(values), *shape), dtype=dtype)
     for b, v in enumerate(values):
@@ -366,6 +368,7 @@ class Batch:
         self.share_lag = np.zeros(0, np.int64) if share_lag is None else share_lag.astype(np.int64)
         self.t = 0
         self._started = False  # row 0 recorded (by the first advance, or by start())
+        self.outcomes: dict[str, np.ndarray] | None = None  # every run's, once done
         # steps per compiled call: from the batch's size at first, then timed (advance)
         pair_steps = b * n * k
         self._chunk = max(1, min(self.n_steps, FIRST_CHUNK_PAIR_STEPS // max(pair_steps, 1)))
@@ -375,6 +378,11 @@ class Batch:
         if not self._started:  # advance with no step: row 0 only
             self._advance(0, 0, True)
             self._started = True
+
+    @property
+    def started(self) -> bool:
+        """Whether row 0 is recorded."""
+        return self._started
 
     @property
     def done(self) -> bool:

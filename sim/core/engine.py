@@ -20,7 +20,6 @@ from ..world.counties import agent_columns, half_served_years
 from .arrays import CATALOGUE, CONTRACTOR, OWN, PEER, SERIES, Source
 from .batch import Batch, RunSetup, run_constants
 from .outcomes import (
-    COLUMNS,
     Inputs,
     adoption_gap_years,
     compute_outcomes,
@@ -209,31 +208,17 @@ class Engine:
         return quality_pair_years(data, pairs=self.state.n * self.state.k, **self.setup.extra)
 
     def outcome_inputs(self) -> Inputs:
-        st, b = self.batch.state, self.index
-        data = self.recorder.data
-        horizon = float(data["year"][self.t])
-        gap = adoption_gap_years(
-            self.state.step, self.world.population.capacity, self.scenario.dt, horizon
-        )
-        return Inputs(
-            series={c: data[c][None, : self.t + 1] for c in COLUMNS},
-            n=np.array([self.state.n]),
-            k=np.array([self.state.k]),
-            served_end=np.array([self.state.served_pairs]),
-            developments=st.developments[b : b + 1],
-            duplicates=st.duplicates[b : b + 1],
-            reuses=st.reuses[b : b + 1],
-            cost=st.cost[b : b + 1],
-            best_quality=self.best_in_use()[None, :],
-            outages=st.outages[b : b + 1],
-            module_duplicates=st.module_duplicates[b : b + 1],
-            across=np.zeros(1, np.int64),
-            adoption_gap=np.array([gap]),
-            lifecycle=np.array([self.lifecycle_cost()]),
-            benefit=np.array([self.quality_pair_years()]),
-        )
+        return outcome_inputs(self.batch, [self.index], self.t)
 
     def outcomes(self) -> dict[str, float]:
+        """This run's outcomes. A finished batch computes every run's at once, the first
+        time any of its runs is asked (:func:`batch_outcomes`); the numbers are those of
+        computing each run alone (the outcome functions work row by row)."""
+        b = self.batch
+        if b.done and b.started:
+            if b.outcomes is None:
+                b.outcomes = batch_outcomes(b)
+            return {k: float(v[self.index]) for k, v in b.outcomes.items()}
         return {k: float(v[0]) for k, v in compute_outcomes(self.outcome_inputs()).items()}
 
     def agents(self) -> pd.DataFrame:
@@ -264,6 +249,68 @@ class Engine:
             "lat": pop.lat,
             "lon": pop.lon,
         }
+
+
+def outcome_inputs(batch: Batch, runs: Sequence[int], t: int) -> Inputs:
+    """The :class:`~sim.core.outcomes.Inputs` of runs ``runs`` of ``batch`` at step ``t``
+    (each run's rows 0..t; the runs must have the same number of services). One
+    implementation for a run alone (:meth:`Engine.outcome_inputs`) and for a whole batch
+    (:func:`batch_outcomes`)."""
+    batch.start()
+    runs = list(runs)
+    c, st = batch.consts, batch.state
+    step = np.arange(t + 1, dtype=float)
+    year = step[None, :] * c.dt[runs][:, None]
+    values = batch.series.values[runs, :, : t + 1]
+    series = {"step": np.broadcast_to(step, year.shape), "year": year}
+    series.update({name: values[:, i] for i, name in enumerate(SERIES)})
+    best, gap, lifecycle, benefit, served = [], [], [], [], []
+    for r, b in enumerate(runs):
+        setup, view = batch.runs[b], RunState(batch, b)
+        data = {name: column[r] for name, column in series.items()}
+        pairs = view.n * view.k
+        best.append(np.where(view.source != Source.NONE, view.quality, -np.inf).max(axis=0))
+        gap.append(
+            adoption_gap_years(
+                view.step, setup.world.population.capacity, setup.scenario.dt, float(year[r, t])
+            )
+        )
+        lifecycle.append(lifecycle_cost(data, pairs=pairs, **setup.extra))
+        benefit.append(quality_pair_years(data, pairs=pairs, **setup.extra))
+        served.append(view.served_pairs)
+    return Inputs(
+        series=series,
+        n=c.n[runs],
+        k=c.k[runs],
+        served_end=np.array(served),
+        developments=st.developments[runs],
+        duplicates=st.duplicates[runs],
+        reuses=st.reuses[runs],
+        cost=st.cost[runs],
+        best_quality=np.array(best),
+        outages=st.outages[runs],
+        module_duplicates=st.module_duplicates[runs],
+        across=np.zeros(len(runs), np.int64),
+        adoption_gap=np.array(gap),
+        lifecycle=np.array(lifecycle),
+        benefit=np.array(benefit),
+    )
+
+
+def batch_outcomes(batch: Batch) -> dict[str, np.ndarray]:
+    """Every run's outcomes (name -> one value per run of ``batch``), computed once per
+    group of runs with the same horizon and number of services (issue 18: per run, the
+    outcomes cost almost as much as the compiled loop)."""
+    c = batch.consts
+    horizon = np.minimum(batch.t, c.n_steps)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for b in range(len(batch.runs)):
+        groups.setdefault((int(horizon[b]), int(c.k[b])), []).append(b)
+    out: dict[str, np.ndarray] = {}
+    for (t, _), runs in groups.items():
+        for name, v in compute_outcomes(outcome_inputs(batch, runs, t)).items():
+            out.setdefault(name, np.zeros(len(batch.runs)))[runs] = v
+    return out
 
 
 MAX_BATCH_PAIRS = 2_000_000
