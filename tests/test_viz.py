@@ -7,6 +7,7 @@ skip, without it, so that a CI without the extra does not pass silently.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -603,5 +604,8 @@ def test_server_is_quiet() -> None:
         lock = threading.Lock()
         page_status: ClassVar[dict] = {"p": kernel_context.PageStatus.DISCONNECTED}
 
-    future = kernel_context.VirtualKernelContext.page_disconnect(Fake(), "p")  # type: ignore[arg-type]
+    async def disconnect():  # as in the server: inside its event loop
+        return kernel_context.VirtualKernelContext.page_disconnect(Fake(), "p")  # type: ignore[arg-type]
+
+    future = asyncio.run(disconnect())
     assert future.done()
