@@ -105,3 +105,18 @@ def test_identical_across_processes(tmp_path: Path) -> None:
     assert outs[0] == outs[1]
     direct = sim.run(sim.load_scenario(TEACHING), seed=4).outcomes
     assert outs[0] == pytest.approx(direct, rel=0, abs=0)
+
+
+def test_the_same_seed_twice_in_one_process_with_child_streams() -> None:
+    """A run's mechanisms spawn child streams from its ``mechanisms`` stream; a second run of
+    the same seed in the same process must draw the same numbers (a cache of a seed's
+    SeedSequences once let the spawn counter carry over between runs)."""
+    s = sim.load_scenario(
+        TEACHING,
+        {"drive.contract_period": 2.0, "drive.bidders": 3, "drive.module_quality_sd": 0.1},
+    )
+    for rule in ("contractor", "hybrid"):
+        first = Engine(s, rule=rule, seed=3).run()
+        second = Engine(s, rule=rule, seed=3).run()
+        for column, values in first.recorder.data.items():
+            np.testing.assert_array_equal(values, second.recorder.data[column], err_msg=column)

@@ -9,7 +9,6 @@ each rule's events draw from streams that the other rule's events cannot shift.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -38,19 +37,10 @@ child, ``SeedSequence.spawn`` key (i,), as it was)."""
 def spawn_streams(seed: int, *key: int) -> dict[str, np.random.Generator]:
     """The named streams of ``SeedSequence(seed)``, or of ``SeedSequence([seed, *key])`` when
     a key is given (the provinces of a national scenario: key = the province's index)."""
-    children = _children(seed, key)
+    children = np.random.SeedSequence([seed, *key] if key else seed).spawn(len(STREAMS))
     return {
         name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)
     }
-
-
-@lru_cache(maxsize=1024)
-def _children(seed: int, key: tuple[int, ...]) -> tuple[np.random.SeedSequence, ...]:
-    """The child SeedSequences of (seed, key), spawned once per seed: the world and every
-    rule's run of a seed need fresh generators (they are consumed), but the children are
-    the same each time, and a generator seeded from a child only reads it (issue 18: the
-    spawn was half the cost of the streams)."""
-    return tuple(np.random.SeedSequence([seed, *key] if key else seed).spawn(len(STREAMS)))
 
 
 @dataclass(frozen=True)
