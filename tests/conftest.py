@@ -31,6 +31,11 @@ def csr(n: int, edges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     return indptr.astype(np.int64), indices
 
 
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (to show that a command left it as it was)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def tiny_arrays(n: int = 3, k: int = 2, n_steps: int = 10, **over: Any) -> dict[str, Any]:
     """Constants of one run with everything off: no hazard, no contractor, no province.
     Draws: clocks at infinity (nothing fires), find and quality draws neutral."""

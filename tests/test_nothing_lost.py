@@ -20,14 +20,11 @@ from sim.cli import app
 from sim.errors import BadInput
 from sim.lock import LOCK, FolderLock
 from sim.outputs import check_out, kind_of
+from tests.conftest import files
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"
 runner = CliRunner()
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def fake(folder: Path, kind: str) -> Path:

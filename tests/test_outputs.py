@@ -11,14 +11,11 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.outputs import safe_name
+from tests.conftest import files
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHING = ROOT / "scenarios" / "teaching.toml"
 runner = CliRunner()
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def short(tmp_path: Path, name: str) -> Path:
