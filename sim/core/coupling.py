@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .arrays import FOREIGN, Consts, State
-from .mechanisms.ledger import register
+from .mechanisms.ledger import NO, register
 
 
 @njit(cache=True)
@@ -76,5 +76,5 @@ def couple(c: Consts, st: State, groups: np.ndarray, share_lag: np.ndarray, t: i
                     svc[m], qual[m], orig[m] = k, entry[k], FOREIGN
                     m += 1
             if m:
-                register(st, p, svc, qual, orig, m, t, False, ids)
+                register(st, p, svc, qual, orig, m, t, NO, ids)
                 st.imported[p] += m

@@ -26,18 +26,19 @@ the last one, which is exactly what stepping would produce. Runs never read each
 state except through the coupling, so a run gives the same numbers alone or in any batch.
 
 **How the kernels are compiled** (:mod:`sim.core.jit`). The entry points :func:`advance`
-and :func:`advance_coupled` own the arrays (Numba's runtime on); :func:`step_run` and the
-mechanism kernels it calls every step are step kernels (``step_kernel``), compiled without reference
-counting, so passing the batch's named tuples to them costs no incref/decref per array
-(issue 18). They must not allocate; a kernel that does (a mechanism off by default) is an
-``alloc_kernel``. A kernel called from another takes the caller's flags unless it sets its
-own, so a plain ``njit`` kernel called from :func:`step_run` also runs without reference
-counting (and fails to compile if it allocates: "Only accept returning of array passed
-into the function as argument").
+and :func:`advance_coupled` own the arrays (Numba's runtime on) and hand the step kernels
+references to the batch's named tuples (:func:`sim.core.ref.ref`: one pointer each; a
+kernel reads ``c.n[b]`` the same way from a reference as from the tuple). :func:`step_run`
+and the mechanism kernels it calls every step are step kernels (``step_kernel``), compiled
+without reference counting (issue 18). They must not allocate; a kernel that does (a
+mechanism off by default) is an ``alloc_kernel``. A kernel called from another takes the
+caller's flags unless it sets its own, so a plain ``njit`` kernel called from
+:func:`step_run` also runs without reference counting (and fails to compile if it
+allocates: "Only accept returning of array passed into the function as argument").
 
 **Adding a mechanism**: its own file in :mod:`sim.core.mechanisms` with a kernel
-``kernel(c, st, b, t)`` (``@step_kernel``; a small one ``@njit(cache=True,
-inline="always")``, cheaper to compile; ``@alloc_kernel`` if it must allocate, but use the
+``kernel(c, st, b, t)`` (``@step_kernel``; a small one called once per step ``@njit(cache=True,
+inline="always")``; ``@alloc_kernel`` if it must allocate, but use the
 scratch arrays of :func:`scratch` instead where you can), a call in :func:`step_run` under
 its switch (``if c.my_rate[b] > 0.0:``), and its fields in :mod:`sim.core.arrays` (set in
 :mod:`sim.core.mechanism_setup`).
@@ -55,6 +56,7 @@ from .mechanisms import consolidation, contractor, diffusion, feedback, province
 from .mechanisms.ledger import served_pairs
 from .mechanisms.local import local_step
 from .record import record, repeat
+from .ref import ref
 
 
 @njit(cache=True)
@@ -134,11 +136,12 @@ def advance(c: Consts, st: State, rec: Series, t0: int, t1: int, start: bool) ->
     nb = c.n.shape[0]
     buf = scratch(st.source.shape[1], st.source.shape[2], st.sol_service.shape[1])
     gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
+    cr, sr, rr = ref(c), ref(st), ref(rec)
     if start:
-        _record_start(c, st, rec, gov)
+        _record_start(cr, sr, rr, gov)
     for b in range(nb):
         for t in range(t0 + 1, t1 + 1):
-            step_run(c, st, rec, b, t, buf, gov)
+            step_run(cr, sr, rr, b, t, buf, gov)
 
 
 @njit(cache=True)
@@ -158,16 +161,17 @@ def advance_coupled(
     nb = c.n.shape[0]
     buf = scratch(st.source.shape[1], st.source.shape[2], st.sol_service.shape[1])
     gov = np.zeros(st.source.shape[1] + st.source.shape[2] + 1, np.int64)
+    cr, sr, rr = ref(c), ref(st), ref(rec)
     if start:
-        _record_start(c, st, rec, gov)
+        _record_start(cr, sr, rr, gov)
     for t in range(t0 + 1, t1 + 1):
-        couple(c, st, groups, share_lag, t, buf)
+        couple(cr, sr, groups, share_lag, t, buf)
         for b in range(nb):
-            step_run(c, st, rec, b, t, buf, gov)
+            step_run(cr, sr, rr, b, t, buf, gov)
 
 
 @njit(cache=True, inline="always")
-def _record_start(c: Consts, st: State, rec: Series, gov: np.ndarray) -> None:
+def _record_start(c, st, rec, gov: np.ndarray) -> None:
     row0 = np.int64(0)  # typed: a literal 0 would compile the recorder a second time
     for b in range(c.n.shape[0]):
         record(c, st, rec, b, row0, gov)

@@ -42,9 +42,9 @@ import math
 
 from numba import njit
 
-from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, NONE, Consts, State
+from ..arrays import CONTRACTOR_ORIGIN, NONE, Consts, State
 from ..jit import step_kernel
-from .ledger import register, serve
+from .ledger import BY_CONTRACTOR, YES, register, serve
 from .traction import choose_modules
 
 
@@ -97,7 +97,7 @@ def _build(c: Consts, st: State, b: int, t: int, svc, qual, orig, ids) -> None:
             q = min(1.0, max(0.0, q + st.quality_offset[b]))
         qual[e] = q
         orig[e] = CONTRACTOR_ORIGIN
-    register(st, b, svc, qual, orig, m, t, True, ids)
+    register(st, b, svc, qual, orig, m, t, YES, ids)
     for e in range(m):
         st.module_sol[b, svc[e]] = ids[e]
         st.order[b, start + e] = svc[e]
@@ -146,7 +146,7 @@ def _deploy(c: Consts, st: State, b: int, t: int, todo: int) -> None:
                     lag = max(lag, c.ready_at[b, g, k] - t)
                 if lag == 0:
                     fit = c.contractor_fit[b, g]
-                    serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], fit, t)
+                    serve(c, st, b, g, k, BY_CONTRACTOR, st.module_sol[b, k], fit, t)
                 else:  # in deployment: it serves ``lag`` steps from now
                     st.live_at[b, g, k] = t + lag
                     st.pending[b, st.n_pending[b]] = g * st.live_at.shape[2] + k
@@ -204,7 +204,7 @@ def _go_live(c: Consts, st: State, b: int, t: int) -> None:
         g, k = p // width, p % width
         if st.live_at[b, g, k] <= t:
             st.live_at[b, g, k] = 0
-            serve(c, st, b, g, k, CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b, g], t)
+            serve(c, st, b, g, k, BY_CONTRACTOR, st.module_sol[b, k], c.contractor_fit[b, g], t)
         else:
             st.pending[b, kept] = p
             kept += 1

@@ -30,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import CATALOGUE, NONE, OWN, PEER, Consts, State
-from .ledger import register, serve
+from ..arrays import NONE, Consts, State
+from ..ref import ref
+from .ledger import BY_CATALOGUE, BY_OWN, BY_PEER, ONE, YES, register, serve
 from .local import _best_neighbour
 
 MODEL, DEVELOP, COPY, TAKE, WAIT = 0, 1, 2, 3, 4
@@ -43,6 +44,11 @@ INTENTS: tuple[str, ...] = ("model", "develop", "copy", "catalogue", "wait")
 def act(c: Consts, st: State, b: int, t: int, intent: np.ndarray, held: np.ndarray) -> int:
     """Carry out the choices of step t for run ``b``; returns how many pairs were served.
     ``held`` (N x K bool) is set where a claimed pair stays unserved (kept from local events)."""
+    return _act(ref(c), ref(st), b, t, intent, held)
+
+
+@njit(cache=True)
+def _act(c: Consts, st: State, b: int, t: int, intent: np.ndarray, held: np.ndarray) -> int:
     n, kk = c.n[b], c.k[b]
     svc = np.zeros(1, np.int64)
     qual = np.zeros(1)
@@ -61,8 +67,8 @@ def act(c: Consts, st: State, b: int, t: int, intent: np.ndarray, held: np.ndarr
             if want == DEVELOP:
                 q = c.quality_mean[b, i] + c.quality_sd[b] * c.quality_z[b, i, k]
                 svc[0], qual[0], orig[0] = k, min(max(q, 0.0), 1.0), i
-                register(st, b, svc, qual, orig, 1, t, True, ids)
-                serve(c, st, b, i, k, OWN, ids[0], 1.0, t)
+                register(st, b, svc, qual, orig, ONE, t, YES, ids)
+                serve(c, st, b, i, k, BY_OWN, ids[0], 1.0, t)
                 st.cost[b] += c.dev_cost[b]
                 done += 1
                 continue
@@ -71,7 +77,7 @@ def act(c: Consts, st: State, b: int, t: int, intent: np.ndarray, held: np.ndarr
                     c.complete[b], n, c.indptr[b], c.indices[b], st.local_quality[b], i, k
                 )
                 if j >= 0 and st.local_quality[b, j, k] > -np.inf:
-                    serve(c, st, b, i, k, PEER, st.sol[b, j, k], c.reuse_fit[b], t)
+                    serve(c, st, b, i, k, BY_PEER, st.sol[b, j, k], c.reuse_fit[b], t)
                     st.cost[b] += c.reuse_cost[b]
                     done += 1
                     continue
@@ -80,7 +86,7 @@ def act(c: Consts, st: State, b: int, t: int, intent: np.ndarray, held: np.ndarr
                 if st.recognised[b, k] and c.judge[b]:
                     sol = st.pick[b, k]
                 if sol >= 0 and (c.visibility[b] > 0.0 or st.recognised[b, k]):
-                    serve(c, st, b, i, k, CATALOGUE, sol, c.reuse_fit[b], t)
+                    serve(c, st, b, i, k, BY_CATALOGUE, sol, c.reuse_fit[b], t)
                     st.cost[b] += c.reuse_cost[b]
                     done += 1
                     continue

@@ -22,10 +22,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arrays import CONTRACTOR, CONTRACTOR_ORIGIN, FOREIGN, OWN, Consts, State
+from ..arrays import CATALOGUE, CONTRACTOR, CONTRACTOR_ORIGIN, FOREIGN, OWN, PEER, Consts, State
+from ..jit import step_kernel
+
+# Constant arguments of :func:`serve` and :func:`register`, typed: Numba compiles a kernel
+# once per distinct *literal* argument (``OWN``, ``True``, ``1``), so callers pass these
+# instead (one compiled copy each).
+BY_OWN, BY_PEER, BY_CATALOGUE, BY_CONTRACTOR = (
+    np.int64(s) for s in (OWN, PEER, CATALOGUE, CONTRACTOR)
+)
+YES, NO, ONE = np.bool_(True), np.bool_(False), np.int64(1)
 
 
-@njit(cache=True, inline="always")
+@step_kernel
 def register(
     st: State,
     b: int,
@@ -65,7 +74,7 @@ def register(
             st.best_sol[b, k] = s
 
 
-@njit(cache=True, inline="always")
+@step_kernel
 def serve(
     c: Consts,
     st: State,

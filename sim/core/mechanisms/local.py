@@ -42,9 +42,9 @@ import math
 import numpy as np
 from numba import njit
 
-from ..arrays import CATALOGUE, CROSS, DEV, FOREIGN, NONE, OWN, PEER, PEER_CH, PROMO, Consts, State
+from ..arrays import CROSS, DEV, FOREIGN, NONE, PEER_CH, PROMO, Consts, State
 from ..jit import step_kernel
-from .ledger import register, serve
+from .ledger import BY_CATALOGUE, BY_OWN, BY_PEER, NO, ONE, YES, register, serve
 
 
 @njit(cache=True, inline="always")
@@ -200,7 +200,7 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             if lookup[k] < -1:
                 svc[r], qual[r], orig[r] = k, st.foreign_quality[b, k], FOREIGN
                 r += 1
-        register(st, b, svc, qual, orig, r, t, False, ids)
+        register(st, b, svc, qual, orig, r, t, NO, ids)
         st.imported[b] += r
         r = 0
         for k in range(kk):
@@ -216,7 +216,7 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
             svc[n_dev], qual[n_dev], orig[n_dev] = ev_k[e], min(max(q, 0.0), 1.0), i
             n_dev += 1
     if n_dev:
-        register(st, b, svc, qual, orig, n_dev, t, True, ids)
+        register(st, b, svc, qual, orig, n_dev, t, YES, ids)
         if c.pilot_lag_steps[b] >= 0:  # diffusion.pilot_count: solutions by pilots
             for e in range(n_dev):
                 if c.pilot[b, orig[e]] == 1 and st.first_pilot_step[b, svc[e]] < 0:
@@ -226,14 +226,14 @@ def local_step(c: Consts, st: State, b: int, t: int, buf: tuple) -> None:
     for e in range(m):
         ch, k = ev_ch[e], ev_k[e]
         if ch == -1:
-            serve(c, st, b, ev_i[e], k, OWN, ids[d], 1.0, t)
+            serve(c, st, b, ev_i[e], k, BY_OWN, ids[d], 1.0, t)
             d += 1
         elif ch == CROSS:
             st.cross_reuses[b] += 1
             fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]  # drive.absorption_scope
-            _copy(c, st, b, ev_i[e], k, PEER, lookup[k], fit, t, one_i, one_q)
+            _copy(c, st, b, ev_i[e], k, BY_PEER, lookup[k], fit, t, one_i, one_q)
         else:
-            source = PEER if ch == PEER_CH else CATALOGUE
+            source = BY_PEER if ch == PEER_CH else BY_CATALOGUE
             fit = c.reuse_fit[b] * c.reuse_absorb[b, ev_i[e]]
             _copy(c, st, b, ev_i[e], k, source, ev_sol[e], fit, t, one_i, one_q)
     if n_cross:
@@ -271,7 +271,7 @@ def _copy(
     q = min(max(st.sol_quality[b, sol] + sd * c.reinvent_z[b, i, k], 0.0), 1.0)
     one_i[0], one_i[1], one_q[0] = k, i, q
     ids = one_i[2:3]
-    register(st, b, one_i[0:1], one_q, one_i[1:2], 1, t, False, ids)
+    register(st, b, one_i[0:1], one_q, one_i[1:2], ONE, t, NO, ids)
     serve(c, st, b, i, k, source, ids[0], fit, t)
     st.reuses[b] += 1  # a copy of an existing solution, although the variant is new
     st.sol_users[b, sol] += 1  # and a use of the original (its lineage, for recognition)
