@@ -151,13 +151,13 @@ def test_the_doc_quotes_the_hostile_case_count() -> None:
 
 
 def test_an_interrupt_outside_a_command_is_one_line(capsys: pytest.CaptureFixture) -> None:
-    """``sim viz`` stopped with Ctrl-C raised click's Abort past the command line."""
-    import click
+    """``sim viz`` stopped with Ctrl-C raised the command line's Abort past it."""
+    import typer
 
     from sim.cli.safety import guarded
 
     def stopped() -> None:
-        raise click.exceptions.Abort
+        raise typer.Abort
 
     with pytest.raises(SystemExit) as stop:
         guarded(stopped)

@@ -116,14 +116,14 @@ def describe_environment_error(exc: BaseException) -> str | None:
 
 def guarded(run: Callable[[], Any]) -> None:
     """Run the command line; errors of the machine become one line and exit status 2."""
-    import click
+    import typer  # its Abort: click's own before typer 0.16, typer's since (no click at all)
 
     try:
         run()
     except SystemExit as stop:
         _flush_or_fail()
         raise stop
-    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C outside a command's own care
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C outside a command's own care
         _error("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:
