@@ -2,7 +2,7 @@
 
 The engine's kernels (:mod:`sim.core.step`) are compiled by Numba the first time they run
 and cached on disk (``sim/core/__pycache__``); later processes load them in a fraction of a
-second. The first compile takes about a minute of CPU, and a command that did it silently
+second. The first compile takes about 20 s of CPU, and a command that did it silently
 looked stuck (issue 18). So every command that is about to run the model calls
 :func:`prepare` first: when an entry point it needs has no cached kernel, it prints one
 line saying what it does and about how long it takes, compiles the kernels on a tiny run,
@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-PREPARE_TIME = "1-2 minutes"
-"""About how long the one-time compile takes on a quiet 2-core machine (60-95 s of CPU,
+PREPARE_TIME = "20-40 seconds"
+"""About how long the one-time compile takes on a 2-core machine (about 20 s of CPU for a
+province's kernels since they take references to the batch's arrays,
 ``benchmarks/first_run.py``; longer when the machine is busy); quoted in the line printed
 before it starts."""
 
