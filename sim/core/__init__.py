@@ -4,6 +4,8 @@ What it holds, bottom up:
 
 * :mod:`~sim.core.arrays`: the arrays of a batch of B >= 1 runs (constants, state, series)
   as named tuples, with the leading run axis; the source codes and solution origins;
+* :mod:`~sim.core.jit` and :mod:`~sim.core.ref`: how the kernels are compiled (no
+  reference counting in the time loop) and how they receive those tuples (by reference);
 * :mod:`~sim.core.mechanisms`: each mechanism written once, as Numba kernels over one run
   of a batch: solutions and serving (``ledger``), the province's recognition, local
   diffusion, the contractor;
