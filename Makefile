@@ -12,17 +12,13 @@ $(BIN)/sim: pyproject.toml
 	@echo "installing the core dependencies into $(VENV)/ (one time, about a minute)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(BIN)/sim
-
-# An editable install that puts the checkout on the path (setuptools' default for this
-# layout warns at every install that folders named like the package may take precedence).
-EDITABLE := --config-settings editable_mode=compat
 
 EXTRAS := $(VENV)/.extras-installed
 $(EXTRAS): $(BIN)/sim
 	@echo "installing the extras (tests, Dask, MPI, calibration, browser app) into $(VENV)/..."
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate,atlas]" $(EDITABLE)
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,viz,mpi,calibrate,atlas]"
 	touch $(EXTRAS)
 
 demo: $(BIN)/sim ## Headline comparison: table and figure under results/demo/
