@@ -150,14 +150,20 @@ def test_the_doc_quotes_the_hostile_case_count() -> None:
     assert int(handled[1]) <= int(handled[2])
 
 
-def test_an_interrupt_outside_a_command_is_one_line(capsys: pytest.CaptureFixture) -> None:
-    """``sim viz`` stopped with Ctrl-C raised the command line's Abort past it."""
-    import typer
+@pytest.mark.parametrize("raiser", ["typer", "click"])
+def test_an_interrupt_outside_a_command_is_one_line(
+    raiser: str, capsys: pytest.CaptureFixture
+) -> None:
+    """``sim viz`` stopped with Ctrl-C raised the command line's Abort past it: typer's own
+    (typer 0.16+ has no click), or click's from the browser app's server (solara)."""
+    import importlib
 
     from sim.cli.safety import guarded
 
+    abort = importlib.import_module(raiser).Abort
+
     def stopped() -> None:
-        raise typer.Abort
+        raise abort
 
     with pytest.raises(SystemExit) as stop:
         guarded(stopped)

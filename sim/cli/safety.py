@@ -114,19 +114,30 @@ def describe_environment_error(exc: BaseException) -> str | None:
     return None
 
 
+def _aborts() -> tuple[type[BaseException], ...]:
+    """The "aborted" exceptions a command line can raise on Ctrl-C: typer's (click's own
+    before typer 0.16; typer has no click since) and, when click is loaded, click's (the
+    browser app's server, ``sim viz``, runs on solara's click command line)."""
+    import typer
+
+    click = sys.modules.get("click")
+    return (typer.Abort,) + ((click.exceptions.Abort,) if click is not None else ())
+
+
 def guarded(run: Callable[[], Any]) -> None:
     """Run the command line; errors of the machine become one line and exit status 2."""
-    import typer  # its Abort: click's own before typer 0.16, typer's since (no click at all)
-
     try:
         run()
     except SystemExit as stop:
         _flush_or_fail()
         raise stop
-    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C outside a command's own care
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own care
         _error("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:
+        if isinstance(exc, _aborts()):  # the same, seen by a command line first
+            _error("interrupted")
+            raise SystemExit(130) from None
         line = describe_environment_error(exc)
         if line is None:
             raise
