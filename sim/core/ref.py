@@ -58,10 +58,10 @@ class _RefAttributes(AttributeTemplate):
 @lower_getattr_generic(Ref)
 def _ref_getattr(context, builder, typ: Ref, value, attr: str):
     index = typ.tup.fields.index(attr)
+    # A plain load: marking it ``!invariant.load`` would promise LLVM that the memory never
+    # held another value, which is false before the entry point stores the tuple (measured:
+    # it did not make the loop faster either).
     field = builder.load(cgutils.gep_inbounds(builder, value, 0, index))
-    # the tuple is written once, before any reference to it is used, so the field reads can
-    # be hoisted out of loops and shared (array stores do not change it)
-    field.set_metadata("invariant.load", builder.module.add_metadata([]))
     return impl_ret_borrowed(context, builder, typ.tup.types[index], field)
 
 
